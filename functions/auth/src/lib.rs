@@ -1,0 +1,28 @@
+//! `auth`: sign-up, login, token refresh, logout and "who am I".
+
+mod login;
+mod logout;
+mod me;
+mod refresh;
+mod signup;
+mod throttle;
+mod tokens;
+
+use axum::Router;
+use nexus_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every route of the group, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup::signup))
+        .routes(routes!(login::login))
+        .routes(routes!(refresh::refresh))
+        .routes(routes!(logout::logout))
+        .routes(routes!(me::me))
+}
+
+pub fn router(state: AppState) -> Router {
+    nexus_shared::http::serve(routes(), state)
+}

@@ -1,0 +1,167 @@
+//! The audit log: one row per change, written on the change's own transaction so neither can
+//! exist without the other.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sqlx::PgConnection;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::auth::AuthUser;
+use crate::auth::extractor::REQUEST_ID_HEADER;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityType {
+    User,
+    Location,
+    Asset,
+}
+
+impl EntityType {
+    pub const ALL: [EntityType; 3] = [EntityType::User, EntityType::Location, EntityType::Asset];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Location => "location",
+            Self::Asset => "asset",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// Who made the change, and the request that carried it.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub request_id: Option<String>,
+}
+
+/// For requests without a signed-in user (sign-up): the request id only; the handler fills in
+/// the user once it exists.
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Self {
+            user_id: None,
+            request_id,
+        })
+    }
+}
+
+impl From<&AuthUser> for Actor {
+    fn from(user: &AuthUser) -> Self {
+        Self {
+            user_id: Some(user.id),
+            request_id: user.request_id.clone(),
+        }
+    }
+}
+
+/// Writes the audit row for one change. `before`/`after` are the entity as the API shows it;
+/// only the fields that differ are stored, as `{"field": {"old": .., "new": ..}}`.
+pub async fn record<T: Serialize>(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    entity: EntityType,
+    entity_id: i64,
+    action: Action,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<(), ApiError> {
+    let to_value = |v: Option<&T>| {
+        v.map(serde_json::to_value)
+            .transpose()
+            .map_err(ApiError::internal)
+    };
+    let changes = diff(to_value(before)?.as_ref(), to_value(after)?.as_ref());
+    sqlx::query(
+        "INSERT INTO audit_logs (entity_type, entity_id, action, actor_id, changes, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(entity.as_str())
+    .bind(entity_id)
+    .bind(action.as_str())
+    .bind(actor.user_id)
+    .bind(changes)
+    .bind(actor.request_id.as_deref())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Fields that change on every write and say nothing about what changed.
+const IGNORED: [&str; 2] = ["updated_at", "created_at"];
+
+/// The changed top-level fields between two JSON objects.
+pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
+    let empty = Map::new();
+    let as_map = |v: Option<&Value>| {
+        v.and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_else(|| empty.clone())
+    };
+    let (before, after) = (as_map(before), as_map(after));
+    let mut changes = Map::new();
+    for key in before.keys().chain(after.keys()) {
+        if IGNORED.contains(&key.as_str()) || changes.contains_key(key) {
+            continue;
+        }
+        let (old, new) = (
+            before.get(key).unwrap_or(&Value::Null),
+            after.get(key).unwrap_or(&Value::Null),
+        );
+        if old != new {
+            changes.insert(key.clone(), json!({ "old": old, "new": new }));
+        }
+    }
+    Value::Object(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_keeps_only_changed_fields() {
+        let before = json!({"id": 1, "name": "Old", "region": null, "updated_at": "a"});
+        let after = json!({"id": 1, "name": "New", "region": "Jawa", "updated_at": "b"});
+        assert_eq!(
+            diff(Some(&before), Some(&after)),
+            json!({"name": {"old": "Old", "new": "New"}, "region": {"old": null, "new": "Jawa"}})
+        );
+    }
+
+    #[test]
+    fn creation_records_every_field_as_new() {
+        let after = json!({"id": 5, "code": "TID-1"});
+        assert_eq!(
+            diff(None, Some(&after)),
+            json!({"id": {"old": null, "new": 5}, "code": {"old": null, "new": "TID-1"}})
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! `Auth<P>`: the caller, authenticated against a live session and authorised by policy `P`.
+//! A handler's signature says who may call it: `Auth<Admin>`, `Auth<Staff>`, `Auth` (any role).
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+
+use crate::auth::role::Role;
+use crate::auth::session;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: i64,
+    pub session_id: i64,
+    pub email: String,
+    pub roles: Vec<Role>,
+    /// The request id, carried so audit rows can point back to the request's log lines.
+    pub request_id: Option<String>,
+}
+
+impl AuthUser {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        self.roles.iter().any(|r| roles.contains(r))
+    }
+}
+
+/// Which roles may pass.
+pub trait Policy: Send + Sync + 'static {
+    const ALLOWED: &'static [Role];
+}
+
+/// Any signed-in user with at least one role.
+pub struct AnyRole;
+impl Policy for AnyRole {
+    const ALLOWED: &'static [Role] = &Role::ALL;
+}
+
+/// Admins and supervisors: the people who run the estate.
+pub struct Staff;
+impl Policy for Staff {
+    const ALLOWED: &'static [Role] = &[Role::Admin, Role::Supervisor];
+}
+
+pub struct Admin;
+impl Policy for Admin {
+    const ALLOWED: &'static [Role] = &[Role::Admin];
+}
+
+pub struct Auth<P: Policy = AnyRole>(pub AuthUser, PhantomData<P>);
+
+impl<P: Policy> Deref for Auth<P> {
+    type Target = AuthUser;
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+impl<P: Policy> FromRequestParts<AppState> for Auth<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = authenticate(parts, state).await?;
+        if !user.has_any(P::ALLOWED) {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Auth(user, PhantomData))
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiError> {
+    let token = bearer_token(parts).ok_or(ApiError::Unauthorized(
+        "Send an access token: Authorization: Bearer <token>.",
+    ))?;
+    let claims = state.tokens.verify_access(token)?;
+    let user_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| ApiError::Unauthorized("The access token is invalid or expired."))?;
+    let principal = session::principal(&state.pool, claims.sid, user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized(
+            "The session has ended; sign in again.",
+        ))?;
+    Ok(AuthUser {
+        id: principal.id,
+        session_id: claims.sid,
+        email: principal.email,
+        roles: principal.roles,
+        request_id: parts
+            .headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    })
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}

@@ -1,0 +1,218 @@
+//! Typed configuration, read once per cold start from the environment.
+
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// Everything a function needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseSettings,
+    pub jwt: JwtSettings,
+    pub password_hashing: PasswordHashing,
+    pub login_throttle: LoginThrottle,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: Secret<String>,
+    /// Per instance. A Lambda instance serves one request at a time, so a handful is plenty;
+    /// RDS Proxy multiplexes them.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub secret: Secret<Vec<u8>>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+/// Argon2id cost. Production uses the OWASP recommendation; only tests lower it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl PasswordHashing {
+    /// OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+    pub const OWASP: Self = Self {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+    /// Fast and weak: only for tests, where thousands of hashes are made.
+    pub const FAST_INSECURE_FOR_TESTS: Self = Self {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    };
+}
+
+/// Failed logins allowed per e-mail within a sliding window before 429.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    pub max_failures: i64,
+    pub window: Duration,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The longest access-token lifetime we accept: a stolen token must die quickly.
+pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    /// Reads the configuration from environment variables (see the README for the list).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Same as [`Config::from_env`] over any lookup, so it can be tested without touching the
+    /// process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            get(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    reason: "not a whole number".into(),
+                }),
+            }
+        };
+
+        let jwt_secret = required("NEXUS_JWT_SECRET")?;
+        if jwt_secret.len() < 32 {
+            return Err(ConfigError::Invalid {
+                name: "NEXUS_JWT_SECRET",
+                reason: "must be at least 32 bytes".into(),
+            });
+        }
+        let access_ttl = Duration::from_secs(number("NEXUS_ACCESS_TOKEN_TTL_SECS", 900)?);
+        if access_ttl.is_zero() || access_ttl > MAX_ACCESS_TTL {
+            return Err(ConfigError::Invalid {
+                name: "NEXUS_ACCESS_TOKEN_TTL_SECS",
+                reason: "must be between 1 and 900 seconds".into(),
+            });
+        }
+
+        Ok(Self {
+            database: DatabaseSettings {
+                url: Secret::new(required("DATABASE_URL")?),
+                max_connections: number("NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
+                acquire_timeout: Duration::from_millis(number(
+                    "NEXUS_DB_ACQUIRE_TIMEOUT_MS",
+                    3000,
+                )?),
+            },
+            jwt: JwtSettings {
+                secret: Secret::new(jwt_secret.into_bytes()),
+                issuer: get("NEXUS_JWT_ISSUER").unwrap_or_else(|| "nexus".into()),
+                audience: get("NEXUS_JWT_AUDIENCE").unwrap_or_else(|| "nexus-api".into()),
+                access_ttl,
+                refresh_ttl: Duration::from_secs(number(
+                    "NEXUS_REFRESH_TOKEN_TTL_SECS",
+                    30 * 24 * 3600,
+                )?),
+            },
+            password_hashing: PasswordHashing::OWASP,
+            login_throttle: LoginThrottle::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_apply_when_only_required_values_are_given() {
+        let c = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("NEXUS_JWT_SECRET", SECRET),
+        ]))
+        .unwrap();
+        assert_eq!(c.jwt.access_ttl, Duration::from_secs(900));
+        assert_eq!(c.password_hashing, PasswordHashing::OWASP);
+        assert_eq!(c.database.max_connections, 5);
+    }
+
+    #[test]
+    fn short_jwt_secret_and_long_ttl_are_refused() {
+        let short = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("NEXUS_JWT_SECRET", "short"),
+        ]));
+        assert!(matches!(
+            short,
+            Err(ConfigError::Invalid {
+                name: "NEXUS_JWT_SECRET",
+                ..
+            })
+        ));
+        let long = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("NEXUS_JWT_SECRET", SECRET),
+            ("NEXUS_ACCESS_TOKEN_TTL_SECS", "3600"),
+        ]));
+        assert!(matches!(
+            long,
+            Err(ConfigError::Invalid {
+                name: "NEXUS_ACCESS_TOKEN_TTL_SECS",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn missing_database_url_is_named_and_secret_is_not_printed() {
+        let err = Config::from_lookup(lookup(&[("NEXUS_JWT_SECRET", SECRET)])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable DATABASE_URL is required"
+        );
+        let ok = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://u:pw@h/db"),
+            ("NEXUS_JWT_SECRET", SECRET),
+        ]))
+        .unwrap();
+        let printed = format!("{ok:?}");
+        assert!(!printed.contains(SECRET) && !printed.contains("pw@h"));
+    }
+}

@@ -1,0 +1,21 @@
+//! The connection pool and the migrator.
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+
+use crate::config::DatabaseSettings;
+
+/// All migrations of the workspace, embedded at compile time. Applied once per deploy (and by
+/// the local runner and `#[sqlx::test]`), never at a Lambda cold start.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Builds the pool without connecting: a cold start pays for a connection only when a request
+/// needs one, and a database outage turns into 503s instead of a crash loop.
+pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(settings.url.expose())?.application_name("nexus");
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options))
+}

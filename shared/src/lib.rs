@@ -1,0 +1,26 @@
+//! Everything the Nexus functions have in common: configuration, the database pool and
+//! migrator, the error type (RFC 9457 problem+json), request extractors, authentication,
+//! pagination, the audit log and the HTTP layers every router is served behind.
+//!
+//! `shared` never depends on a function crate.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod openapi;
+pub mod pagination;
+pub mod secret;
+pub mod state;
+pub mod telemetry;
+pub mod user;
+pub mod validate;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{ApiError, ApiResult};
+pub use state::AppState;

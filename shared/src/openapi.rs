@@ -1,0 +1,112 @@
+//! The base of the OpenAPI document. Each function contributes its paths through its
+//! `routes()`; the `meta` function merges them and serves the whole at `/api/openapi.json`.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Nexus CMMS API",
+        description = "Maintenance management for field devices (ATMs, payment terminals, kiosks): \
+                       sites (TIDs), assets, users and the audit log. Errors are RFC 9457 problem+json.",
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth)
+)]
+pub struct BaseDoc;
+
+/// Bearer JWT from `POST /api/auth/login`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the problem+json error answers every operation can give, so handlers declare only
+/// their own outcomes. Runs after the paths are merged (see [`document`]).
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_id = path.contains('{');
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_problems(op, has_id);
+            }
+        }
+    }
+}
+
+fn add_problems(op: &mut Operation, has_id: bool) {
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let mut statuses = vec![
+        ("422", "Invalid input"),
+        ("500", "Internal error"),
+        ("503", "Database unavailable"),
+    ];
+    if op.request_body.is_some() {
+        statuses.extend([
+            ("400", "Malformed JSON"),
+            ("413", "Body too large"),
+            ("415", "Body is not JSON"),
+        ]);
+    }
+    if secured {
+        statuses.extend([
+            ("401", "Missing, invalid or revoked token"),
+            ("403", "Role not allowed"),
+        ]);
+    }
+    if has_id {
+        statuses.push(("404", "No such resource"));
+    }
+    for (status, description) in statuses {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                    )
+                    .into()
+            });
+    }
+}
+
+/// The whole document: the base plus every function's paths.
+pub fn document(parts: impl IntoIterator<Item = OpenApiDoc>) -> OpenApiDoc {
+    let mut doc = BaseDoc::openapi();
+    for part in parts {
+        doc.merge(part);
+    }
+    ProblemResponses.modify(&mut doc);
+    doc
+}

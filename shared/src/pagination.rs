@@ -1,0 +1,321 @@
+//! Keyset pagination shared by every list: `?limit=&cursor=&sort=`, answered as
+//! `{"items": [...], "next_cursor": "..." | null}`.
+//!
+//! The cursor is opaque to clients (base64url JSON of the sort, the last row's sort value and
+//! id). Pages are fetched with a row comparison on `(sort column, id)`, which an index on the
+//! same pair serves without OFFSET, so page 1,000 costs what page 1 costs.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Postgres, QueryBuilder, Row};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// The paging parameters every list accepts.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// A sort key the list offers; prefix with `-` for descending.
+    pub sort: Option<String>,
+}
+
+/// One way a list can be ordered. `column` is trusted SQL (a constant), `cast` the type the
+/// cursor's text value is cast back to.
+#[derive(Debug)]
+pub struct SortKey {
+    pub name: &'static str,
+    pub column: &'static str,
+    pub cast: &'static str,
+}
+
+/// A validated page request.
+#[derive(Debug)]
+pub struct PageRequest {
+    pub limit: i64,
+    key: &'static SortKey,
+    descending: bool,
+    id_column: &'static str,
+    after: Option<CursorData>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CursorData {
+    /// The sort the cursor was made for, e.g. `-created_at`.
+    s: String,
+    /// The last row's sort value, as text.
+    v: String,
+    /// The last row's id (the tie-breaker).
+    i: i64,
+}
+
+impl PageParams {
+    /// Validates limit, sort and cursor against the sorts a list offers. `default_sort` is one
+    /// of them, possibly with `-`; `id_column` is the list's primary key as the query names it.
+    pub fn resolve(
+        self,
+        keys: &'static [SortKey],
+        default_sort: &'static str,
+        id_column: &'static str,
+    ) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::validation(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        let sort = self.sort.as_deref().unwrap_or(default_sort);
+        let (descending, name) = match sort.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, sort),
+        };
+        let key = keys.iter().find(|k| k.name == name).ok_or_else(|| {
+            let offered: Vec<&str> = keys.iter().map(|k| k.name).collect();
+            ApiError::validation(
+                "sort",
+                format!(
+                    "must be one of {} (prefix - for descending)",
+                    offered.join(", ")
+                ),
+            )
+        })?;
+        let after = match self.cursor {
+            None => None,
+            Some(cursor) => {
+                let data = decode_cursor(&cursor).ok_or_else(|| {
+                    ApiError::validation("cursor", "is not a cursor this list issued")
+                })?;
+                if data.s != sort {
+                    return Err(ApiError::validation(
+                        "cursor",
+                        "was issued for another sort order",
+                    ));
+                }
+                Some(data)
+            }
+        };
+        Ok(PageRequest {
+            limit,
+            key,
+            descending,
+            id_column,
+            after,
+        })
+    }
+}
+
+fn decode_cursor(cursor: &str) -> Option<CursorData> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+impl PageRequest {
+    fn sort_token(&self) -> String {
+        if self.descending {
+            format!("-{}", self.key.name)
+        } else {
+            self.key.name.to_string()
+        }
+    }
+
+    /// The two extra columns a page query must select (after its own, starting with a comma).
+    pub fn select_keys(&self) -> String {
+        format!(
+            ", ({})::text AS page_sort_value, {} AS page_id",
+            self.key.column, self.id_column
+        )
+    }
+
+    /// ` AND (col, id) > (cursor value, cursor id)` when a cursor was given (`<` descending).
+    pub fn push_after(&self, qb: &mut QueryBuilder<Postgres>) {
+        if let Some(after) = &self.after {
+            let op = if self.descending { "<" } else { ">" };
+            qb.push(format_args!(
+                " AND ({}, {}) {op} (",
+                self.key.column, self.id_column
+            ));
+            qb.push_bind(after.v.clone());
+            qb.push(format_args!("::{}, ", self.key.cast));
+            qb.push_bind(after.i);
+            qb.push(")");
+        }
+    }
+
+    /// ` ORDER BY col, id LIMIT n+1`: one row beyond the page tells whether there is a next one.
+    pub fn push_order_limit(&self, qb: &mut QueryBuilder<Postgres>) {
+        let dir = if self.descending { "DESC" } else { "ASC" };
+        qb.push(format_args!(
+            " ORDER BY {} {dir}, {} {dir} LIMIT ",
+            self.key.column, self.id_column
+        ));
+        qb.push_bind(self.limit + 1);
+    }
+
+    /// Cuts the extra row and makes the next cursor from the last row kept.
+    pub fn finish<T>(&self, mut rows: Vec<Keyed<T>>) -> Page<T> {
+        let has_more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = match rows.last() {
+            Some(last) if has_more => {
+                let data = CursorData {
+                    s: self.sort_token(),
+                    v: last.sort_value.clone(),
+                    i: last.id,
+                };
+                Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default()))
+            }
+            _ => None,
+        };
+        Page {
+            items: rows.into_iter().map(|r| r.item).collect(),
+            next_cursor,
+        }
+    }
+}
+
+/// A row plus the sort value and id its page query selected with [`PageRequest::select_keys`].
+pub struct Keyed<T> {
+    pub item: T,
+    sort_value: String,
+    id: i64,
+}
+
+impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Keyed<T> {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            item: T::from_row(row)?,
+            sort_value: row.try_get("page_sort_value")?,
+            id: row.try_get("page_id")?,
+        })
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static KEYS: [SortKey; 2] = [
+        SortKey {
+            name: "code",
+            column: "code",
+            cast: "text",
+        },
+        SortKey {
+            name: "created_at",
+            column: "created_at",
+            cast: "timestamptz",
+        },
+    ];
+
+    fn params(limit: Option<i64>, sort: Option<&str>, cursor: Option<&str>) -> PageParams {
+        PageParams {
+            limit,
+            sort: sort.map(Into::into),
+            cursor: cursor.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn limit_outside_bounds_is_422() {
+        for bad in [0, -1, 501] {
+            assert!(matches!(
+                params(Some(bad), None, None).resolve(&KEYS, "code", "id"),
+                Err(ApiError::Validation(_))
+            ));
+        }
+        assert_eq!(
+            params(None, None, None)
+                .resolve(&KEYS, "code", "id")
+                .unwrap()
+                .limit,
+            50
+        );
+    }
+
+    #[test]
+    fn unknown_sort_and_forged_cursor_are_422() {
+        assert!(
+            params(None, Some("password"), None)
+                .resolve(&KEYS, "code", "id")
+                .is_err()
+        );
+        assert!(
+            params(None, None, Some("not-a-cursor"))
+                .resolve(&KEYS, "code", "id")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_cursor_only_works_with_its_own_sort() {
+        let req = params(Some(1), Some("-created_at"), None)
+            .resolve(&KEYS, "code", "id")
+            .unwrap();
+        let rows = vec![
+            Keyed {
+                item: 1,
+                sort_value: "2026-01-01 00:00:00+00".into(),
+                id: 1,
+            },
+            Keyed {
+                item: 2,
+                sort_value: "2025-01-01 00:00:00+00".into(),
+                id: 2,
+            },
+        ];
+        let page = req.finish(rows);
+        assert_eq!(page.items, vec![1]);
+        let cursor = page.next_cursor.unwrap();
+        assert!(
+            params(None, Some("-created_at"), Some(&cursor))
+                .resolve(&KEYS, "code", "id")
+                .is_ok()
+        );
+        assert!(
+            params(None, Some("created_at"), Some(&cursor))
+                .resolve(&KEYS, "code", "id")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn descending_pages_compare_backwards() {
+        let req = params(None, Some("-code"), None)
+            .resolve(&KEYS, "code", "id")
+            .unwrap();
+        let mut qb = QueryBuilder::new("SELECT 1 WHERE true");
+        let with_cursor = PageRequest {
+            after: Some(CursorData {
+                s: "-code".into(),
+                v: "X".into(),
+                i: 3,
+            }),
+            ..req
+        };
+        with_cursor.push_after(&mut qb);
+        with_cursor.push_order_limit(&mut qb);
+        assert_eq!(
+            qb.sql().as_str(),
+            "SELECT 1 WHERE true AND (code, id) < ($1::text, $2) ORDER BY code DESC, id DESC LIMIT $3"
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! Test helpers for the functions' tests (feature `testing`): state over a `#[sqlx::test]` pool,
+//! users with ready tokens, HTTP exchanges with `oneshot`, and real API Gateway v2 events.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+use crate::auth::Role;
+use crate::auth::session;
+use crate::config::{Config, DatabaseSettings, JwtSettings, LoginThrottle, PasswordHashing};
+use crate::secret::Secret;
+use crate::state::AppState;
+
+pub const TEST_PASSWORD: &str = "correct-horse-battery-staple";
+
+/// Configuration for tests: weak password hashing (fast), a fixed JWT key.
+pub fn config() -> Config {
+    Config {
+        database: DatabaseSettings {
+            url: Secret::new(String::new()),
+            max_connections: 5,
+            acquire_timeout: Duration::from_secs(5),
+        },
+        jwt: JwtSettings {
+            secret: Secret::new(b"test-signing-key-of-at-least-32-bytes".to_vec()),
+            issuer: "nexus".into(),
+            audience: "nexus-api".into(),
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(3600),
+        },
+        password_hashing: PasswordHashing::FAST_INSECURE_FOR_TESTS,
+        login_throttle: LoginThrottle::default(),
+    }
+}
+
+pub fn state(pool: PgPool) -> AppState {
+    AppState::new(config(), pool)
+}
+
+/// A user in the database with a live session and its access token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub email: String,
+    pub token: String,
+}
+
+/// Creates an active user holding `roles` (password [`TEST_PASSWORD`]) and signs them in.
+pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
+    let hash = state
+        .passwords
+        .hash(Secret::new(TEST_PASSWORD.into()))
+        .await
+        .expect("hash");
+    let mut tx = state.pool.begin().await.expect("begin");
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id")
+            .bind(email)
+            .bind(hash)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("insert user");
+    for role in roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await
+            .expect("insert role");
+    }
+    let refresh = session::open(&mut tx, id, chrono::Utc::now() + chrono::Duration::hours(1))
+        .await
+        .expect("session");
+    tx.commit().await.expect("commit");
+    let token = state
+        .tokens
+        .issue_access(id, refresh.session_id)
+        .expect("token");
+    TestUser {
+        id,
+        email: email.into(),
+        token,
+    }
+}
+
+/// One user per role plus `None` for anonymous: the five callers every endpoint is checked for.
+pub async fn everyone(state: &AppState) -> Vec<(&'static str, Option<TestUser>)> {
+    let mut callers = vec![("anonymous", None)];
+    for role in Role::ALL {
+        let u = user(state, &format!("{}@test.example", role.as_str()), &[role]).await;
+        callers.push((role.as_str(), Some(u)));
+    }
+    callers
+}
+
+/// What came back: status, headers and the body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// Builds a request; `body` is sent as JSON when given.
+pub fn request(
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .expect("request")
+}
+
+pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    read(response).await
+}
+
+async fn read(response: axum::response::Response) -> TestResponse {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn get(router: &Router, uri: &str, user: &TestUser) -> TestResponse {
+    send(router, request(Method::GET, uri, Some(&user.token), None)).await
+}
+
+pub async fn post(router: &Router, uri: &str, user: &TestUser, body: Value) -> TestResponse {
+    send(
+        router,
+        request(Method::POST, uri, Some(&user.token), Some(body)),
+    )
+    .await
+}
+
+pub async fn put(router: &Router, uri: &str, user: &TestUser, body: Value) -> TestResponse {
+    send(
+        router,
+        request(Method::PUT, uri, Some(&user.token), Some(body)),
+    )
+    .await
+}
+
+pub async fn delete(router: &Router, uri: &str, user: &TestUser) -> TestResponse {
+    send(
+        router,
+        request(Method::DELETE, uri, Some(&user.token), None),
+    )
+    .await
+}
+
+/// An API Gateway HTTP API (v2) event, from the fixture shipped in `shared/fixtures`, turned
+/// into a request by `lambda_http` exactly as the Lambda runtime does.
+pub fn apigw_v2_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> lambda_http::Request {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).expect("fixture");
+    event["rawPath"] = path.into();
+    event["rawQueryString"] = query.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    if let Some(token) = token {
+        event["headers"]["authorization"] = format!("Bearer {token}").into();
+    }
+    if let Some(body) = body {
+        event["headers"]["content-type"] = "application/json".into();
+        event["body"] = body.to_string().into();
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// Sends an API Gateway event through the router, as `lambda_http::run` would.
+pub async fn send_event(router: &Router, event: lambda_http::Request) -> TestResponse {
+    let response = router.clone().oneshot(event).await.expect("infallible");
+    read(response).await
+}

@@ -1,0 +1,138 @@
+//! Users as the API shows them, and the e-mail address type. Shared because both the `auth`
+//! function (signup, me) and the `users` function (administration) answer with a user.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{FromRow, PgConnection};
+use utoipa::ToSchema;
+
+use crate::auth::Role;
+use crate::error::ApiError;
+
+/// A user account. The password hash never leaves the database layer.
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct User {
+    pub id: i64,
+    #[schema(format = "email")]
+    pub email: String,
+    pub full_name: Option<String>,
+    pub active: bool,
+    #[sqlx(try_from = "Vec<String>")]
+    #[schema(value_type = Vec<Role>)]
+    pub roles: RoleList,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The roles column as read from `array_agg`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RoleList(pub Vec<Role>);
+
+impl TryFrom<Vec<String>> for RoleList {
+    type Error = String;
+    fn try_from(names: Vec<String>) -> Result<Self, String> {
+        names
+            .iter()
+            .map(|n| Role::parse(n).ok_or_else(|| format!("unknown role {n}")))
+            .collect::<Result<_, _>>()
+            .map(RoleList)
+    }
+}
+
+/// The SELECT list and FROM clause that produce a [`User`]; callers add WHERE/ORDER.
+pub const USER_SELECT: &str = "SELECT u.id, u.email, u.full_name, u.active,
+        COALESCE((SELECT array_agg(ur.role ORDER BY ur.role) FROM user_roles ur WHERE ur.user_id = u.id), '{}') AS roles,
+        u.created_at, u.updated_at
+    FROM users u";
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, ApiError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{USER_SELECT} WHERE u.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// An e-mail address, trimmed and lower-cased: the form it is stored, compared and unique in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, String> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || Err("must be an e-mail address such as name@example.com".to_string());
+        if email.len() < 3
+            || email.len() > 254
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return invalid();
+        }
+        let Some((local, domain)) = email.split_once('@') else {
+            return invalid();
+        };
+        let domain_ok = domain.contains('.')
+            && !domain.contains('@')
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && label.len() <= 63);
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return invalid();
+        }
+        Ok(Email(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks a new password's length (12–128 characters, per the NIST/OWASP guidance to allow
+/// long passphrases and not impose composition rules).
+pub fn check_password(password: &str) -> Result<(), String> {
+    let len = password.chars().count();
+    if !(crate::auth::password::MIN_LEN..=crate::auth::password::MAX_LEN).contains(&len) {
+        return Err(format!(
+            "must be {} to {} characters",
+            crate::auth::password::MIN_LEN,
+            crate::auth::password::MAX_LEN
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Budi.Santoso@Example.CO.ID ")
+                .unwrap()
+                .as_str(),
+            "budi.santoso@example.co.id"
+        );
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.com",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn password_length_is_12_to_128() {
+        assert!(check_password(&"x".repeat(11)).is_err());
+        assert!(check_password(&"x".repeat(12)).is_ok());
+        assert!(check_password(&"x".repeat(128)).is_ok());
+        assert!(check_password(&"x".repeat(129)).is_err());
+    }
+}
