@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -112,6 +112,70 @@ pub async fn record<T: Serialize>(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A change to one entity, as the API shows it before and after.
+pub struct Change<T> {
+    pub id: i64,
+    pub before: Option<T>,
+    pub after: Option<T>,
+}
+
+impl<T> Change<T> {
+    pub fn created(id: i64, after: T) -> Self {
+        Self {
+            id,
+            before: None,
+            after: Some(after),
+        }
+    }
+
+    pub fn updated(id: i64, before: T, after: T) -> Self {
+        Self {
+            id,
+            before: Some(before),
+            after: Some(after),
+        }
+    }
+
+    pub fn deleted(id: i64, before: T) -> Self {
+        Self {
+            id,
+            before: Some(before),
+            after: None,
+        }
+    }
+
+    /// The entity after the change, for the response.
+    pub fn into_after(self) -> Result<T, ApiError> {
+        self.after
+            .ok_or_else(|| ApiError::internal("change has no after state"))
+    }
+}
+
+/// Runs `change` in a transaction and writes its audit row in that same transaction: both
+/// commit, or neither does. Every write endpoint goes through here.
+pub async fn audited<T: Serialize>(
+    pool: &PgPool,
+    actor: &Actor,
+    entity: EntityType,
+    action: Action,
+    change: impl AsyncFnOnce(&mut PgConnection) -> Result<Change<T>, ApiError>,
+) -> Result<Change<T>, ApiError> {
+    let mut tx = pool.begin().await?;
+    let done = change(&mut tx).await?;
+    record(
+        &mut tx,
+        actor,
+        entity,
+        done.id,
+        action,
+        done.before.as_ref(),
+        done.after.as_ref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done)
 }
 
 /// Fields that change on every write and say nothing about what changed.

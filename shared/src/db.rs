@@ -19,3 +19,20 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .acquire_timeout(settings.acquire_timeout)
         .connect_lazy_with(options))
 }
+
+/// `%q%` for ILIKE, with the LIKE wildcards in `q` taken literally.
+pub fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_are_literal() {
+        assert_eq!(super::like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,135 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use nexus_shared::audit::{Action, Change, EntityType, audited};
+use nexus_shared::auth::{Auth, Staff};
+use nexus_shared::extract::{Json, Path, Query};
+use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::validate;
+use nexus_shared::{ApiError, ApiResult, AppState};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::location::{Location, LocationBody, LocationDraft};
+use crate::store::{self, Filter, SORTS};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Matches anywhere in the code or name, case-insensitively.
+    #[param(max_length = 100)]
+    q: Option<String>,
+    /// Exact region.
+    #[param(max_length = 100)]
+    region: Option<String>,
+}
+
+/// Lists locations; `sort` is `code` (default), `name` or `created_at`, `-` for descending.
+#[utoipa::path(get, path = "/api/locations", tag = "locations", security(("bearer" = [])),
+    params(ListQuery, PageParams),
+    responses((status = 200, description = "A page of locations", body = Page<Location>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Auth,
+    Query(query): Query<ListQuery>,
+    Query(page): Query<PageParams>,
+) -> ApiResult<axum::Json<Page<Location>>> {
+    let page = page.resolve(&SORTS, "code", "id")?;
+    let filter = Filter {
+        q: validate::optional_line(query.q, 100).map_err(|m| ApiError::validation("q", m))?,
+        region: validate::optional_line(query.region, 100)
+            .map_err(|m| ApiError::validation("region", m))?,
+    };
+    Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
+}
+
+#[utoipa::path(get, path = "/api/locations/{id}", tag = "locations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Location id")),
+    responses((status = 200, description = "The location", body = Location)))]
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Location>> {
+    let mut conn = state.pool.acquire().await?;
+    store::find(&mut conn, id)
+        .await?
+        .map(axum::Json)
+        .ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/locations", tag = "locations", security(("bearer" = [])),
+    request_body = LocationBody,
+    responses((status = 201, description = "Created", body = Location),
+              (status = 409, description = "Code already used", body = nexus_shared::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Json(body): Json<LocationBody>,
+) -> ApiResult<(StatusCode, axum::Json<Location>)> {
+    let draft = LocationDraft::parse(body)?;
+    let change = audited(
+        &state.pool,
+        &(&*caller).into(),
+        EntityType::Location,
+        Action::Create,
+        async |conn| {
+            let created = store::insert(conn, &draft).await?;
+            Ok(Change::created(created.id, created))
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(change.into_after()?)))
+}
+
+/// Updates the fields given; an absent field keeps its value, `null` clears an optional one.
+#[utoipa::path(put, path = "/api/locations/{id}", tag = "locations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Location id")), request_body = LocationBody,
+    responses((status = 200, description = "Updated", body = Location),
+              (status = 409, description = "Code already used", body = nexus_shared::error::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Path(id): Path<i64>,
+    Json(body): Json<LocationBody>,
+) -> ApiResult<axum::Json<Location>> {
+    let change = audited(
+        &state.pool,
+        &(&*caller).into(),
+        EntityType::Location,
+        Action::Update,
+        async |conn| {
+            let before = store::find_for_update(conn, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let draft = LocationDraft::parse(body.merged_onto(&before))?;
+            let after = store::update(conn, id, &draft).await?;
+            Ok(Change::updated(id, before, after))
+        },
+    )
+    .await?;
+    Ok(axum::Json(change.into_after()?))
+}
+
+/// Deletes a location that has no assets (409 otherwise: nothing disappears by cascade).
+#[utoipa::path(delete, path = "/api/locations/{id}", tag = "locations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Location id")),
+    responses((status = 204, description = "Deleted"),
+              (status = 409, description = "The location still has assets", body = nexus_shared::error::Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    audited(
+        &state.pool,
+        &(&*caller).into(),
+        EntityType::Location,
+        Action::Delete,
+        async |conn| {
+            let deleted = store::delete(conn, id).await?.ok_or(ApiError::NotFound)?;
+            Ok(Change::deleted(id, deleted))
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

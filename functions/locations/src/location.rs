@@ -1,0 +1,244 @@
+//! A location (TID) as stored and shown, and the body that creates or updates one.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use nexus_shared::ApiError;
+use nexus_shared::validate::{self, Validator, merge, nullable};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::ToSchema;
+
+pub const DEFAULT_TIMEZONE: &str = "Asia/Jakarta";
+
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct Location {
+    pub id: i64,
+    /// The TID: unique, 1–100 letters, digits, `-` or `_`.
+    pub code: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// IANA time zone the site's SLA calendars are evaluated in.
+    pub timezone: String,
+    pub region: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Create body, and update body where an absent field keeps its stored value and `null`
+/// clears it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,100}$", min_length = 1, max_length = 100)]
+    code: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    address: Option<Option<String>>,
+    /// -90..90; give latitude and longitude together, or neither.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
+    latitude: Option<Option<f64>>,
+    /// -180..180.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
+    longitude: Option<Option<f64>>,
+    /// IANA name such as `Asia/Makassar`; default `Asia/Jakarta`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    timezone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    region: Option<Option<String>>,
+}
+
+impl LocationBody {
+    /// The update body completed with the stored values it does not mention.
+    pub fn merged_onto(self, stored: &Location) -> LocationBody {
+        LocationBody {
+            code: self.code.or_else(|| Some(stored.code.clone())),
+            name: self.name.or_else(|| Some(stored.name.clone())),
+            address: Some(merge(stored.address.clone(), self.address)),
+            latitude: Some(merge(stored.latitude, self.latitude)),
+            longitude: Some(merge(stored.longitude, self.longitude)),
+            timezone: Some(merge(Some(stored.timezone.clone()), self.timezone)),
+            region: Some(merge(stored.region.clone(), self.region)),
+        }
+    }
+}
+
+/// A location's fields, all valid.
+#[derive(Debug, Clone)]
+pub struct LocationDraft {
+    pub code: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub coordinates: Option<(f64, f64)>,
+    pub timezone: String,
+    pub region: Option<String>,
+}
+
+impl LocationDraft {
+    pub fn parse(body: LocationBody) -> Result<LocationDraft, ApiError> {
+        let mut v = Validator::new();
+        let code = v
+            .required("code", body.code)
+            .and_then(|c| v.field("code", parse_code(c)));
+        let name = v
+            .required("name", body.name)
+            .and_then(|n| v.field("name", validate::line(n, 1, 200)));
+        let address = v.field(
+            "address",
+            validate::optional_line(body.address.flatten(), 500),
+        );
+        let coordinates =
+            parse_coordinates(&mut v, body.latitude.flatten(), body.longitude.flatten());
+        let timezone = v.field("timezone", parse_timezone(body.timezone.flatten()));
+        let region = v.field(
+            "region",
+            validate::optional_line(body.region.flatten(), 100),
+        );
+        match (code, name, address, coordinates, timezone, region) {
+            (
+                Some(code),
+                Some(name),
+                Some(address),
+                Some(coordinates),
+                Some(timezone),
+                Some(region),
+            ) if v.is_valid() => Ok(LocationDraft {
+                code,
+                name,
+                address,
+                coordinates,
+                timezone,
+                region,
+            }),
+            _ => Err(v.into_error()),
+        }
+    }
+}
+
+fn parse_code(code: String) -> Result<String, String> {
+    let ok = (1..=100).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(code)
+    } else {
+        Err("must be 1 to 100 letters, digits, '-' or '_'".into())
+    }
+}
+
+fn parse_coordinates(
+    v: &mut Validator,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+) -> Option<Option<(f64, f64)>> {
+    match (latitude, longitude) {
+        (None, None) => Some(None),
+        (Some(lat), Some(lng)) => {
+            let lat_ok = (-90.0..=90.0).contains(&lat);
+            let lng_ok = (-180.0..=180.0).contains(&lng);
+            if !lat_ok {
+                v.error("latitude", "must be between -90 and 90");
+            }
+            if !lng_ok {
+                v.error("longitude", "must be between -180 and 180");
+            }
+            (lat_ok && lng_ok).then_some(Some((lat, lng)))
+        }
+        (Some(_), None) => {
+            v.error("longitude", "is required when latitude is given");
+            None
+        }
+        (None, Some(_)) => {
+            v.error("latitude", "is required when longitude is given");
+            None
+        }
+    }
+}
+
+fn parse_timezone(timezone: Option<String>) -> Result<String, String> {
+    let Some(tz) = timezone
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(DEFAULT_TIMEZONE.into());
+    };
+    chrono_tz::Tz::from_str(&tz)
+        .map(|_| tz)
+        .map_err(|_| "must be an IANA time zone name such as Asia/Jakarta".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(body: serde_json::Value) -> Result<LocationDraft, ApiError> {
+        LocationDraft::parse(serde_json::from_value(body).unwrap())
+    }
+
+    fn fields(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_body_gets_defaults() {
+        let d = parse(json!({"code": "TID-0001", "name": "BCA Thamrin"})).unwrap();
+        assert_eq!(d.timezone, "Asia/Jakarta");
+        assert_eq!(d.coordinates, None);
+    }
+
+    #[test]
+    fn coordinates_come_in_pairs_and_in_range() {
+        assert_eq!(
+            fields(parse(json!({"code": "A", "name": "n", "latitude": -6.2})).unwrap_err()),
+            ["longitude"]
+        );
+        assert_eq!(
+            fields(
+                parse(json!({"code": "A", "name": "n", "latitude": 91, "longitude": 181}))
+                    .unwrap_err()
+            ),
+            ["latitude", "longitude"]
+        );
+        let edge =
+            parse(json!({"code": "A", "name": "n", "latitude": -90, "longitude": 180})).unwrap();
+        assert_eq!(edge.coordinates, Some((-90.0, 180.0)));
+    }
+
+    #[test]
+    fn codes_and_timezones_are_checked() {
+        assert_eq!(
+            fields(parse(json!({"code": "TID 1", "name": "n"})).unwrap_err()),
+            ["code"]
+        );
+        assert_eq!(
+            fields(parse(json!({"code": "x".repeat(101), "name": "n"})).unwrap_err()),
+            ["code"]
+        );
+        assert_eq!(
+            fields(
+                parse(json!({"code": "A", "name": "n", "timezone": "Mars/Olympus"})).unwrap_err()
+            ),
+            ["timezone"]
+        );
+        assert_eq!(
+            parse(json!({"code": "A", "name": "n", "timezone": "Asia/Jayapura"}))
+                .unwrap()
+                .timezone,
+            "Asia/Jayapura"
+        );
+        assert_eq!(fields(parse(json!({})).unwrap_err()), ["code", "name"]);
+    }
+}

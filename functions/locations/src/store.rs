@@ -1,0 +1,145 @@
+//! The locations table.
+
+use nexus_shared::ApiError;
+use nexus_shared::db::like_pattern;
+use nexus_shared::error::ResultExt;
+use nexus_shared::pagination::{Keyed, Page, PageRequest, SortKey};
+use sqlx::{PgConnection, PgPool, QueryBuilder};
+
+use crate::location::{Location, LocationDraft};
+
+const COLUMNS: &str =
+    "id, code, name, address, latitude, longitude, timezone, region, created_at, updated_at";
+
+pub static SORTS: [SortKey; 3] = [
+    SortKey {
+        name: "code",
+        column: "code",
+        cast: "text",
+    },
+    SortKey {
+        name: "name",
+        column: "name",
+        cast: "text",
+    },
+    SortKey {
+        name: "created_at",
+        column: "created_at",
+        cast: "timestamptz",
+    },
+];
+
+pub struct Filter {
+    pub q: Option<String>,
+    pub region: Option<String>,
+}
+
+pub async fn list(
+    pool: &PgPool,
+    filter: &Filter,
+    page: &PageRequest,
+) -> Result<Page<Location>, ApiError> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {COLUMNS}{} FROM locations WHERE true",
+        page.select_keys()
+    ));
+    if let Some(q) = &filter.q {
+        // Matches the trigram index locations_search_idx.
+        qb.push(" AND (code || ' ' || name) ILIKE ")
+            .push_bind(like_pattern(q));
+    }
+    if let Some(region) = &filter.region {
+        qb.push(" AND region = ").push_bind(region.clone());
+    }
+    page.push_after(&mut qb);
+    page.push_order_limit(&mut qb);
+    let rows: Vec<Keyed<Location>> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(page.finish(rows))
+}
+
+pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Location>, ApiError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM locations WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The row, locked until the transaction ends, so two updates cannot interleave.
+pub async fn find_for_update(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<Location>, ApiError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM locations WHERE id = $1 FOR UPDATE"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+fn duplicate_code(
+    draft: &LocationDraft,
+) -> impl FnOnce(Box<dyn sqlx::error::DatabaseError>) -> ApiError + '_ {
+    move |_| {
+        ApiError::Conflict(format!(
+            "A location with code {} already exists.",
+            draft.code
+        ))
+    }
+}
+
+pub async fn insert(conn: &mut PgConnection, draft: &LocationDraft) -> Result<Location, ApiError> {
+    let (latitude, longitude) = draft.coordinates.unzip();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO locations (code, name, address, latitude, longitude, timezone, region)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+    )))
+    .bind(&draft.code)
+    .bind(&draft.name)
+    .bind(&draft.address)
+    .bind(latitude)
+    .bind(longitude)
+    .bind(&draft.timezone)
+    .bind(&draft.region)
+    .fetch_one(conn)
+    .await
+    .on_constraint("locations_code_key", duplicate_code(draft))
+}
+
+pub async fn update(
+    conn: &mut PgConnection,
+    id: i64,
+    draft: &LocationDraft,
+) -> Result<Location, ApiError> {
+    let (latitude, longitude) = draft.coordinates.unzip();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE locations SET code = $2, name = $3, address = $4, latitude = $5, longitude = $6, timezone = $7, region = $8
+         WHERE id = $1 RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(&draft.code)
+    .bind(&draft.name)
+    .bind(&draft.address)
+    .bind(latitude)
+    .bind(longitude)
+    .bind(&draft.timezone)
+    .bind(&draft.region)
+    .fetch_one(conn)
+    .await
+    .on_constraint("locations_code_key", duplicate_code(draft))
+}
+
+/// Deletes the location; one that still has assets is refused by the foreign key (409).
+pub async fn delete(conn: &mut PgConnection, id: i64) -> Result<Option<Location>, ApiError> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM locations WHERE id = $1 RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .on_constraint("assets_location_id_fkey", |_| {
+        ApiError::Conflict("The location still has assets; move or remove them first.".into())
+    })
+}
