@@ -73,7 +73,7 @@ pub async fn create(
         EntityType::Location,
         Action::Create,
         async |conn| {
-            let created = store::insert(conn, &draft).await?;
+            let created = store::save(conn, None, &draft).await?;
             Ok(Change::created(created.id, created))
         },
     )
@@ -102,7 +102,7 @@ pub async fn update(
                 .await?
                 .ok_or(ApiError::NotFound)?;
             let draft = LocationDraft::parse(body.merged_onto(&before))?;
-            let after = store::update(conn, id, &draft).await?;
+            let after = store::save(conn, Some(id), &draft).await?;
             Ok(Change::updated(id, before, after))
         },
     )

@@ -79,56 +79,40 @@ pub async fn find_for_update(
     .await?)
 }
 
-fn duplicate_code(
-    draft: &LocationDraft,
-) -> impl FnOnce(Box<dyn sqlx::error::DatabaseError>) -> ApiError + '_ {
-    move |_| {
-        ApiError::Conflict(format!(
-            "A location with code {} already exists.",
-            draft.code
-        ))
-    }
-}
-
-pub async fn insert(conn: &mut PgConnection, draft: &LocationDraft) -> Result<Location, ApiError> {
-    let (latitude, longitude) = draft.coordinates.unzip();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO locations (code, name, address, latitude, longitude, timezone, region)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-    )))
-    .bind(&draft.code)
-    .bind(&draft.name)
-    .bind(&draft.address)
-    .bind(latitude)
-    .bind(longitude)
-    .bind(&draft.timezone)
-    .bind(&draft.region)
-    .fetch_one(conn)
-    .await
-    .on_constraint("locations_code_key", duplicate_code(draft))
-}
-
-pub async fn update(
+/// Inserts (`id` None) or rewrites (`id` Some) a location; a duplicate code is 409.
+pub async fn save(
     conn: &mut PgConnection,
-    id: i64,
+    id: Option<i64>,
     draft: &LocationDraft,
 ) -> Result<Location, ApiError> {
+    let sql = match id {
+        None => format!(
+            "INSERT INTO locations (code, name, address, latitude, longitude, timezone, region)
+             VALUES ($2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        ),
+        Some(_) => format!(
+            "UPDATE locations SET code = $2, name = $3, address = $4, latitude = $5, longitude = $6, timezone = $7, region = $8
+             WHERE id = $1 RETURNING {COLUMNS}"
+        ),
+    };
     let (latitude, longitude) = draft.coordinates.unzip();
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE locations SET code = $2, name = $3, address = $4, latitude = $5, longitude = $6, timezone = $7, region = $8
-         WHERE id = $1 RETURNING {COLUMNS}"
-    )))
-    .bind(id)
-    .bind(&draft.code)
-    .bind(&draft.name)
-    .bind(&draft.address)
-    .bind(latitude)
-    .bind(longitude)
-    .bind(&draft.timezone)
-    .bind(&draft.region)
-    .fetch_one(conn)
-    .await
-    .on_constraint("locations_code_key", duplicate_code(draft))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(&draft.code)
+        .bind(&draft.name)
+        .bind(&draft.address)
+        .bind(latitude)
+        .bind(longitude)
+        .bind(&draft.timezone)
+        .bind(&draft.region)
+        .fetch_one(conn)
+        .await
+        .on_constraint("locations_code_key", |_| {
+            ApiError::Conflict(format!(
+                "A location with code {} already exists.",
+                draft.code
+            ))
+        })
 }
 
 /// Deletes the location; one that still has assets is refused by the foreign key (409).

@@ -1,0 +1,176 @@
+//! An asset as stored and shown, its status, and the body that creates or updates one.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use nexus_shared::ApiError;
+use nexus_shared::validate::{self, Validator, merge, nullable};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetStatus {
+    Active,
+    Inactive,
+    Decommissioned,
+}
+
+impl AssetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Decommissioned => "decommissioned",
+        }
+    }
+}
+
+impl TryFrom<String> for AssetStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "active" => Ok(Self::Active),
+            "inactive" => Ok(Self::Inactive),
+            "decommissioned" => Ok(Self::Decommissioned),
+            other => Err(format!("unknown asset status {other}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct Asset {
+    pub id: i64,
+    pub location_id: i64,
+    /// Unique asset tag (serial or inventory number).
+    pub tag: String,
+    pub name: String,
+    pub category: Option<String>,
+    pub purchase_date: Option<NaiveDate>,
+    #[sqlx(try_from = "String")]
+    pub status: AssetStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Create body, and update body where an absent field keeps its stored value and `null`
+/// clears it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetBody {
+    location_id: Option<i64>,
+    #[schema(min_length = 1, max_length = 100)]
+    tag: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    category: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    purchase_date: Option<Option<NaiveDate>>,
+    /// Default `active`.
+    status: Option<AssetStatus>,
+}
+
+impl AssetBody {
+    /// The update that retires an asset.
+    pub fn decommission() -> AssetBody {
+        AssetBody {
+            status: Some(AssetStatus::Decommissioned),
+            ..AssetBody::default()
+        }
+    }
+
+    pub fn merged_onto(self, stored: &Asset) -> AssetBody {
+        AssetBody {
+            location_id: self.location_id.or(Some(stored.location_id)),
+            tag: self.tag.or_else(|| Some(stored.tag.clone())),
+            name: self.name.or_else(|| Some(stored.name.clone())),
+            category: Some(merge(stored.category.clone(), self.category)),
+            purchase_date: Some(merge(stored.purchase_date, self.purchase_date)),
+            status: self.status.or(Some(stored.status)),
+        }
+    }
+}
+
+/// An asset's fields, all valid (the location's existence is checked by its foreign key).
+#[derive(Debug, Clone)]
+pub struct AssetDraft {
+    pub location_id: i64,
+    pub tag: String,
+    pub name: String,
+    pub category: Option<String>,
+    pub purchase_date: Option<NaiveDate>,
+    pub status: AssetStatus,
+}
+
+impl AssetDraft {
+    pub fn parse(body: AssetBody) -> Result<AssetDraft, ApiError> {
+        let mut v = Validator::new();
+        let location_id = v.required("location_id", body.location_id);
+        let tag = v
+            .required("tag", body.tag)
+            .and_then(|t| v.field("tag", validate::line(t, 1, 100)));
+        let name = v
+            .required("name", body.name)
+            .and_then(|n| v.field("name", validate::line(n, 1, 200)));
+        let category = v.field(
+            "category",
+            validate::optional_line(body.category.flatten(), 100),
+        );
+        let purchase_date = body.purchase_date.flatten();
+        if purchase_date.is_some_and(|d| d > Utc::now().date_naive()) {
+            v.error("purchase_date", "must not be in the future");
+        }
+        match (location_id, tag, name, category) {
+            (Some(location_id), Some(tag), Some(name), Some(category)) if v.is_valid() => {
+                Ok(AssetDraft {
+                    location_id,
+                    tag,
+                    name,
+                    category,
+                    purchase_date,
+                    status: body.status.unwrap_or(AssetStatus::Active),
+                })
+            }
+            _ => Err(v.into_error()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(body: serde_json::Value) -> Result<AssetDraft, ApiError> {
+        AssetDraft::parse(serde_json::from_value(body).unwrap())
+    }
+
+    #[test]
+    fn defaults_to_active_and_requires_the_essentials() {
+        let d = parse(json!({"location_id": 1, "tag": "ATM-1", "name": "Hyosung MX8600"})).unwrap();
+        assert_eq!(d.status, AssetStatus::Active);
+        let Err(ApiError::Validation(errors)) = parse(json!({"tag": " "})) else {
+            panic!()
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["location_id", "tag", "name"]);
+    }
+
+    #[test]
+    fn future_purchase_dates_are_refused() {
+        assert!(
+            parse(
+                json!({"location_id": 1, "tag": "T", "name": "n", "purchase_date": "2999-01-01"})
+            )
+            .is_err()
+        );
+        assert!(
+            parse(
+                json!({"location_id": 1, "tag": "T", "name": "n", "purchase_date": "2024-02-29"})
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,145 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use nexus_shared::audit::{Action, Change, EntityType, audited};
+use nexus_shared::auth::{Auth, AuthUser, Staff};
+use nexus_shared::extract::{Json, Path, Query};
+use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::validate;
+use nexus_shared::{ApiError, ApiResult, AppState};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::asset::{Asset, AssetBody, AssetDraft, AssetStatus};
+use crate::store::{self, Filter, SORTS};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    location_id: Option<i64>,
+    status: Option<AssetStatus>,
+    /// Exact category.
+    #[param(max_length = 100)]
+    category: Option<String>,
+    /// Matches anywhere in the tag or name, case-insensitively.
+    #[param(max_length = 100)]
+    q: Option<String>,
+}
+
+/// Lists assets; `sort` is `tag` (default), `name` or `created_at`, `-` for descending.
+#[utoipa::path(get, path = "/api/assets", tag = "assets", security(("bearer" = [])),
+    params(ListQuery, PageParams),
+    responses((status = 200, description = "A page of assets", body = Page<Asset>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Auth,
+    Query(query): Query<ListQuery>,
+    Query(page): Query<PageParams>,
+) -> ApiResult<axum::Json<Page<Asset>>> {
+    let page = page.resolve(&SORTS, "tag", "id")?;
+    let filter = Filter {
+        location_id: query.location_id,
+        status: query.status,
+        category: validate::optional_line(query.category, 100)
+            .map_err(|m| ApiError::validation("category", m))?,
+        q: validate::optional_line(query.q, 100).map_err(|m| ApiError::validation("q", m))?,
+    };
+    Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
+}
+
+#[utoipa::path(get, path = "/api/assets/{id}", tag = "assets", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Asset id")),
+    responses((status = 200, description = "The asset", body = Asset)))]
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Asset>> {
+    let mut conn = state.pool.acquire().await?;
+    store::find(&mut conn, id)
+        .await?
+        .map(axum::Json)
+        .ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/assets", tag = "assets", security(("bearer" = [])),
+    request_body = AssetBody,
+    responses((status = 201, description = "Created", body = Asset),
+              (status = 409, description = "Tag already used", body = nexus_shared::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Json(body): Json<AssetBody>,
+) -> ApiResult<(StatusCode, axum::Json<Asset>)> {
+    let draft = AssetDraft::parse(body)?;
+    let change = audited(
+        &state.pool,
+        &(&*caller).into(),
+        EntityType::Asset,
+        Action::Create,
+        async |conn| {
+            let created = store::save(conn, None, &draft).await?;
+            Ok(Change::created(created.id, created))
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(change.into_after()?)))
+}
+
+/// Updates the fields given; an absent field keeps its value, `null` clears an optional one.
+#[utoipa::path(put, path = "/api/assets/{id}", tag = "assets", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Asset id")), request_body = AssetBody,
+    responses((status = 200, description = "Updated", body = Asset),
+              (status = 409, description = "Tag already used", body = nexus_shared::error::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Path(id): Path<i64>,
+    Json(body): Json<AssetBody>,
+) -> ApiResult<axum::Json<Asset>> {
+    change(&state, &caller, id, Action::Update, body).await
+}
+
+/// Decommissions the asset: its status becomes `decommissioned`; the row and its history stay.
+#[utoipa::path(delete, path = "/api/assets/{id}", tag = "assets", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Asset id")),
+    responses((status = 200, description = "Decommissioned", body = Asset)))]
+pub async fn decommission(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Asset>> {
+    change(
+        &state,
+        &caller,
+        id,
+        Action::Delete,
+        AssetBody::decommission(),
+    )
+    .await
+}
+
+/// Applies an update body to a stored asset, under a row lock, with its audit row.
+async fn change(
+    state: &AppState,
+    caller: &AuthUser,
+    id: i64,
+    action: Action,
+    body: AssetBody,
+) -> ApiResult<axum::Json<Asset>> {
+    let change = audited(
+        &state.pool,
+        &caller.into(),
+        EntityType::Asset,
+        action,
+        async |conn| {
+            let before = store::find_for_update(conn, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let draft = AssetDraft::parse(body.merged_onto(&before))?;
+            let after = store::save(conn, Some(id), &draft).await?;
+            Ok(Change::updated(id, before, after))
+        },
+    )
+    .await?;
+    Ok(axum::Json(change.into_after()?))
+}
