@@ -61,24 +61,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let request_id = parts
-            .headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok(Self {
-            user_id: None,
-            request_id,
-        })
+        let request_id = parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Self { user_id: None, request_id })
     }
 }
 
 impl From<&AuthUser> for Actor {
     fn from(user: &AuthUser) -> Self {
-        Self {
-            user_id: Some(user.id),
-            request_id: user.request_id.clone(),
-        }
+        Self { user_id: Some(user.id), request_id: user.request_id.clone() }
     }
 }
 
@@ -93,11 +83,7 @@ pub async fn record<T: Serialize>(
     before: Option<&T>,
     after: Option<&T>,
 ) -> Result<(), ApiError> {
-    let to_value = |v: Option<&T>| {
-        v.map(serde_json::to_value)
-            .transpose()
-            .map_err(ApiError::internal)
-    };
+    let to_value = |v: Option<&T>| v.map(serde_json::to_value).transpose().map_err(ApiError::internal);
     let changes = diff(to_value(before)?.as_ref(), to_value(after)?.as_ref());
     sqlx::query(
         "INSERT INTO audit_logs (entity_type, entity_id, action, actor_id, changes, request_id)
@@ -123,33 +109,20 @@ pub struct Change<T> {
 
 impl<T> Change<T> {
     pub fn created(id: i64, after: T) -> Self {
-        Self {
-            id,
-            before: None,
-            after: Some(after),
-        }
+        Self { id, before: None, after: Some(after) }
     }
 
     pub fn updated(id: i64, before: T, after: T) -> Self {
-        Self {
-            id,
-            before: Some(before),
-            after: Some(after),
-        }
+        Self { id, before: Some(before), after: Some(after) }
     }
 
     pub fn deleted(id: i64, before: T) -> Self {
-        Self {
-            id,
-            before: Some(before),
-            after: None,
-        }
+        Self { id, before: Some(before), after: None }
     }
 
     /// The entity after the change, for the response.
     pub fn into_after(self) -> Result<T, ApiError> {
-        self.after
-            .ok_or_else(|| ApiError::internal("change has no after state"))
+        self.after.ok_or_else(|| ApiError::internal("change has no after state"))
     }
 }
 
@@ -164,16 +137,7 @@ pub async fn audited<T: Serialize>(
 ) -> Result<Change<T>, ApiError> {
     let mut tx = pool.begin().await?;
     let done = change(&mut tx).await?;
-    record(
-        &mut tx,
-        actor,
-        entity,
-        done.id,
-        action,
-        done.before.as_ref(),
-        done.after.as_ref(),
-    )
-    .await?;
+    record(&mut tx, actor, entity, done.id, action, done.before.as_ref(), done.after.as_ref()).await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -184,21 +148,14 @@ const IGNORED: [&str; 2] = ["updated_at", "created_at"];
 /// The changed top-level fields between two JSON objects.
 pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     let empty = Map::new();
-    let as_map = |v: Option<&Value>| {
-        v.and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_else(|| empty.clone())
-    };
+    let as_map = |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_else(|| empty.clone());
     let (before, after) = (as_map(before), as_map(after));
     let mut changes = Map::new();
     for key in before.keys().chain(after.keys()) {
         if IGNORED.contains(&key.as_str()) || changes.contains_key(key) {
             continue;
         }
-        let (old, new) = (
-            before.get(key).unwrap_or(&Value::Null),
-            after.get(key).unwrap_or(&Value::Null),
-        );
+        let (old, new) = (before.get(key).unwrap_or(&Value::Null), after.get(key).unwrap_or(&Value::Null));
         if old != new {
             changes.insert(key.clone(), json!({ "old": old, "new": new }));
         }

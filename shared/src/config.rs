@@ -42,17 +42,9 @@ pub struct PasswordHashing {
 
 impl PasswordHashing {
     /// OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
-    pub const OWASP: Self = Self {
-        memory_kib: 19 * 1024,
-        iterations: 2,
-        parallelism: 1,
-    };
+    pub const OWASP: Self = Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
     /// Fast and weak: only for tests, where thousands of hashes are made.
-    pub const FAST_INSECURE_FOR_TESTS: Self = Self {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-    };
+    pub const FAST_INSECURE_FOR_TESTS: Self = Self { memory_kib: 256, iterations: 1, parallelism: 1 };
 }
 
 /// Failed logins allowed per e-mail within a sliding window before 429.
@@ -64,10 +56,7 @@ pub struct LoginThrottle {
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        Self {
-            max_failures: 5,
-            window: Duration::from_secs(15 * 60),
-        }
+        Self { max_failures: 5, window: Duration::from_secs(15 * 60) }
     }
 }
 
@@ -91,27 +80,17 @@ impl Config {
     /// Same as [`Config::from_env`] over any lookup, so it can be tested without touching the
     /// process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            get(name)
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
+        let required = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(name) {
                 None => Ok(default),
-                Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
-                    name,
-                    reason: "not a whole number".into(),
-                }),
+                Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name, reason: "not a whole number".into() }),
             }
         };
 
         let jwt_secret = required("NEXUS_JWT_SECRET")?;
         if jwt_secret.len() < 32 {
-            return Err(ConfigError::Invalid {
-                name: "NEXUS_JWT_SECRET",
-                reason: "must be at least 32 bytes".into(),
-            });
+            return Err(ConfigError::Invalid { name: "NEXUS_JWT_SECRET", reason: "must be at least 32 bytes".into() });
         }
         let access_ttl = Duration::from_secs(number("NEXUS_ACCESS_TOKEN_TTL_SECS", 900)?);
         if access_ttl.is_zero() || access_ttl > MAX_ACCESS_TTL {
@@ -125,20 +104,14 @@ impl Config {
             database: DatabaseSettings {
                 url: Secret::new(required("DATABASE_URL")?),
                 max_connections: number("NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
-                acquire_timeout: Duration::from_millis(number(
-                    "NEXUS_DB_ACQUIRE_TIMEOUT_MS",
-                    3000,
-                )?),
+                acquire_timeout: Duration::from_millis(number("NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             },
             jwt: JwtSettings {
                 secret: Secret::new(jwt_secret.into_bytes()),
                 issuer: get("NEXUS_JWT_ISSUER").unwrap_or_else(|| "nexus".into()),
                 audience: get("NEXUS_JWT_AUDIENCE").unwrap_or_else(|| "nexus-api".into()),
                 access_ttl,
-                refresh_ttl: Duration::from_secs(number(
-                    "NEXUS_REFRESH_TOKEN_TTL_SECS",
-                    30 * 24 * 3600,
-                )?),
+                refresh_ttl: Duration::from_secs(number("NEXUS_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
             },
             password_hashing: PasswordHashing::OWASP,
             login_throttle: LoginThrottle::default(),
@@ -152,10 +125,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -163,11 +133,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_only_required_values_are_given() {
-        let c = Config::from_lookup(lookup(&[
-            ("DATABASE_URL", "postgres://x"),
-            ("NEXUS_JWT_SECRET", SECRET),
-        ]))
-        .unwrap();
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://x"), ("NEXUS_JWT_SECRET", SECRET)])).unwrap();
         assert_eq!(c.jwt.access_ttl, Duration::from_secs(900));
         assert_eq!(c.password_hashing, PasswordHashing::OWASP);
         assert_eq!(c.database.max_connections, 5);
@@ -175,43 +141,22 @@ mod tests {
 
     #[test]
     fn short_jwt_secret_and_long_ttl_are_refused() {
-        let short = Config::from_lookup(lookup(&[
-            ("DATABASE_URL", "postgres://x"),
-            ("NEXUS_JWT_SECRET", "short"),
-        ]));
-        assert!(matches!(
-            short,
-            Err(ConfigError::Invalid {
-                name: "NEXUS_JWT_SECRET",
-                ..
-            })
-        ));
+        let short = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://x"), ("NEXUS_JWT_SECRET", "short")]));
+        assert!(matches!(short, Err(ConfigError::Invalid { name: "NEXUS_JWT_SECRET", .. })));
         let long = Config::from_lookup(lookup(&[
             ("DATABASE_URL", "postgres://x"),
             ("NEXUS_JWT_SECRET", SECRET),
             ("NEXUS_ACCESS_TOKEN_TTL_SECS", "3600"),
         ]));
-        assert!(matches!(
-            long,
-            Err(ConfigError::Invalid {
-                name: "NEXUS_ACCESS_TOKEN_TTL_SECS",
-                ..
-            })
-        ));
+        assert!(matches!(long, Err(ConfigError::Invalid { name: "NEXUS_ACCESS_TOKEN_TTL_SECS", .. })));
     }
 
     #[test]
     fn missing_database_url_is_named_and_secret_is_not_printed() {
         let err = Config::from_lookup(lookup(&[("NEXUS_JWT_SECRET", SECRET)])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "environment variable DATABASE_URL is required"
-        );
-        let ok = Config::from_lookup(lookup(&[
-            ("DATABASE_URL", "postgres://u:pw@h/db"),
-            ("NEXUS_JWT_SECRET", SECRET),
-        ]))
-        .unwrap();
+        assert_eq!(err.to_string(), "environment variable DATABASE_URL is required");
+        let ok = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("NEXUS_JWT_SECRET", SECRET)]))
+            .unwrap();
         let printed = format!("{ok:?}");
         assert!(!printed.contains(SECRET) && !printed.contains("pw@h"));
     }

@@ -22,10 +22,7 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
 
 /// `%q%` for ILIKE, with the LIKE wildcards in `q` taken literally.
 pub fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 

@@ -21,10 +21,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -99,63 +96,35 @@ impl ApiError {
         let status = self.status();
         let (slug, title, detail) = match self {
             Self::BadRequest(msg) => ("bad-request", "Malformed request", msg.clone()),
-            Self::Unauthorized(why) => (
-                "unauthorized",
-                "Authentication required",
-                (*why).to_string(),
-            ),
-            Self::Forbidden => (
-                "forbidden",
-                "Forbidden",
-                "Your role does not allow this action.".into(),
-            ),
+            Self::Unauthorized(why) => ("unauthorized", "Authentication required", (*why).to_string()),
+            Self::Forbidden => ("forbidden", "Forbidden", "Your role does not allow this action.".into()),
             Self::NotFound => ("not-found", "Not found", "No such resource.".into()),
-            Self::MethodNotAllowed => (
-                "method-not-allowed",
-                "Method not allowed",
-                "This resource does not support that method.".into(),
-            ),
+            Self::MethodNotAllowed => {
+                ("method-not-allowed", "Method not allowed", "This resource does not support that method.".into())
+            }
             Self::Conflict(msg) => ("conflict", "Conflict", msg.clone()),
-            Self::PayloadTooLarge => (
-                "payload-too-large",
-                "Payload too large",
-                "The request body is larger than allowed.".into(),
-            ),
-            Self::UnsupportedMediaType => (
-                "unsupported-media-type",
-                "Unsupported media type",
-                "Send the body as application/json.".into(),
-            ),
-            Self::Validation(_) => (
-                "validation",
-                "Validation failed",
-                "One or more fields are invalid.".into(),
-            ),
+            Self::PayloadTooLarge => {
+                ("payload-too-large", "Payload too large", "The request body is larger than allowed.".into())
+            }
+            Self::UnsupportedMediaType => {
+                ("unsupported-media-type", "Unsupported media type", "Send the body as application/json.".into())
+            }
+            Self::Validation(_) => ("validation", "Validation failed", "One or more fields are invalid.".into()),
             Self::TooManyRequests { retry_after_secs } => (
                 "too-many-requests",
                 "Too many requests",
                 format!("Too many attempts; try again in {retry_after_secs} seconds."),
             ),
-            Self::Database(_) if status == StatusCode::CONFLICT => (
-                "conflict",
-                "Conflict",
-                "A record with one of these unique values already exists.".into(),
-            ),
-            Self::Database(_) if status == StatusCode::UNPROCESSABLE_ENTITY => (
-                "invalid-data",
-                "Invalid data",
-                "A value was refused by the data store's rules.".into(),
-            ),
-            _ if status == StatusCode::SERVICE_UNAVAILABLE => (
-                "unavailable",
-                "Service unavailable",
-                "The service is temporarily unavailable; retry shortly.".into(),
-            ),
-            _ => (
-                "internal",
-                "Internal error",
-                "An unexpected error occurred; it has been logged.".into(),
-            ),
+            Self::Database(_) if status == StatusCode::CONFLICT => {
+                ("conflict", "Conflict", "A record with one of these unique values already exists.".into())
+            }
+            Self::Database(_) if status == StatusCode::UNPROCESSABLE_ENTITY => {
+                ("invalid-data", "Invalid data", "A value was refused by the data store's rules.".into())
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                ("unavailable", "Service unavailable", "The service is temporarily unavailable; retry shortly.".into())
+            }
+            _ => ("internal", "Internal error", "An unexpected error occurred; it has been logged.".into()),
         };
         Problem {
             problem_type: format!("/problems/{slug}"),
@@ -171,10 +140,7 @@ impl ApiError {
 }
 
 fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-    )
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
 }
 
 /// A constraint or data error that a handler did not map with `on_constraint`: still the
@@ -230,18 +196,12 @@ impl IntoResponse for ApiError {
         }
         let mut response = (
             status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/problem+json"),
-            )],
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"))],
             axum::Json(self.problem()),
         )
             .into_response();
         if let Self::TooManyRequests { retry_after_secs } = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
         }
         response
     }
@@ -251,23 +211,13 @@ impl IntoResponse for ApiError {
 /// launchbadge's realworld-axum-sqlx:
 /// `.await.on_constraint("locations_code_key", |_| ApiError::Conflict(..))?`.
 pub trait ResultExt<T> {
-    fn on_constraint(
-        self,
-        name: &str,
-        f: impl FnOnce(Box<dyn DatabaseError>) -> ApiError,
-    ) -> Result<T, ApiError>;
+    fn on_constraint(self, name: &str, f: impl FnOnce(Box<dyn DatabaseError>) -> ApiError) -> Result<T, ApiError>;
 }
 
 impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {
-    fn on_constraint(
-        self,
-        name: &str,
-        f: impl FnOnce(Box<dyn DatabaseError>) -> ApiError,
-    ) -> Result<T, ApiError> {
+    fn on_constraint(self, name: &str, f: impl FnOnce(Box<dyn DatabaseError>) -> ApiError) -> Result<T, ApiError> {
         self.map_err(|e| match e.into() {
-            ApiError::Database(sqlx::Error::Database(dbe)) if dbe.constraint() == Some(name) => {
-                f(dbe)
-            }
+            ApiError::Database(sqlx::Error::Database(dbe)) if dbe.constraint() == Some(name) => f(dbe),
             other => other,
         })
     }
@@ -281,14 +231,8 @@ mod tests {
     async fn body_of(e: ApiError) -> (StatusCode, serde_json::Value, Option<String>) {
         let r = e.into_response();
         let status = r.status();
-        assert_eq!(
-            r.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
-        let retry = r
-            .headers()
-            .get(header::RETRY_AFTER)
-            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let retry = r.headers().get(header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_string());
         let bytes = r.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap(), retry)
     }
@@ -304,8 +248,7 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_do_not_leak_their_context() {
-        let (status, body, _) =
-            body_of(ApiError::internal("password=hunter2 at db.internal:5432")).await;
+        let (status, body, _) = body_of(ApiError::internal("password=hunter2 at db.internal:5432")).await;
         assert_eq!(status, 500);
         assert!(!body.to_string().contains("hunter2"));
         assert!(!body.to_string().contains("db.internal"));
@@ -315,10 +258,7 @@ mod tests {
     async fn pool_timeout_is_503_and_rate_limit_carries_retry_after() {
         let (status, _, _) = body_of(ApiError::Database(sqlx::Error::PoolTimedOut)).await;
         assert_eq!(status, 503);
-        let (status, _, retry) = body_of(ApiError::TooManyRequests {
-            retry_after_secs: 42,
-        })
-        .await;
+        let (status, _, retry) = body_of(ApiError::TooManyRequests { retry_after_secs: 42 }).await;
         assert_eq!(status, 429);
         assert_eq!(retry.as_deref(), Some("42"));
     }

@@ -32,18 +32,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 }
 
 fn is_json(headers: &axum::http::HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let mime = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -66,10 +58,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn syntax_error(e: &serde_json::Error) -> ApiError {
-    ApiError::BadRequest(format!(
-        "the body is not valid JSON: {}",
-        clean_serde_message(&e.to_string())
-    ))
+    ApiError::BadRequest(format!("the body is not valid JSON: {}", clean_serde_message(&e.to_string())))
 }
 
 /// serde's messages end with " at line 1 column 7"; the field path already says where.
@@ -89,15 +78,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de)
-            .map(Query)
-            .map_err(|err| {
-                let field = err.path().to_string();
-                ApiError::Validation(vec![FieldError::new(
-                    if field == "." { String::new() } else { field },
-                    err.into_inner().to_string(),
-                )])
-            })
+        serde_path_to_error::deserialize(de).map(Query).map_err(|err| {
+            let field = err.path().to_string();
+            ApiError::Validation(vec![FieldError::new(
+                if field == "." { String::new() } else { field },
+                err.into_inner().to_string(),
+            )])
+        })
     }
 }
 
@@ -134,31 +121,20 @@ mod tests {
 
     #[test]
     fn syntax_error_is_bad_request() {
-        assert!(matches!(
-            parse_json::<Body>(b"{\"name\": "),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(matches!(
-            parse_json::<Body>(b"{} trailing"),
-            Err(ApiError::BadRequest(_))
-        ));
+        assert!(matches!(parse_json::<Body>(b"{\"name\": "), Err(ApiError::BadRequest(_))));
+        assert!(matches!(parse_json::<Body>(b"{} trailing"), Err(ApiError::BadRequest(_))));
     }
 
     #[test]
     fn wrong_type_names_the_field() {
-        let Err(ApiError::Validation(errors)) = parse_json::<Body>(br#"{"latitude": "north"}"#)
-        else {
-            panic!()
-        };
+        let Err(ApiError::Validation(errors)) = parse_json::<Body>(br#"{"latitude": "north"}"#) else { panic!() };
         assert_eq!(errors[0].field, "latitude");
         assert!(!errors[0].message.contains("line"));
     }
 
     #[test]
     fn unknown_field_is_rejected() {
-        let Err(ApiError::Validation(errors)) = parse_json::<Body>(br#"{"nmae": "x"}"#) else {
-            panic!()
-        };
+        let Err(ApiError::Validation(errors)) = parse_json::<Body>(br#"{"nmae": "x"}"#) else { panic!() };
         assert!(errors[0].message.contains("unknown field"), "{errors:?}");
     }
 }

@@ -39,11 +39,7 @@ pub fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
 }
 
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     // The path only: query strings and headers may carry things that do not belong in logs.
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
 }

@@ -28,12 +28,7 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
     }
 }
@@ -46,15 +41,8 @@ impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut OpenApiDoc) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_id = path.contains('{');
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
             {
                 add_problems(op, has_id);
             }
@@ -64,40 +52,23 @@ impl Modify for ProblemResponses {
 
 fn add_problems(op: &mut Operation, has_id: bool) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
-    let mut statuses = vec![
-        ("422", "Invalid input"),
-        ("500", "Internal error"),
-        ("503", "Database unavailable"),
-    ];
+    let mut statuses = vec![("422", "Invalid input"), ("500", "Internal error"), ("503", "Database unavailable")];
     if op.request_body.is_some() {
-        statuses.extend([
-            ("400", "Malformed JSON"),
-            ("413", "Body too large"),
-            ("415", "Body is not JSON"),
-        ]);
+        statuses.extend([("400", "Malformed JSON"), ("413", "Body too large"), ("415", "Body is not JSON")]);
     }
     if secured {
-        statuses.extend([
-            ("401", "Missing, invalid or revoked token"),
-            ("403", "Role not allowed"),
-        ]);
+        statuses.extend([("401", "Missing, invalid or revoked token"), ("403", "Role not allowed")]);
     }
     if has_id {
         statuses.push(("404", "No such resource"));
     }
     for (status, description) in statuses {
-        op.responses
-            .responses
-            .entry(status.to_string())
-            .or_insert_with(|| {
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        "application/problem+json",
-                        Content::new(Some(Ref::from_schema_name("Problem"))),
-                    )
-                    .into()
-            });
+        op.responses.responses.entry(status.to_string()).or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                .into()
+        });
     }
 }
 

@@ -70,10 +70,7 @@ impl PageParams {
     ) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation(
-                "limit",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            ));
+            return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
         }
         let sort = self.sort.as_deref().unwrap_or(default_sort);
         let (descending, name) = match sort.strip_prefix('-') {
@@ -82,36 +79,20 @@ impl PageParams {
         };
         let key = keys.iter().find(|k| k.name == name).ok_or_else(|| {
             let offered: Vec<&str> = keys.iter().map(|k| k.name).collect();
-            ApiError::validation(
-                "sort",
-                format!(
-                    "must be one of {} (prefix - for descending)",
-                    offered.join(", ")
-                ),
-            )
+            ApiError::validation("sort", format!("must be one of {} (prefix - for descending)", offered.join(", ")))
         })?;
         let after = match self.cursor {
             None => None,
             Some(cursor) => {
-                let data = decode_cursor(&cursor).ok_or_else(|| {
-                    ApiError::validation("cursor", "is not a cursor this list issued")
-                })?;
+                let data = decode_cursor(&cursor)
+                    .ok_or_else(|| ApiError::validation("cursor", "is not a cursor this list issued"))?;
                 if data.s != sort {
-                    return Err(ApiError::validation(
-                        "cursor",
-                        "was issued for another sort order",
-                    ));
+                    return Err(ApiError::validation("cursor", "was issued for another sort order"));
                 }
                 Some(data)
             }
         };
-        Ok(PageRequest {
-            limit,
-            key,
-            descending,
-            id_column,
-            after,
-        })
+        Ok(PageRequest { limit, key, descending, id_column, after })
     }
 }
 
@@ -122,29 +103,19 @@ fn decode_cursor(cursor: &str) -> Option<CursorData> {
 
 impl PageRequest {
     fn sort_token(&self) -> String {
-        if self.descending {
-            format!("-{}", self.key.name)
-        } else {
-            self.key.name.to_string()
-        }
+        if self.descending { format!("-{}", self.key.name) } else { self.key.name.to_string() }
     }
 
     /// The two extra columns a page query must select (after its own, starting with a comma).
     pub fn select_keys(&self) -> String {
-        format!(
-            ", ({})::text AS page_sort_value, {} AS page_id",
-            self.key.column, self.id_column
-        )
+        format!(", ({})::text AS page_sort_value, {} AS page_id", self.key.column, self.id_column)
     }
 
     /// ` AND (col, id) > (cursor value, cursor id)` when a cursor was given (`<` descending).
     pub fn push_after(&self, qb: &mut QueryBuilder<Postgres>) {
         if let Some(after) = &self.after {
             let op = if self.descending { "<" } else { ">" };
-            qb.push(format_args!(
-                " AND ({}, {}) {op} (",
-                self.key.column, self.id_column
-            ));
+            qb.push(format_args!(" AND ({}, {}) {op} (", self.key.column, self.id_column));
             qb.push_bind(after.v.clone());
             qb.push(format_args!("::{}, ", self.key.cast));
             qb.push_bind(after.i);
@@ -155,10 +126,7 @@ impl PageRequest {
     /// ` ORDER BY col, id LIMIT n+1`: one row beyond the page tells whether there is a next one.
     pub fn push_order_limit(&self, qb: &mut QueryBuilder<Postgres>) {
         let dir = if self.descending { "DESC" } else { "ASC" };
-        qb.push(format_args!(
-            " ORDER BY {} {dir}, {} {dir} LIMIT ",
-            self.key.column, self.id_column
-        ));
+        qb.push(format_args!(" ORDER BY {} {dir}, {} {dir} LIMIT ", self.key.column, self.id_column));
         qb.push_bind(self.limit + 1);
     }
 
@@ -168,19 +136,12 @@ impl PageRequest {
         rows.truncate(self.limit as usize);
         let next_cursor = match rows.last() {
             Some(last) if has_more => {
-                let data = CursorData {
-                    s: self.sort_token(),
-                    v: last.sort_value.clone(),
-                    i: last.id,
-                };
+                let data = CursorData { s: self.sort_token(), v: last.sort_value.clone(), i: last.id };
                 Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default()))
             }
             _ => None,
         };
-        Page {
-            items: rows.into_iter().map(|r| r.item).collect(),
-            next_cursor,
-        }
+        Page { items: rows.into_iter().map(|r| r.item).collect(), next_cursor }
     }
 }
 
@@ -193,11 +154,7 @@ pub struct Keyed<T> {
 
 impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Keyed<T> {
     fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            item: T::from_row(row)?,
-            sort_value: row.try_get("page_sort_value")?,
-            id: row.try_get("page_id")?,
-        })
+        Ok(Self { item: T::from_row(row)?, sort_value: row.try_get("page_sort_value")?, id: row.try_get("page_id")? })
     }
 }
 
@@ -214,103 +171,47 @@ mod tests {
     use super::*;
 
     static KEYS: [SortKey; 2] = [
-        SortKey {
-            name: "code",
-            column: "code",
-            cast: "text",
-        },
-        SortKey {
-            name: "created_at",
-            column: "created_at",
-            cast: "timestamptz",
-        },
+        SortKey { name: "code", column: "code", cast: "text" },
+        SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },
     ];
 
     fn params(limit: Option<i64>, sort: Option<&str>, cursor: Option<&str>) -> PageParams {
-        PageParams {
-            limit,
-            sort: sort.map(Into::into),
-            cursor: cursor.map(Into::into),
-        }
+        PageParams { limit, sort: sort.map(Into::into), cursor: cursor.map(Into::into) }
     }
 
     #[test]
     fn limit_outside_bounds_is_422() {
         for bad in [0, -1, 501] {
-            assert!(matches!(
-                params(Some(bad), None, None).resolve(&KEYS, "code", "id"),
-                Err(ApiError::Validation(_))
-            ));
+            assert!(matches!(params(Some(bad), None, None).resolve(&KEYS, "code", "id"), Err(ApiError::Validation(_))));
         }
-        assert_eq!(
-            params(None, None, None)
-                .resolve(&KEYS, "code", "id")
-                .unwrap()
-                .limit,
-            50
-        );
+        assert_eq!(params(None, None, None).resolve(&KEYS, "code", "id").unwrap().limit, 50);
     }
 
     #[test]
     fn unknown_sort_and_forged_cursor_are_422() {
-        assert!(
-            params(None, Some("password"), None)
-                .resolve(&KEYS, "code", "id")
-                .is_err()
-        );
-        assert!(
-            params(None, None, Some("not-a-cursor"))
-                .resolve(&KEYS, "code", "id")
-                .is_err()
-        );
+        assert!(params(None, Some("password"), None).resolve(&KEYS, "code", "id").is_err());
+        assert!(params(None, None, Some("not-a-cursor")).resolve(&KEYS, "code", "id").is_err());
     }
 
     #[test]
     fn a_cursor_only_works_with_its_own_sort() {
-        let req = params(Some(1), Some("-created_at"), None)
-            .resolve(&KEYS, "code", "id")
-            .unwrap();
+        let req = params(Some(1), Some("-created_at"), None).resolve(&KEYS, "code", "id").unwrap();
         let rows = vec![
-            Keyed {
-                item: 1,
-                sort_value: "2026-01-01 00:00:00+00".into(),
-                id: 1,
-            },
-            Keyed {
-                item: 2,
-                sort_value: "2025-01-01 00:00:00+00".into(),
-                id: 2,
-            },
+            Keyed { item: 1, sort_value: "2026-01-01 00:00:00+00".into(), id: 1 },
+            Keyed { item: 2, sort_value: "2025-01-01 00:00:00+00".into(), id: 2 },
         ];
         let page = req.finish(rows);
         assert_eq!(page.items, vec![1]);
         let cursor = page.next_cursor.unwrap();
-        assert!(
-            params(None, Some("-created_at"), Some(&cursor))
-                .resolve(&KEYS, "code", "id")
-                .is_ok()
-        );
-        assert!(
-            params(None, Some("created_at"), Some(&cursor))
-                .resolve(&KEYS, "code", "id")
-                .is_err()
-        );
+        assert!(params(None, Some("-created_at"), Some(&cursor)).resolve(&KEYS, "code", "id").is_ok());
+        assert!(params(None, Some("created_at"), Some(&cursor)).resolve(&KEYS, "code", "id").is_err());
     }
 
     #[test]
     fn descending_pages_compare_backwards() {
-        let req = params(None, Some("-code"), None)
-            .resolve(&KEYS, "code", "id")
-            .unwrap();
+        let req = params(None, Some("-code"), None).resolve(&KEYS, "code", "id").unwrap();
         let mut qb = QueryBuilder::new("SELECT 1 WHERE true");
-        let with_cursor = PageRequest {
-            after: Some(CursorData {
-                s: "-code".into(),
-                v: "X".into(),
-                i: 3,
-            }),
-            ..req
-        };
+        let with_cursor = PageRequest { after: Some(CursorData { s: "-code".into(), v: "X".into(), i: 3 }), ..req };
         with_cursor.push_after(&mut qb);
         with_cursor.push_order_limit(&mut qb);
         assert_eq!(

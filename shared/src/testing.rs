@@ -53,19 +53,14 @@ pub struct TestUser {
 
 /// Creates an active user holding `roles` (password [`TEST_PASSWORD`]) and signs them in.
 pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
-    let hash = state
-        .passwords
-        .hash(Secret::new(TEST_PASSWORD.into()))
-        .await
-        .expect("hash");
+    let hash = state.passwords.hash(Secret::new(TEST_PASSWORD.into())).await.expect("hash");
     let mut tx = state.pool.begin().await.expect("begin");
-    let id: i64 =
-        sqlx::query_scalar("INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id")
-            .bind(email)
-            .bind(hash)
-            .fetch_one(&mut *tx)
-            .await
-            .expect("insert user");
+    let id: i64 = sqlx::query_scalar("INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id")
+        .bind(email)
+        .bind(hash)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("insert user");
     for role in roles {
         sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
             .bind(id)
@@ -74,19 +69,10 @@ pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
             .await
             .expect("insert role");
     }
-    let refresh = session::open(&mut tx, id, chrono::Utc::now() + chrono::Duration::hours(1))
-        .await
-        .expect("session");
+    let refresh = session::open(&mut tx, id, chrono::Utc::now() + chrono::Duration::hours(1)).await.expect("session");
     tx.commit().await.expect("commit");
-    let token = state
-        .tokens
-        .issue_access(id, refresh.session_id)
-        .expect("token");
-    TestUser {
-        id,
-        email: email.into(),
-        token,
-    }
+    let token = state.tokens.issue_access(id, refresh.session_id).expect("token");
+    TestUser { id, email: email.into(), token }
 }
 
 /// One user per role plus `None` for anonymous: the five callers every endpoint is checked for.
@@ -109,28 +95,18 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 }
 
 /// Builds a request; `body` is sent as JSON when given.
-pub fn request(
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Request<Body> {
+pub fn request(method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
     let mut builder = Request::builder().method(method).uri(uri);
     if let Some(token) = token {
         builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
     match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string())),
+        Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
         None => builder.body(Body::empty()),
     }
     .expect("request")
@@ -144,23 +120,13 @@ pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
 async fn read(response: axum::response::Response) -> TestResponse {
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
     };
-    TestResponse {
-        status,
-        headers,
-        body,
-    }
+    TestResponse { status, headers, body }
 }
 
 pub async fn get(router: &Router, uri: &str, user: &TestUser) -> TestResponse {
@@ -168,27 +134,15 @@ pub async fn get(router: &Router, uri: &str, user: &TestUser) -> TestResponse {
 }
 
 pub async fn post(router: &Router, uri: &str, user: &TestUser, body: Value) -> TestResponse {
-    send(
-        router,
-        request(Method::POST, uri, Some(&user.token), Some(body)),
-    )
-    .await
+    send(router, request(Method::POST, uri, Some(&user.token), Some(body))).await
 }
 
 pub async fn put(router: &Router, uri: &str, user: &TestUser, body: Value) -> TestResponse {
-    send(
-        router,
-        request(Method::PUT, uri, Some(&user.token), Some(body)),
-    )
-    .await
+    send(router, request(Method::PUT, uri, Some(&user.token), Some(body))).await
 }
 
 pub async fn delete(router: &Router, uri: &str, user: &TestUser) -> TestResponse {
-    send(
-        router,
-        request(Method::DELETE, uri, Some(&user.token), None),
-    )
-    .await
+    send(router, request(Method::DELETE, uri, Some(&user.token), None)).await
 }
 
 /// An API Gateway HTTP API (v2) event, from the fixture shipped in `shared/fixtures`, turned
@@ -200,8 +154,7 @@ pub fn apigw_v2_event(
     token: Option<&str>,
     body: Option<Value>,
 ) -> lambda_http::Request {
-    let mut event: Value =
-        serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).expect("fixture");
+    let mut event: Value = serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).expect("fixture");
     event["rawPath"] = path.into();
     event["rawQueryString"] = query.into();
     event["requestContext"]["http"]["method"] = method.into();

@@ -40,19 +40,16 @@ impl TryFrom<Vec<String>> for RoleList {
     }
 }
 
-/// The SELECT list and FROM clause that produce a [`User`]; callers add WHERE/ORDER.
-pub const USER_SELECT: &str = "SELECT u.id, u.email, u.full_name, u.active,
+/// The SELECT list that produces a [`User`] from `users u`.
+pub const USER_COLUMNS: &str = "u.id, u.email, u.full_name, u.active,
         COALESCE((SELECT array_agg(ur.role ORDER BY ur.role) FROM user_roles ur WHERE ur.user_id = u.id), '{}') AS roles,
-        u.created_at, u.updated_at
-    FROM users u";
+        u.created_at, u.updated_at";
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{USER_SELECT} WHERE u.id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// An e-mail address, trimmed and lower-cased: the form it is stored, compared and unique in.
@@ -63,10 +60,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Email, String> {
         let email = raw.trim().to_lowercase();
         let invalid = || Err("must be an e-mail address such as name@example.com".to_string());
-        if email.len() < 3
-            || email.len() > 254
-            || email.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if email.len() < 3 || email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return invalid();
         }
         let Some((local, domain)) = email.split_once('@') else {
@@ -74,9 +68,7 @@ impl Email {
         };
         let domain_ok = domain.contains('.')
             && !domain.contains('@')
-            && domain
-                .split('.')
-                .all(|label| !label.is_empty() && label.len() <= 63);
+            && domain.split('.').all(|label| !label.is_empty() && label.len() <= 63);
         if local.is_empty() || local.len() > 64 || !domain_ok {
             return invalid();
         }
@@ -108,22 +100,8 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            Email::parse("  Budi.Santoso@Example.CO.ID ")
-                .unwrap()
-                .as_str(),
-            "budi.santoso@example.co.id"
-        );
-        for bad in [
-            "",
-            "no-at-sign",
-            "@example.com",
-            "a@b",
-            "a@@b.com",
-            "a b@c.com",
-            "a@.com",
-            "a@b..com",
-        ] {
+        assert_eq!(Email::parse("  Budi.Santoso@Example.CO.ID ").unwrap().as_str(), "budi.santoso@example.co.id");
+        for bad in ["", "no-at-sign", "@example.com", "a@b", "a@@b.com", "a b@c.com", "a@.com", "a@b..com"] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

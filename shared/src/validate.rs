@@ -115,10 +115,7 @@ mod tests {
         assert_eq!(absent.region, None);
         assert_eq!(null.region, Some(None));
         assert_eq!(set.region, Some(Some("Bali".into())));
-        assert_eq!(
-            merge(Some("Jawa".to_string()), absent.region),
-            Some("Jawa".into())
-        );
+        assert_eq!(merge(Some("Jawa".to_string()), absent.region), Some("Jawa".into()));
         assert_eq!(merge(Some("Jawa".to_string()), null.region), None);
     }
 }

@@ -75,10 +75,7 @@ pub struct AssetBody {
 impl AssetBody {
     /// The update that retires an asset.
     pub fn decommission() -> AssetBody {
-        AssetBody {
-            status: Some(AssetStatus::Decommissioned),
-            ..AssetBody::default()
-        }
+        AssetBody { status: Some(AssetStatus::Decommissioned), ..AssetBody::default() }
     }
 
     pub fn merged_onto(self, stored: &Asset) -> AssetBody {
@@ -108,31 +105,22 @@ impl AssetDraft {
     pub fn parse(body: AssetBody) -> Result<AssetDraft, ApiError> {
         let mut v = Validator::new();
         let location_id = v.required("location_id", body.location_id);
-        let tag = v
-            .required("tag", body.tag)
-            .and_then(|t| v.field("tag", validate::line(t, 1, 100)));
-        let name = v
-            .required("name", body.name)
-            .and_then(|n| v.field("name", validate::line(n, 1, 200)));
-        let category = v.field(
-            "category",
-            validate::optional_line(body.category.flatten(), 100),
-        );
+        let tag = v.required("tag", body.tag).and_then(|t| v.field("tag", validate::line(t, 1, 100)));
+        let name = v.required("name", body.name).and_then(|n| v.field("name", validate::line(n, 1, 200)));
+        let category = v.field("category", validate::optional_line(body.category.flatten(), 100));
         let purchase_date = body.purchase_date.flatten();
         if purchase_date.is_some_and(|d| d > Utc::now().date_naive()) {
             v.error("purchase_date", "must not be in the future");
         }
         match (location_id, tag, name, category) {
-            (Some(location_id), Some(tag), Some(name), Some(category)) if v.is_valid() => {
-                Ok(AssetDraft {
-                    location_id,
-                    tag,
-                    name,
-                    category,
-                    purchase_date,
-                    status: body.status.unwrap_or(AssetStatus::Active),
-                })
-            }
+            (Some(location_id), Some(tag), Some(name), Some(category)) if v.is_valid() => Ok(AssetDraft {
+                location_id,
+                tag,
+                name,
+                category,
+                purchase_date,
+                status: body.status.unwrap_or(AssetStatus::Active),
+            }),
             _ => Err(v.into_error()),
         }
     }
@@ -151,26 +139,14 @@ mod tests {
     fn defaults_to_active_and_requires_the_essentials() {
         let d = parse(json!({"location_id": 1, "tag": "ATM-1", "name": "Hyosung MX8600"})).unwrap();
         assert_eq!(d.status, AssetStatus::Active);
-        let Err(ApiError::Validation(errors)) = parse(json!({"tag": " "})) else {
-            panic!()
-        };
+        let Err(ApiError::Validation(errors)) = parse(json!({"tag": " "})) else { panic!() };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["location_id", "tag", "name"]);
     }
 
     #[test]
     fn future_purchase_dates_are_refused() {
-        assert!(
-            parse(
-                json!({"location_id": 1, "tag": "T", "name": "n", "purchase_date": "2999-01-01"})
-            )
-            .is_err()
-        );
-        assert!(
-            parse(
-                json!({"location_id": 1, "tag": "T", "name": "n", "purchase_date": "2024-02-29"})
-            )
-            .is_ok()
-        );
+        assert!(parse(json!({"location_id": 1, "tag": "T", "name": "n", "purchase_date": "2999-01-01"})).is_err());
+        assert!(parse(json!({"location_id": 1, "tag": "T", "name": "n", "purchase_date": "2024-02-29"})).is_ok());
     }
 }

@@ -39,8 +39,7 @@ pub async fn list(
     let filter = Filter {
         location_id: query.location_id,
         status: query.status,
-        category: validate::optional_line(query.category, 100)
-            .map_err(|m| ApiError::validation("category", m))?,
+        category: validate::optional_line(query.category, 100).map_err(|m| ApiError::validation("category", m))?,
         q: validate::optional_line(query.q, 100).map_err(|m| ApiError::validation("q", m))?,
     };
     Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
@@ -49,16 +48,9 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/assets/{id}", tag = "assets", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Asset id")),
     responses((status = 200, description = "The asset", body = Asset)))]
-pub async fn get(
-    State(state): State<AppState>,
-    _caller: Auth,
-    Path(id): Path<i64>,
-) -> ApiResult<axum::Json<Asset>> {
+pub async fn get(State(state): State<AppState>, _caller: Auth, Path(id): Path<i64>) -> ApiResult<axum::Json<Asset>> {
     let mut conn = state.pool.acquire().await?;
-    store::find(&mut conn, id)
-        .await?
-        .map(axum::Json)
-        .ok_or(ApiError::NotFound)
+    store::find(&mut conn, id).await?.map(axum::Json).ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(post, path = "/api/assets", tag = "assets", security(("bearer" = [])),
@@ -71,16 +63,10 @@ pub async fn create(
     Json(body): Json<AssetBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Asset>)> {
     let draft = AssetDraft::parse(body)?;
-    let change = audited(
-        &state.pool,
-        &(&*caller).into(),
-        EntityType::Asset,
-        Action::Create,
-        async |conn| {
-            let created = store::save(conn, None, &draft).await?;
-            Ok(Change::created(created.id, created))
-        },
-    )
+    let change = audited(&state.pool, &(&*caller).into(), EntityType::Asset, Action::Create, async |conn| {
+        let created = store::save(conn, None, &draft).await?;
+        Ok(Change::created(created.id, created))
+    })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(change.into_after()?)))
 }
@@ -108,14 +94,7 @@ pub async fn decommission(
     caller: Auth<Staff>,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<Asset>> {
-    change(
-        &state,
-        &caller,
-        id,
-        Action::Delete,
-        AssetBody::decommission(),
-    )
-    .await
+    change(&state, &caller, id, Action::Delete, AssetBody::decommission()).await
 }
 
 /// Applies an update body to a stored asset, under a row lock, with its audit row.
@@ -126,20 +105,12 @@ async fn change(
     action: Action,
     body: AssetBody,
 ) -> ApiResult<axum::Json<Asset>> {
-    let change = audited(
-        &state.pool,
-        &caller.into(),
-        EntityType::Asset,
-        action,
-        async |conn| {
-            let before = store::find_for_update(conn, id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            let draft = AssetDraft::parse(body.merged_onto(&before))?;
-            let after = store::save(conn, Some(id), &draft).await?;
-            Ok(Change::updated(id, before, after))
-        },
-    )
+    let change = audited(&state.pool, &caller.into(), EntityType::Asset, action, async |conn| {
+        let before = store::find_for_update(conn, id).await?.ok_or(ApiError::NotFound)?;
+        let draft = AssetDraft::parse(body.merged_onto(&before))?;
+        let after = store::save(conn, Some(id), &draft).await?;
+        Ok(Change::updated(id, before, after))
+    })
     .await?;
     Ok(axum::Json(change.into_after()?))
 }

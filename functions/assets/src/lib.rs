@@ -13,13 +13,11 @@ pub use asset::Asset;
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::list, handlers::create))
-        .routes(routes!(
-            handlers::get,
-            handlers::update,
-            handlers::decommission
-        ))
+    OpenApiRouter::new().routes(routes!(handlers::list, handlers::create)).routes(routes!(
+        handlers::get,
+        handlers::update,
+        handlers::decommission
+    ))
 }
 
 pub fn router(state: AppState) -> Router {

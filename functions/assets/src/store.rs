@@ -8,25 +8,12 @@ use sqlx::{PgConnection, PgPool, QueryBuilder};
 
 use crate::asset::{Asset, AssetDraft, AssetStatus};
 
-const COLUMNS: &str =
-    "id, location_id, tag, name, category, purchase_date, status, created_at, updated_at";
+const COLUMNS: &str = "id, location_id, tag, name, category, purchase_date, status, created_at, updated_at";
 
 pub static SORTS: [SortKey; 3] = [
-    SortKey {
-        name: "tag",
-        column: "tag",
-        cast: "text",
-    },
-    SortKey {
-        name: "name",
-        column: "name",
-        cast: "text",
-    },
-    SortKey {
-        name: "created_at",
-        column: "created_at",
-        cast: "timestamptz",
-    },
+    SortKey { name: "tag", column: "tag", cast: "text" },
+    SortKey { name: "name", column: "name", cast: "text" },
+    SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },
 ];
 
 pub struct Filter {
@@ -36,15 +23,8 @@ pub struct Filter {
     pub q: Option<String>,
 }
 
-pub async fn list(
-    pool: &PgPool,
-    filter: &Filter,
-    page: &PageRequest,
-) -> Result<Page<Asset>, ApiError> {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {COLUMNS}{} FROM assets WHERE true",
-        page.select_keys()
-    ));
+pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<Page<Asset>, ApiError> {
+    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS}{} FROM assets WHERE true", page.select_keys()));
     if let Some(location_id) = filter.location_id {
         qb.push(" AND location_id = ").push_bind(location_id);
     }
@@ -56,8 +36,7 @@ pub async fn list(
     }
     if let Some(q) = &filter.q {
         // Matches the trigram index assets_search_idx.
-        qb.push(" AND (tag || ' ' || name) ILIKE ")
-            .push_bind(like_pattern(q));
+        qb.push(" AND (tag || ' ' || name) ILIKE ").push_bind(like_pattern(q));
     }
     page.push_after(&mut qb);
     page.push_order_limit(&mut qb);
@@ -66,31 +45,23 @@ pub async fn list(
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Asset>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM assets WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assets WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// The row, locked until the transaction ends, so two updates cannot interleave.
 pub async fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<Asset>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM assets WHERE id = $1 FOR UPDATE"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assets WHERE id = $1 FOR UPDATE")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Inserts (`id` None) or rewrites (`id` Some) an asset; a duplicate tag is 409 and an unknown
 /// location 422.
-pub async fn save(
-    conn: &mut PgConnection,
-    id: Option<i64>,
-    draft: &AssetDraft,
-) -> Result<Asset, ApiError> {
+pub async fn save(conn: &mut PgConnection, id: Option<i64>, draft: &AssetDraft) -> Result<Asset, ApiError> {
     let sql = match id {
         None => format!(
             "INSERT INTO assets (location_id, tag, name, category, purchase_date, status)
@@ -114,7 +85,5 @@ pub async fn save(
         .on_constraint("assets_tag_key", |_| {
             ApiError::Conflict(format!("An asset with tag {} already exists.", draft.tag))
         })
-        .on_constraint("assets_location_id_fkey", |_| {
-            ApiError::validation("location_id", "no such location")
-        })
+        .on_constraint("assets_location_id_fkey", |_| ApiError::validation("location_id", "no such location"))
 }

@@ -10,8 +10,6 @@ pub async fn me(State(state): State<AppState>, caller: Auth) -> ApiResult<axum::
     let mut conn = state.pool.acquire().await?;
     let me = user::find(&mut conn, caller.id)
         .await?
-        .ok_or(ApiError::Unauthorized(
-            "The session has ended; sign in again.",
-        ))?;
+        .ok_or(ApiError::Unauthorized("The session has ended; sign in again."))?;
     Ok(axum::Json(me))
 }

@@ -15,8 +15,7 @@ pub struct RefreshRequest {
     refresh_token: String,
 }
 
-const INVALID: ApiError =
-    ApiError::Unauthorized("The refresh token is invalid, used or expired; sign in again.");
+const INVALID: ApiError = ApiError::Unauthorized("The refresh token is invalid, used or expired; sign in again.");
 
 /// Rotates both tokens. The refresh token presented is dead afterwards; presenting it again
 /// revokes the whole session (someone has a copy).
@@ -30,14 +29,9 @@ pub async fn refresh(
     let presented = RefreshToken::parse(&body.refresh_token).ok_or(INVALID)?;
     let mut conn = state.pool.acquire().await?;
     match session::rotate(&mut conn, &presented).await? {
-        Rotation::Rotated { user_id, token } => {
-            Ok(axum::Json(tokens::pair(&state, user_id, &token)?))
-        }
+        Rotation::Rotated { user_id, token } => Ok(axum::Json(tokens::pair(&state, user_id, &token)?)),
         Rotation::Reused => {
-            tracing::warn!(
-                session_id = presented.session_id,
-                "refresh token reused; session revoked"
-            );
+            tracing::warn!(session_id = presented.session_id, "refresh token reused; session revoked");
             Err(INVALID)
         }
         Rotation::Invalid => Err(INVALID),

@@ -33,12 +33,9 @@ pub async fn signup(
     Json(body): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
     let mut v = Validator::new();
-    let email = v
-        .required("email", body.email)
-        .and_then(|e| v.field("email", Email::parse(&e)));
-    let password = v
-        .required("password", body.password)
-        .and_then(|p| v.field("password", user::check_password(&p).map(|_| p)));
+    let email = v.required("email", body.email).and_then(|e| v.field("email", Email::parse(&e)));
+    let password =
+        v.required("password", body.password).and_then(|p| v.field("password", user::check_password(&p).map(|_| p)));
     let full_name = v.field("full_name", validate::optional_line(body.full_name, 200));
     let (Some(email), Some(password), Some(full_name)) = (email, password, full_name) else {
         return Err(v.into_error());
@@ -46,36 +43,24 @@ pub async fn signup(
 
     let hash = state.passwords.hash(Secret::new(password)).await?;
     let mut tx = state.pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (email, full_name, password_hash) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(email.as_str())
-    .bind(full_name)
-    .bind(hash)
-    .fetch_one(&mut *tx)
-    .await
-    .on_constraint("users_email_key", |_| {
-        ApiError::Conflict("An account with this e-mail already exists.".into())
-    })?;
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO users (email, full_name, password_hash) VALUES ($1, $2, $3) RETURNING id")
+            .bind(email.as_str())
+            .bind(full_name)
+            .bind(hash)
+            .fetch_one(&mut *tx)
+            .await
+            .on_constraint("users_email_key", |_| {
+                ApiError::Conflict("An account with this e-mail already exists.".into())
+            })?;
     sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
         .bind(id)
         .bind(Role::Viewer.as_str())
         .execute(&mut *tx)
         .await?;
-    let created = user::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| ApiError::internal("user vanished after insert"))?;
+    let created = user::find(&mut tx, id).await?.ok_or_else(|| ApiError::internal("user vanished after insert"))?;
     actor.user_id = Some(id);
-    audit::record(
-        &mut tx,
-        &actor,
-        EntityType::User,
-        id,
-        Action::Create,
-        None,
-        Some(&created),
-    )
-    .await?;
+    audit::record(&mut tx, &actor, EntityType::User, id, Action::Create, None, Some(&created)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }

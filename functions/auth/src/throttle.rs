@@ -24,11 +24,7 @@ pub async fn check(pool: &PgPool, email: &str, limit: LoginThrottle) -> Result<(
 }
 
 /// Records a failure, dropping this e-mail's failures that have left the window.
-pub async fn record_failure(
-    pool: &PgPool,
-    email: &str,
-    limit: LoginThrottle,
-) -> Result<(), ApiError> {
+pub async fn record_failure(pool: &PgPool, email: &str, limit: LoginThrottle) -> Result<(), ApiError> {
     sqlx::query(
         "WITH expired AS (
              DELETE FROM login_failures WHERE email = $1 AND failed_at <= now() - make_interval(secs => $2)
@@ -44,9 +40,6 @@ pub async fn record_failure(
 
 /// A successful login starts the count afresh.
 pub async fn clear(conn: &mut sqlx::PgConnection, email: &str) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM login_failures WHERE email = $1")
-        .bind(email)
-        .execute(conn)
-        .await?;
+    sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(conn).await?;
     Ok(())
 }

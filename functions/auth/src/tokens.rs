@@ -18,11 +18,7 @@ pub struct TokenResponse {
     pub refresh_token: String,
 }
 
-pub fn pair(
-    state: &AppState,
-    user_id: i64,
-    refresh: &RefreshToken,
-) -> Result<TokenResponse, ApiError> {
+pub fn pair(state: &AppState, user_id: i64, refresh: &RefreshToken) -> Result<TokenResponse, ApiError> {
     Ok(TokenResponse {
         access_token: state.tokens.issue_access(user_id, refresh.session_id)?,
         token_type: "Bearer",

@@ -10,50 +10,20 @@ fn app(pool: PgPool) -> axum::Router {
 }
 
 async fn signup(app: &axum::Router, email: &str, password: &str) -> testing::TestResponse {
-    send(
-        app,
-        request(
-            Method::POST,
-            "/api/auth/signup",
-            None,
-            Some(json!({"email": email, "password": password})),
-        ),
-    )
-    .await
+    send(app, request(Method::POST, "/api/auth/signup", None, Some(json!({"email": email, "password": password}))))
+        .await
 }
 
 async fn login(app: &axum::Router, email: &str, password: &str) -> testing::TestResponse {
-    send(
-        app,
-        request(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(json!({"email": email, "password": password})),
-        ),
-    )
-    .await
+    send(app, request(Method::POST, "/api/auth/login", None, Some(json!({"email": email, "password": password})))).await
 }
 
 async fn refresh(app: &axum::Router, token: &Value) -> testing::TestResponse {
-    send(
-        app,
-        request(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": token})),
-        ),
-    )
-    .await
+    send(app, request(Method::POST, "/api/auth/refresh", None, Some(json!({"refresh_token": token})))).await
 }
 
 async fn me(app: &axum::Router, token: &Value) -> testing::TestResponse {
-    send(
-        app,
-        request(Method::GET, "/api/auth/me", token.as_str(), None),
-    )
-    .await
+    send(app, request(Method::GET, "/api/auth/me", token.as_str(), None)).await
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -65,13 +35,12 @@ async fn signup_creates_a_viewer_and_audits_it(pool: PgPool) {
     assert_eq!(r.body["roles"], json!(["viewer"]));
     assert!(r.body.get("password_hash").is_none());
     assert!(r.body["created_at"].as_str().unwrap().ends_with('Z'));
-    let (action, changes): (String, Value) = sqlx::query_as(
-        "SELECT action, changes FROM audit_logs WHERE entity_type = 'user' AND entity_id = $1",
-    )
-    .bind(r.body["id"].as_i64().unwrap())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (action, changes): (String, Value) =
+        sqlx::query_as("SELECT action, changes FROM audit_logs WHERE entity_type = 'user' AND entity_id = $1")
+            .bind(r.body["id"].as_i64().unwrap())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(action, "create");
     assert_eq!(changes["email"]["new"], "ayu.lestari@example.com");
 }
@@ -79,10 +48,7 @@ async fn signup_creates_a_viewer_and_audits_it(pool: PgPool) {
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn signup_refuses_a_taken_email_whatever_its_case(pool: PgPool) {
     let app = app(pool);
-    assert_eq!(
-        signup(&app, "budi@example.com", TEST_PASSWORD).await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(signup(&app, "budi@example.com", TEST_PASSWORD).await.status, StatusCode::CREATED);
     let r = signup(&app, "BUDI@example.com", TEST_PASSWORD).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.content_type(), "application/problem+json");
@@ -94,12 +60,7 @@ async fn signup_names_every_invalid_field(pool: PgPool) {
     let app = app(pool);
     let r = signup(&app, "not-an-email", "short").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["email", "password"]);
     let long = signup(&app, "c@example.com", &"x".repeat(129)).await;
     assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -115,13 +76,8 @@ async fn malformed_json_is_400_and_a_non_json_body_is_415(pool: PgPool) {
     let r = send(&app, bad).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.content_type(), "application/problem+json");
-    let form = axum::http::Request::post("/api/auth/signup")
-        .body(axum::body::Body::from("email=x"))
-        .unwrap();
-    assert_eq!(
-        send(&app, form).await.status,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE
-    );
+    let form = axum::http::Request::post("/api/auth/signup").body(axum::body::Body::from("email=x")).unwrap();
+    assert_eq!(send(&app, form).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let unknown = send(
         &app,
         request(
@@ -132,11 +88,7 @@ async fn malformed_json_is_400_and_a_non_json_body_is_415(pool: PgPool) {
         ),
     )
     .await;
-    assert_eq!(
-        unknown.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "an unknown field must not be ignored"
-    );
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown field must not be ignored");
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -169,40 +121,21 @@ async fn five_failures_lock_the_email_for_fifteen_minutes(pool: PgPool) {
     let app = app(pool.clone());
     signup(&app, "eka@example.com", TEST_PASSWORD).await;
     for _ in 0..5 {
-        assert_eq!(
-            login(&app, "eka@example.com", "wrong-password-123")
-                .await
-                .status,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(login(&app, "eka@example.com", "wrong-password-123").await.status, StatusCode::UNAUTHORIZED);
     }
     let locked = login(&app, "eka@example.com", TEST_PASSWORD).await;
-    assert_eq!(
-        locked.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "even the right password waits"
-    );
-    let retry: u64 = locked.headers["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((890..=900).contains(&retry), "Retry-After {retry}");
     // Another e-mail is not affected.
     signup(&app, "fajar@example.com", TEST_PASSWORD).await;
-    assert_eq!(
-        login(&app, "fajar@example.com", TEST_PASSWORD).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(login(&app, "fajar@example.com", TEST_PASSWORD).await.status, StatusCode::OK);
     // Once the failures age out of the window, login works again.
     sqlx::query("UPDATE login_failures SET failed_at = failed_at - interval '16 minutes'")
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(
-        login(&app, "eka@example.com", TEST_PASSWORD).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(login(&app, "eka@example.com", TEST_PASSWORD).await.status, StatusCode::OK);
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -213,28 +146,13 @@ async fn refresh_rotates_and_a_reused_token_kills_the_session(pool: PgPool) {
     let second = refresh(&app, &first["refresh_token"]).await;
     assert_eq!(second.status, StatusCode::OK);
     assert_ne!(second.body["refresh_token"], first["refresh_token"]);
-    assert_eq!(
-        me(&app, &second.body["access_token"]).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(me(&app, &second.body["access_token"]).await.status, StatusCode::OK);
 
     // The used token is dead, and replaying it revokes the session it belonged to.
-    assert_eq!(
-        refresh(&app, &first["refresh_token"]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        refresh(&app, &second.body["refresh_token"]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        me(&app, &second.body["access_token"]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        refresh(&app, &json!("garbage")).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(refresh(&app, &first["refresh_token"]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&app, &second.body["refresh_token"]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&app, &second.body["access_token"]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&app, &json!("garbage")).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -242,35 +160,11 @@ async fn logout_kills_the_access_and_refresh_tokens(pool: PgPool) {
     let app = app(pool);
     signup(&app, "hadi@example.com", TEST_PASSWORD).await;
     let tokens = login(&app, "hadi@example.com", TEST_PASSWORD).await.body;
-    let out = send(
-        &app,
-        request(
-            Method::POST,
-            "/api/auth/logout",
-            tokens["access_token"].as_str(),
-            None,
-        ),
-    )
-    .await;
+    let out = send(&app, request(Method::POST, "/api/auth/logout", tokens["access_token"].as_str(), None)).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        me(&app, &tokens["access_token"]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        refresh(&app, &tokens["refresh_token"]).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    let again = send(
-        &app,
-        request(
-            Method::POST,
-            "/api/auth/logout",
-            tokens["access_token"].as_str(),
-            None,
-        ),
-    )
-    .await;
+    assert_eq!(me(&app, &tokens["access_token"]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&app, &tokens["refresh_token"]).await.status, StatusCode::UNAUTHORIZED);
+    let again = send(&app, request(Method::POST, "/api/auth/logout", tokens["access_token"].as_str(), None)).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -280,10 +174,7 @@ async fn a_garbage_or_missing_token_is_401_problem(pool: PgPool) {
     let none = send(&app, request(Method::GET, "/api/auth/me", None, None)).await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
     assert_eq!(none.content_type(), "application/problem+json");
-    assert_eq!(
-        me(&app, &json!("not.a.jwt")).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me(&app, &json!("not.a.jwt")).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -299,13 +190,7 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     );
     let r = testing::send_event(&app, event).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let me_event = testing::apigw_v2_event(
-        "GET",
-        "/api/auth/me",
-        "",
-        r.body["access_token"].as_str(),
-        None,
-    );
+    let me_event = testing::apigw_v2_event("GET", "/api/auth/me", "", r.body["access_token"].as_str(), None);
     let me = testing::send_event(&app, me_event).await;
     assert_eq!(me.body["email"], "indah@example.com");
     assert!(me.headers.contains_key("x-request-id"));

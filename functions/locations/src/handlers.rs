@@ -36,8 +36,7 @@ pub async fn list(
     let page = page.resolve(&SORTS, "code", "id")?;
     let filter = Filter {
         q: validate::optional_line(query.q, 100).map_err(|m| ApiError::validation("q", m))?,
-        region: validate::optional_line(query.region, 100)
-            .map_err(|m| ApiError::validation("region", m))?,
+        region: validate::optional_line(query.region, 100).map_err(|m| ApiError::validation("region", m))?,
     };
     Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
 }
@@ -45,16 +44,9 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/locations/{id}", tag = "locations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Location id")),
     responses((status = 200, description = "The location", body = Location)))]
-pub async fn get(
-    State(state): State<AppState>,
-    _caller: Auth,
-    Path(id): Path<i64>,
-) -> ApiResult<axum::Json<Location>> {
+pub async fn get(State(state): State<AppState>, _caller: Auth, Path(id): Path<i64>) -> ApiResult<axum::Json<Location>> {
     let mut conn = state.pool.acquire().await?;
-    store::find(&mut conn, id)
-        .await?
-        .map(axum::Json)
-        .ok_or(ApiError::NotFound)
+    store::find(&mut conn, id).await?.map(axum::Json).ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(post, path = "/api/locations", tag = "locations", security(("bearer" = [])),
@@ -67,16 +59,10 @@ pub async fn create(
     Json(body): Json<LocationBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Location>)> {
     let draft = LocationDraft::parse(body)?;
-    let change = audited(
-        &state.pool,
-        &(&*caller).into(),
-        EntityType::Location,
-        Action::Create,
-        async |conn| {
-            let created = store::save(conn, None, &draft).await?;
-            Ok(Change::created(created.id, created))
-        },
-    )
+    let change = audited(&state.pool, &(&*caller).into(), EntityType::Location, Action::Create, async |conn| {
+        let created = store::save(conn, None, &draft).await?;
+        Ok(Change::created(created.id, created))
+    })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(change.into_after()?)))
 }
@@ -92,20 +78,12 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(body): Json<LocationBody>,
 ) -> ApiResult<axum::Json<Location>> {
-    let change = audited(
-        &state.pool,
-        &(&*caller).into(),
-        EntityType::Location,
-        Action::Update,
-        async |conn| {
-            let before = store::find_for_update(conn, id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            let draft = LocationDraft::parse(body.merged_onto(&before))?;
-            let after = store::save(conn, Some(id), &draft).await?;
-            Ok(Change::updated(id, before, after))
-        },
-    )
+    let change = audited(&state.pool, &(&*caller).into(), EntityType::Location, Action::Update, async |conn| {
+        let before = store::find_for_update(conn, id).await?.ok_or(ApiError::NotFound)?;
+        let draft = LocationDraft::parse(body.merged_onto(&before))?;
+        let after = store::save(conn, Some(id), &draft).await?;
+        Ok(Change::updated(id, before, after))
+    })
     .await?;
     Ok(axum::Json(change.into_after()?))
 }
@@ -115,21 +93,11 @@ pub async fn update(
     params(("id" = i64, Path, description = "Location id")),
     responses((status = 204, description = "Deleted"),
               (status = 409, description = "The location still has assets", body = nexus_shared::error::Problem)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    caller: Auth<Staff>,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
-    audited(
-        &state.pool,
-        &(&*caller).into(),
-        EntityType::Location,
-        Action::Delete,
-        async |conn| {
-            let deleted = store::delete(conn, id).await?.ok_or(ApiError::NotFound)?;
-            Ok(Change::deleted(id, deleted))
-        },
-    )
+pub async fn delete(State(state): State<AppState>, caller: Auth<Staff>, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    audited(&state.pool, &(&*caller).into(), EntityType::Location, Action::Delete, async |conn| {
+        let deleted = store::delete(conn, id).await?.ok_or(ApiError::NotFound)?;
+        Ok(Change::deleted(id, deleted))
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,9 +13,11 @@ pub use location::Location;
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::list, handlers::create))
-        .routes(routes!(handlers::get, handlers::update, handlers::delete))
+    OpenApiRouter::new().routes(routes!(handlers::list, handlers::create)).routes(routes!(
+        handlers::get,
+        handlers::update,
+        handlers::delete
+    ))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -85,61 +85,30 @@ pub struct LocationDraft {
 impl LocationDraft {
     pub fn parse(body: LocationBody) -> Result<LocationDraft, ApiError> {
         let mut v = Validator::new();
-        let code = v
-            .required("code", body.code)
-            .and_then(|c| v.field("code", parse_code(c)));
-        let name = v
-            .required("name", body.name)
-            .and_then(|n| v.field("name", validate::line(n, 1, 200)));
-        let address = v.field(
-            "address",
-            validate::optional_line(body.address.flatten(), 500),
-        );
-        let coordinates =
-            parse_coordinates(&mut v, body.latitude.flatten(), body.longitude.flatten());
+        let code = v.required("code", body.code).and_then(|c| v.field("code", parse_code(c)));
+        let name = v.required("name", body.name).and_then(|n| v.field("name", validate::line(n, 1, 200)));
+        let address = v.field("address", validate::optional_line(body.address.flatten(), 500));
+        let coordinates = parse_coordinates(&mut v, body.latitude.flatten(), body.longitude.flatten());
         let timezone = v.field("timezone", parse_timezone(body.timezone.flatten()));
-        let region = v.field(
-            "region",
-            validate::optional_line(body.region.flatten(), 100),
-        );
+        let region = v.field("region", validate::optional_line(body.region.flatten(), 100));
         match (code, name, address, coordinates, timezone, region) {
-            (
-                Some(code),
-                Some(name),
-                Some(address),
-                Some(coordinates),
-                Some(timezone),
-                Some(region),
-            ) if v.is_valid() => Ok(LocationDraft {
-                code,
-                name,
-                address,
-                coordinates,
-                timezone,
-                region,
-            }),
+            (Some(code), Some(name), Some(address), Some(coordinates), Some(timezone), Some(region))
+                if v.is_valid() =>
+            {
+                Ok(LocationDraft { code, name, address, coordinates, timezone, region })
+            }
             _ => Err(v.into_error()),
         }
     }
 }
 
 fn parse_code(code: String) -> Result<String, String> {
-    let ok = (1..=100).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(code)
-    } else {
-        Err("must be 1 to 100 letters, digits, '-' or '_'".into())
-    }
+    let ok =
+        (1..=100).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(code) } else { Err("must be 1 to 100 letters, digits, '-' or '_'".into()) }
 }
 
-fn parse_coordinates(
-    v: &mut Validator,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-) -> Option<Option<(f64, f64)>> {
+fn parse_coordinates(v: &mut Validator, latitude: Option<f64>, longitude: Option<f64>) -> Option<Option<(f64, f64)>> {
     match (latitude, longitude) {
         (None, None) => Some(None),
         (Some(lat), Some(lng)) => {
@@ -165,15 +134,10 @@ fn parse_coordinates(
 }
 
 fn parse_timezone(timezone: Option<String>) -> Result<String, String> {
-    let Some(tz) = timezone
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-    else {
+    let Some(tz) = timezone.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else {
         return Ok(DEFAULT_TIMEZONE.into());
     };
-    chrono_tz::Tz::from_str(&tz)
-        .map(|_| tz)
-        .map_err(|_| "must be an IANA time zone name such as Asia/Jakarta".into())
+    chrono_tz::Tz::from_str(&tz).map(|_| tz).map_err(|_| "must be an IANA time zone name such as Asia/Jakarta".into())
 }
 
 #[cfg(test)]
@@ -201,42 +165,25 @@ mod tests {
 
     #[test]
     fn coordinates_come_in_pairs_and_in_range() {
+        assert_eq!(fields(parse(json!({"code": "A", "name": "n", "latitude": -6.2})).unwrap_err()), ["longitude"]);
         assert_eq!(
-            fields(parse(json!({"code": "A", "name": "n", "latitude": -6.2})).unwrap_err()),
-            ["longitude"]
-        );
-        assert_eq!(
-            fields(
-                parse(json!({"code": "A", "name": "n", "latitude": 91, "longitude": 181}))
-                    .unwrap_err()
-            ),
+            fields(parse(json!({"code": "A", "name": "n", "latitude": 91, "longitude": 181})).unwrap_err()),
             ["latitude", "longitude"]
         );
-        let edge =
-            parse(json!({"code": "A", "name": "n", "latitude": -90, "longitude": 180})).unwrap();
+        let edge = parse(json!({"code": "A", "name": "n", "latitude": -90, "longitude": 180})).unwrap();
         assert_eq!(edge.coordinates, Some((-90.0, 180.0)));
     }
 
     #[test]
     fn codes_and_timezones_are_checked() {
+        assert_eq!(fields(parse(json!({"code": "TID 1", "name": "n"})).unwrap_err()), ["code"]);
+        assert_eq!(fields(parse(json!({"code": "x".repeat(101), "name": "n"})).unwrap_err()), ["code"]);
         assert_eq!(
-            fields(parse(json!({"code": "TID 1", "name": "n"})).unwrap_err()),
-            ["code"]
-        );
-        assert_eq!(
-            fields(parse(json!({"code": "x".repeat(101), "name": "n"})).unwrap_err()),
-            ["code"]
-        );
-        assert_eq!(
-            fields(
-                parse(json!({"code": "A", "name": "n", "timezone": "Mars/Olympus"})).unwrap_err()
-            ),
+            fields(parse(json!({"code": "A", "name": "n", "timezone": "Mars/Olympus"})).unwrap_err()),
             ["timezone"]
         );
         assert_eq!(
-            parse(json!({"code": "A", "name": "n", "timezone": "Asia/Jayapura"}))
-                .unwrap()
-                .timezone,
+            parse(json!({"code": "A", "name": "n", "timezone": "Asia/Jayapura"})).unwrap().timezone,
             "Asia/Jayapura"
         );
         assert_eq!(fields(parse(json!({})).unwrap_err()), ["code", "name"]);

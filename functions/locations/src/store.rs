@@ -8,25 +8,12 @@ use sqlx::{PgConnection, PgPool, QueryBuilder};
 
 use crate::location::{Location, LocationDraft};
 
-const COLUMNS: &str =
-    "id, code, name, address, latitude, longitude, timezone, region, created_at, updated_at";
+const COLUMNS: &str = "id, code, name, address, latitude, longitude, timezone, region, created_at, updated_at";
 
 pub static SORTS: [SortKey; 3] = [
-    SortKey {
-        name: "code",
-        column: "code",
-        cast: "text",
-    },
-    SortKey {
-        name: "name",
-        column: "name",
-        cast: "text",
-    },
-    SortKey {
-        name: "created_at",
-        column: "created_at",
-        cast: "timestamptz",
-    },
+    SortKey { name: "code", column: "code", cast: "text" },
+    SortKey { name: "name", column: "name", cast: "text" },
+    SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },
 ];
 
 pub struct Filter {
@@ -34,19 +21,11 @@ pub struct Filter {
     pub region: Option<String>,
 }
 
-pub async fn list(
-    pool: &PgPool,
-    filter: &Filter,
-    page: &PageRequest,
-) -> Result<Page<Location>, ApiError> {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {COLUMNS}{} FROM locations WHERE true",
-        page.select_keys()
-    ));
+pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<Page<Location>, ApiError> {
+    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS}{} FROM locations WHERE true", page.select_keys()));
     if let Some(q) = &filter.q {
         // Matches the trigram index locations_search_idx.
-        qb.push(" AND (code || ' ' || name) ILIKE ")
-            .push_bind(like_pattern(q));
+        qb.push(" AND (code || ' ' || name) ILIKE ").push_bind(like_pattern(q));
     }
     if let Some(region) = &filter.region {
         qb.push(" AND region = ").push_bind(region.clone());
@@ -58,33 +37,22 @@ pub async fn list(
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Location>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM locations WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM locations WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// The row, locked until the transaction ends, so two updates cannot interleave.
-pub async fn find_for_update(
-    conn: &mut PgConnection,
-    id: i64,
-) -> Result<Option<Location>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM locations WHERE id = $1 FOR UPDATE"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+pub async fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<Location>, ApiError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM locations WHERE id = $1 FOR UPDATE")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Inserts (`id` None) or rewrites (`id` Some) a location; a duplicate code is 409.
-pub async fn save(
-    conn: &mut PgConnection,
-    id: Option<i64>,
-    draft: &LocationDraft,
-) -> Result<Location, ApiError> {
+pub async fn save(conn: &mut PgConnection, id: Option<i64>, draft: &LocationDraft) -> Result<Location, ApiError> {
     let sql = match id {
         None => format!(
             "INSERT INTO locations (code, name, address, latitude, longitude, timezone, region)
@@ -108,22 +76,17 @@ pub async fn save(
         .fetch_one(conn)
         .await
         .on_constraint("locations_code_key", |_| {
-            ApiError::Conflict(format!(
-                "A location with code {} already exists.",
-                draft.code
-            ))
+            ApiError::Conflict(format!("A location with code {} already exists.", draft.code))
         })
 }
 
 /// Deletes the location; one that still has assets is refused by the foreign key (409).
 pub async fn delete(conn: &mut PgConnection, id: i64) -> Result<Option<Location>, ApiError> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM locations WHERE id = $1 RETURNING {COLUMNS}"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .on_constraint("assets_location_id_fkey", |_| {
-        ApiError::Conflict("The location still has assets; move or remove them first.".into())
-    })
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("DELETE FROM locations WHERE id = $1 RETURNING {COLUMNS}")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .on_constraint("assets_location_id_fkey", |_| {
+            ApiError::Conflict("The location still has assets; move or remove them first.".into())
+        })
 }

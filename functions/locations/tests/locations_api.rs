@@ -28,13 +28,8 @@ async fn create_read_update_delete_with_an_audit_row_each(pool: PgPool) {
     assert_eq!(get(&app, &url, &spv).await.body["code"], "TID-0001");
 
     // Partial update: what is absent is kept, null clears.
-    let updated = put(
-        &app,
-        &url,
-        &spv,
-        json!({"name": "ATM Monas", "region": null, "timezone": "Asia/Makassar"}),
-    )
-    .await;
+    let updated =
+        put(&app, &url, &spv, json!({"name": "ATM Monas", "region": null, "timezone": "Asia/Makassar"})).await;
     assert_eq!(updated.status, StatusCode::OK, "{:?}", updated.body);
     assert_eq!(updated.body["name"], "ATM Monas");
     assert_eq!(updated.body["code"], "TID-0001");
@@ -42,10 +37,7 @@ async fn create_read_update_delete_with_an_audit_row_each(pool: PgPool) {
     assert_eq!(updated.body["region"], Value::Null);
     assert_eq!(updated.body["timezone"], "Asia/Makassar");
 
-    assert_eq!(
-        delete(&app, &url, &spv).await.status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(delete(&app, &url, &spv).await.status, StatusCode::NO_CONTENT);
     assert_eq!(get(&app, &url, &spv).await.status, StatusCode::NOT_FOUND);
 
     let audit: Vec<(String, Value, Option<i64>)> =
@@ -70,42 +62,16 @@ async fn create_read_update_delete_with_an_audit_row_each(pool: PgPool) {
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn invalid_bodies_are_422_and_store_nothing(pool: PgPool) {
     let (app, spv) = setup(&pool).await;
-    let r = post(
-        &app,
-        "/api/locations",
-        &spv,
-        json!({"code": "bad code!", "name": "", "latitude": 100}),
-    )
-    .await;
+    let r = post(&app, "/api/locations", &spv, json!({"code": "bad code!", "name": "", "latitude": 100})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["code", "name", "longitude"]);
-    let wrong_type = post(
-        &app,
-        "/api/locations",
-        &spv,
-        json!({"code": "A", "name": "n", "latitude": "south"}),
-    )
-    .await;
+    let wrong_type = post(&app, "/api/locations", &spv, json!({"code": "A", "name": "n", "latitude": "south"})).await;
     assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(wrong_type.body["errors"][0]["field"], "latitude");
-    let nul = post(
-        &app,
-        "/api/locations",
-        &spv,
-        json!({"code": "A", "name": "a\u{0}b"}),
-    )
-    .await;
+    let nul = post(&app, "/api/locations", &spv, json!({"code": "A", "name": "a\u{0}b"})).await;
     assert_eq!(nul.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM locations")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM locations").fetch_one(&pool).await.unwrap();
     assert_eq!(count, 0);
 }
 
@@ -117,27 +83,16 @@ async fn duplicate_codes_conflict_and_the_first_survives(pool: PgPool) {
     let dup = post(&app, "/api/locations", &spv, site("TID-1")).await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert!(dup.body["detail"].as_str().unwrap().contains("TID-1"));
-    let rename = put(
-        &app,
-        &format!("/api/locations/{}", other.body["id"]),
-        &spv,
-        json!({"code": "TID-1"}),
-    )
-    .await;
+    let rename = put(&app, &format!("/api/locations/{}", other.body["id"]), &spv, json!({"code": "TID-1"})).await;
     assert_eq!(rename.status, StatusCode::CONFLICT);
-    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs").fetch_one(&pool).await.unwrap();
     assert_eq!(audit, 2, "failed writes leave no audit row");
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn a_location_with_assets_cannot_be_deleted(pool: PgPool) {
     let (app, spv) = setup(&pool).await;
-    let id = post(&app, "/api/locations", &spv, site("TID-9")).await.body["id"]
-        .as_i64()
-        .unwrap();
+    let id = post(&app, "/api/locations", &spv, site("TID-9")).await.body["id"].as_i64().unwrap();
     sqlx::query("INSERT INTO assets (location_id, tag, name) VALUES ($1, 'ATM-9', 'Hyosung')")
         .bind(id)
         .execute(&pool)
@@ -145,40 +100,18 @@ async fn a_location_with_assets_cannot_be_deleted(pool: PgPool) {
         .unwrap();
     let r = delete(&app, &format!("/api/locations/{id}"), &spv).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(
-        get(&app, &format!("/api/locations/{id}"), &spv)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(get(&app, &format!("/api/locations/{id}"), &spv).await.status, StatusCode::OK);
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn unknown_or_unparseable_ids_are_404(pool: PgPool) {
     let (app, spv) = setup(&pool).await;
-    assert_eq!(
-        get(&app, "/api/locations/999999", &spv).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        get(&app, "/api/locations/abc", &spv).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        put(&app, "/api/locations/999999", &spv, json!({"name": "x"}))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        delete(&app, "/api/locations/999999", &spv).await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(get(&app, "/api/locations/999999", &spv).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, "/api/locations/abc", &spv).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(put(&app, "/api/locations/999999", &spv, json!({"name": "x"})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(delete(&app, "/api/locations/999999", &spv).await.status, StatusCode::NOT_FOUND);
     let unrouted = get(&app, "/api/nowhere", &spv).await;
-    assert_eq!(
-        (unrouted.status, unrouted.content_type()),
-        (StatusCode::NOT_FOUND, "application/problem+json")
-    );
+    assert_eq!((unrouted.status, unrouted.content_type()), (StatusCode::NOT_FOUND, "application/problem+json"));
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -198,11 +131,7 @@ async fn lists_page_through_everything_once_in_order(pool: PgPool) {
             assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
             let items = page.body["items"].as_array().unwrap();
             assert!(items.len() <= 7);
-            seen.extend(
-                items
-                    .iter()
-                    .map(|l| l["code"].as_str().unwrap().to_string()),
-            );
+            seen.extend(items.iter().map(|l| l["code"].as_str().unwrap().to_string()));
             match page.body["next_cursor"].as_str() {
                 Some(cursor) => url = format!("/api/locations?limit=7&sort={sort}&cursor={cursor}"),
                 None => break,
@@ -221,54 +150,27 @@ async fn lists_page_through_everything_once_in_order(pool: PgPool) {
     let q = get(&app, "/api/locations?q=tid-01", &spv).await;
     assert_eq!(q.body["items"].as_array().unwrap().len(), 10);
     let literal = get(&app, "/api/locations?q=%25", &spv).await;
-    assert_eq!(
-        literal.body["items"].as_array().unwrap().len(),
-        0,
-        "% is not a wildcard"
-    );
+    assert_eq!(literal.body["items"].as_array().unwrap().len(), 0, "% is not a wildcard");
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn bad_paging_parameters_are_422(pool: PgPool) {
     let (app, spv) = setup(&pool).await;
-    for query in [
-        "limit=0",
-        "limit=501",
-        "limit=abc",
-        "sort=password",
-        "cursor=zzz",
-    ] {
+    for query in ["limit=0", "limit=501", "limit=abc", "sort=password", "cursor=zzz"] {
         let r = get(&app, &format!("/api/locations?{query}"), &spv).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{query}: {:?}",
-            r.body
-        );
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {:?}", r.body);
     }
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     let (app, spv) = setup(&pool).await;
-    let event = testing::apigw_v2_event(
-        "POST",
-        "/api/locations",
-        "",
-        Some(&spv.token),
-        Some(site("TID-77")),
-    );
+    let event = testing::apigw_v2_event("POST", "/api/locations", "", Some(&spv.token), Some(site("TID-77")));
     let created = testing::send_event(&app, event).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let list = testing::send_event(
         &app,
-        testing::apigw_v2_event(
-            "GET",
-            "/api/locations",
-            "q=TID-77&limit=5",
-            Some(&spv.token),
-            None,
-        ),
+        testing::apigw_v2_event("GET", "/api/locations", "q=TID-77&limit=5", Some(&spv.token), None),
     )
     .await;
     assert_eq!(list.status, StatusCode::OK);

@@ -69,10 +69,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 impl<P: Policy> FromRequestParts<AppState> for Auth<P> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = authenticate(parts, state).await?;
         if !user.has_any(P::ALLOWED) {
             return Err(ApiError::Forbidden);
@@ -82,29 +79,20 @@ impl<P: Policy> FromRequestParts<AppState> for Auth<P> {
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiError> {
-    let token = bearer_token(parts).ok_or(ApiError::Unauthorized(
-        "Send an access token: Authorization: Bearer <token>.",
-    ))?;
+    let token =
+        bearer_token(parts).ok_or(ApiError::Unauthorized("Send an access token: Authorization: Bearer <token>."))?;
     let claims = state.tokens.verify_access(token)?;
-    let user_id: i64 = claims
-        .sub
-        .parse()
-        .map_err(|_| ApiError::Unauthorized("The access token is invalid or expired."))?;
+    let user_id: i64 =
+        claims.sub.parse().map_err(|_| ApiError::Unauthorized("The access token is invalid or expired."))?;
     let principal = session::principal(&state.pool, claims.sid, user_id)
         .await?
-        .ok_or(ApiError::Unauthorized(
-            "The session has ended; sign in again.",
-        ))?;
+        .ok_or(ApiError::Unauthorized("The session has ended; sign in again."))?;
     Ok(AuthUser {
         id: principal.id,
         session_id: claims.sid,
         email: principal.email,
         roles: principal.roles,
-        request_id: parts
-            .headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        request_id: parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
     })
 }
 

@@ -22,24 +22,19 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(cost: PasswordHashing) -> Self {
-        Self {
-            cost,
-            decoy: Arc::new(OnceLock::new()),
-        }
+        Self { cost, decoy: Arc::new(OnceLock::new()) }
     }
 
     fn hasher(cost: PasswordHashing) -> Result<Argon2<'static>, ApiError> {
-        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-            .map_err(ApiError::internal)?;
+        let params =
+            Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None).map_err(ApiError::internal)?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
     pub async fn hash(&self, password: Secret<String>) -> Result<String, ApiError> {
         let cost = self.cost;
         tokio::task::spawn_blocking(move || {
-            let hash = Self::hasher(cost)?
-                .hash_password(password.expose().as_bytes())
-                .map_err(ApiError::internal)?;
+            let hash = Self::hasher(cost)?.hash_password(password.expose().as_bytes()).map_err(ApiError::internal)?;
             Ok(hash.to_string())
         })
         .await
@@ -50,9 +45,7 @@ impl Passwords {
     /// hashes made with other parameters keep working.
     pub async fn verify(&self, password: Secret<String>, stored: String) -> Result<bool, ApiError> {
         tokio::task::spawn_blocking(move || {
-            Argon2::default()
-                .verify_password(password.expose().as_bytes(), stored.as_str())
-                .is_ok()
+            Argon2::default().verify_password(password.expose().as_bytes(), stored.as_str()).is_ok()
         })
         .await
         .map_err(ApiError::internal)
@@ -63,9 +56,7 @@ impl Passwords {
         let decoy = match self.decoy.get() {
             Some(decoy) => decoy.clone(),
             None => {
-                let decoy = self
-                    .hash(Secret::new("decoy password, never valid".into()))
-                    .await?;
+                let decoy = self.hash(Secret::new("decoy password, never valid".into())).await?;
                 self.decoy.get_or_init(|| decoy).clone()
             }
         };
@@ -80,30 +71,16 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let p = Passwords::new(PasswordHashing::FAST_INSECURE_FOR_TESTS);
-        let hash = p
-            .hash(Secret::new("correct horse battery".into()))
-            .await
-            .unwrap();
+        let hash = p.hash(Secret::new("correct horse battery".into())).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(
-            p.verify(Secret::new("correct horse battery".into()), hash.clone())
-                .await
-                .unwrap()
-        );
-        assert!(
-            !p.verify(Secret::new("correct horse battery!".into()), hash)
-                .await
-                .unwrap()
-        );
+        assert!(p.verify(Secret::new("correct horse battery".into()), hash.clone()).await.unwrap());
+        assert!(!p.verify(Secret::new("correct horse battery!".into()), hash).await.unwrap());
     }
 
     #[tokio::test]
     async fn production_cost_is_owasp() {
         let p = Passwords::new(PasswordHashing::OWASP);
-        let hash = p
-            .hash(Secret::new("correct horse battery".into()))
-            .await
-            .unwrap();
+        let hash = p.hash(Secret::new("correct horse battery".into())).await.unwrap();
         assert!(hash.contains("m=19456,t=2,p=1"), "{hash}");
     }
 }

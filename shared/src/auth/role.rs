@@ -3,9 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -15,12 +13,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Admin,
-        Role::Supervisor,
-        Role::Technician,
-        Role::Viewer,
-    ];
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Supervisor, Role::Technician, Role::Viewer];
 
     pub fn as_str(self) -> &'static str {
         match self {

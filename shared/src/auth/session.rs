@@ -26,11 +26,7 @@ impl RevokeReason {
 }
 
 /// Opens a session for `user_id` and returns its first refresh token.
-pub async fn open(
-    conn: &mut PgConnection,
-    user_id: i64,
-    expires_at: DateTime<Utc>,
-) -> Result<RefreshToken, ApiError> {
+pub async fn open(conn: &mut PgConnection, user_id: i64, expires_at: DateTime<Utc>) -> Result<RefreshToken, ApiError> {
     let mut token = RefreshToken::generate(0)?;
     token.session_id = sqlx::query_scalar(
         "INSERT INTO sessions (user_id, refresh_token_hash, expires_at) VALUES ($1, $2, $3) RETURNING id",
@@ -57,10 +53,7 @@ pub enum Rotation {
 
 /// Swaps the session's refresh secret for a new one. The compare-and-swap on the stored hash
 /// means two racing refreshes with the same token cannot both succeed.
-pub async fn rotate(
-    conn: &mut PgConnection,
-    presented: &RefreshToken,
-) -> Result<Rotation, ApiError> {
+pub async fn rotate(conn: &mut PgConnection, presented: &RefreshToken) -> Result<Rotation, ApiError> {
     let next = RefreshToken::generate(presented.session_id)?;
     let rotated: Option<i64> = sqlx::query_scalar(
         "UPDATE sessions s SET refresh_token_hash = $3, refreshed_at = now()
@@ -75,10 +68,7 @@ pub async fn rotate(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(user_id) = rotated {
-        return Ok(Rotation::Rotated {
-            user_id,
-            token: next,
-        });
+        return Ok(Rotation::Rotated { user_id, token: next });
     }
     // The session is live but the secret is not its current one: a replayed token.
     let revoked = sqlx::query(
@@ -89,18 +79,10 @@ pub async fn rotate(
     .bind(presented.hash())
     .execute(conn)
     .await?;
-    Ok(if revoked.rows_affected() > 0 {
-        Rotation::Reused
-    } else {
-        Rotation::Invalid
-    })
+    Ok(if revoked.rows_affected() > 0 { Rotation::Reused } else { Rotation::Invalid })
 }
 
-pub async fn revoke(
-    conn: &mut PgConnection,
-    session_id: i64,
-    reason: RevokeReason,
-) -> Result<(), ApiError> {
+pub async fn revoke(conn: &mut PgConnection, session_id: i64, reason: RevokeReason) -> Result<(), ApiError> {
     sqlx::query("UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(session_id)
         .bind(reason.as_str())
@@ -109,16 +91,14 @@ pub async fn revoke(
     Ok(())
 }
 
-pub async fn revoke_all_of_user(
-    conn: &mut PgConnection,
-    user_id: i64,
-    reason: RevokeReason,
-) -> Result<u64, ApiError> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(user_id)
-        .bind(reason.as_str())
-        .execute(conn)
-        .await?;
+pub async fn revoke_all_of_user(conn: &mut PgConnection, user_id: i64, reason: RevokeReason) -> Result<u64, ApiError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(reason.as_str())
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 
@@ -130,11 +110,7 @@ pub struct Principal {
     pub roles: Vec<Role>,
 }
 
-pub async fn principal(
-    pool: &sqlx::PgPool,
-    session_id: i64,
-    user_id: i64,
-) -> Result<Option<Principal>, ApiError> {
+pub async fn principal(pool: &sqlx::PgPool, session_id: i64, user_id: i64) -> Result<Option<Principal>, ApiError> {
     let row: Option<(i64, String, Vec<String>)> = sqlx::query_as(
         "SELECT u.id, u.email,
                 COALESCE(array_agg(ur.role ORDER BY ur.role) FILTER (WHERE ur.role IS NOT NULL), '{}')

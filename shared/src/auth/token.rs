@@ -67,8 +67,7 @@ impl TokenKeys {
             nbf: now,
             exp: now + self.access_ttl.as_secs(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(ApiError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
     /// Checks signature, algorithm, issuer, audience and time. Every failure is the same 401:
@@ -81,10 +80,7 @@ impl TokenKeys {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// A refresh token is `<session id>.<32 random bytes, base64url>`; only the SHA-256 of the
@@ -98,19 +94,14 @@ impl RefreshToken {
     pub fn generate(session_id: i64) -> Result<Self, ApiError> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
-        Ok(Self {
-            session_id,
-            secret: URL_SAFE_NO_PAD.encode(bytes),
-        })
+        Ok(Self { session_id, secret: URL_SAFE_NO_PAD.encode(bytes) })
     }
 
     pub fn parse(token: &str) -> Option<Self> {
         let (id, secret) = token.split_once('.')?;
         let session_id = id.parse().ok()?;
-        (secret.len() == 43 && URL_SAFE_NO_PAD.decode(secret).is_ok()).then(|| Self {
-            session_id,
-            secret: secret.to_string(),
-        })
+        (secret.len() == 43 && URL_SAFE_NO_PAD.decode(secret).is_ok())
+            .then(|| Self { session_id, secret: secret.to_string() })
     }
 
     pub fn hash(&self) -> Vec<u8> {
@@ -145,11 +136,7 @@ mod tests {
         let token = k.issue_access(7, 11).unwrap();
         let claims = k.verify_access(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid), ("7", 11));
-        assert!(
-            keys("another-key-of-at-least-32-bytes!!!", "nexus")
-                .verify_access(&token)
-                .is_err()
-        );
+        assert!(keys("another-key-of-at-least-32-bytes!!!", "nexus").verify_access(&token).is_err());
         assert!(keys(KEY, "someone-else").verify_access(&token).is_err());
     }
 
