@@ -1,9 +1,10 @@
 //! The audit log: one row per change, written on the change's own transaction so neither can
 //! exist without the other.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -12,7 +13,8 @@ use crate::auth::AuthUser;
 use crate::auth::extractor::REQUEST_ID_HEADER;
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum EntityType {
     User,
     Location,
@@ -31,7 +33,15 @@ impl EntityType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl TryFrom<String> for EntityType {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| format!("unknown entity type {s}"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
     Update,
@@ -39,12 +49,21 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 3] = [Action::Create, Action::Update, Action::Delete];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Create => "create",
             Self::Update => "update",
             Self::Delete => "delete",
         }
+    }
+}
+
+impl TryFrom<String> for Action {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| format!("unknown audit action {s}"))
     }
 }
 

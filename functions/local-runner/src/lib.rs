@@ -1,1 +1,12 @@
-pub fn x() {}
+//! The local runner: every function's router in one axum server over real Postgres, plus the
+//! demo data. The same routers Lambda serves, behind the same layers.
+
+pub mod demo;
+
+use axum::Router;
+use nexus_shared::AppState;
+
+/// All routes of all functions, served as one application.
+pub fn app(state: AppState) -> Router {
+    nexus_shared::http::serve(nexus_meta::all_routes(), state)
+}
