@@ -1,0 +1,181 @@
+//! Every route × {admin, supervisor, technician, viewer, anonymous}, in one table, against the
+//! whole application as the local runner serves it. The table must list exactly the
+//! operations of the OpenAPI document, so a new route cannot go unchecked.
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use nexus_shared::auth::Role;
+use nexus_shared::testing::{self, TEST_PASSWORD, TestUser, request, send};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// Who may call a route.
+#[derive(Clone, Copy)]
+enum Access {
+    /// No token needed: everyone gets the success status.
+    Public,
+    /// These roles get the success status; other roles 403; anonymous 401.
+    Roles(&'static [Role]),
+}
+
+const ALL: &[Role] = &Role::ALL;
+const STAFF: &[Role] = &[Role::Admin, Role::Supervisor];
+const ADMIN: &[Role] = &[Role::Admin];
+
+struct Route {
+    method: Method,
+    path: &'static str,
+    access: Access,
+    success: StatusCode,
+}
+
+fn route(method: Method, path: &'static str, access: Access, success: u16) -> Route {
+    Route { method, path, access, success: StatusCode::from_u16(success).unwrap() }
+}
+
+fn table() -> Vec<Route> {
+    use Access::*;
+    vec![
+        route(Method::GET, "/api/health", Public, 200),
+        route(Method::GET, "/api/openapi.json", Public, 200),
+        route(Method::POST, "/api/auth/signup", Public, 201),
+        route(Method::POST, "/api/auth/login", Public, 200),
+        route(Method::POST, "/api/auth/refresh", Public, 200),
+        route(Method::GET, "/api/auth/me", Roles(ALL), 200),
+        route(Method::GET, "/api/users", Roles(ADMIN), 200),
+        route(Method::GET, "/api/users/{id}", Roles(ADMIN), 200),
+        route(Method::PUT, "/api/users/{id}", Roles(ADMIN), 200),
+        route(Method::DELETE, "/api/users/{id}", Roles(ADMIN), 204),
+        route(Method::GET, "/api/locations", Roles(ALL), 200),
+        route(Method::POST, "/api/locations", Roles(STAFF), 201),
+        route(Method::GET, "/api/locations/{id}", Roles(ALL), 200),
+        route(Method::PUT, "/api/locations/{id}", Roles(STAFF), 200),
+        route(Method::DELETE, "/api/locations/{id}", Roles(STAFF), 204),
+        route(Method::GET, "/api/assets", Roles(ALL), 200),
+        route(Method::POST, "/api/assets", Roles(STAFF), 201),
+        route(Method::GET, "/api/assets/{id}", Roles(ALL), 200),
+        route(Method::PUT, "/api/assets/{id}", Roles(STAFF), 200),
+        route(Method::DELETE, "/api/assets/{id}", Roles(STAFF), 200),
+        route(Method::GET, "/api/audit-logs", Roles(STAFF), 200),
+        // Last: it ends the caller's session.
+        route(Method::POST, "/api/auth/logout", Roles(ALL), 204),
+    ]
+}
+
+/// Fresh targets for one call, so every allowed caller can succeed on its own.
+async fn prepare(
+    app: &axum::Router,
+    pool: &PgPool,
+    state: &nexus_shared::AppState,
+    route: &Route,
+    n: usize,
+) -> (String, Option<Value>) {
+    let location: i64 = sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ($1, 'Site') RETURNING id")
+        .bind(format!("RBAC-{n}"))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let asset: i64 =
+        sqlx::query_scalar("INSERT INTO assets (location_id, tag, name) VALUES ($1, $2, 'ATM') RETURNING id")
+            .bind(location)
+            .bind(format!("RBAC-ATM-{n}"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let target = testing::user(state, &format!("target{n}@test.example"), &[Role::Viewer]).await;
+    let path = route.path;
+    let (uri, body) = match (route.method.as_str(), path) {
+        ("POST", "/api/auth/signup") => {
+            (path.into(), Some(json!({"email": format!("new{n}@test.example"), "password": TEST_PASSWORD})))
+        }
+        ("POST", "/api/auth/login") => (path.into(), Some(json!({"email": target.email, "password": TEST_PASSWORD}))),
+        ("POST", "/api/auth/refresh") => {
+            let login = json!({"email": target.email, "password": TEST_PASSWORD});
+            let tokens = send(app, request(Method::POST, "/api/auth/login", None, Some(login))).await.body;
+            (path.into(), Some(json!({"refresh_token": tokens["refresh_token"]})))
+        }
+        ("PUT", "/api/users/{id}") => (format!("/api/users/{}", target.id), Some(json!({"full_name": "Renamed"}))),
+        (_, "/api/users/{id}") => (format!("/api/users/{}", target.id), None),
+        ("POST", "/api/locations") => (path.into(), Some(json!({"code": format!("NEW-{n}"), "name": "New site"}))),
+        ("PUT", "/api/locations/{id}") => (format!("/api/locations/{location}"), Some(json!({"name": "Renamed"}))),
+        ("DELETE", "/api/locations/{id}") => {
+            let empty: i64 = sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ($1, 'Empty') RETURNING id")
+                .bind(format!("EMPTY-{n}"))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            (format!("/api/locations/{empty}"), None)
+        }
+        (_, "/api/locations/{id}") => (format!("/api/locations/{location}"), None),
+        ("POST", "/api/assets") => {
+            (path.into(), Some(json!({"location_id": location, "tag": format!("NEW-ATM-{n}"), "name": "ATM"})))
+        }
+        ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
+        (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),
+        _ => (path.into(), None),
+    };
+    (uri, body)
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
+    let state = testing::state(pool.clone());
+    let app = nexus_local_runner::app(state.clone());
+    let callers: Vec<(&str, Option<TestUser>)> = testing::everyone(&state).await;
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for route in table() {
+        for (name, caller) in &callers {
+            n += 1;
+            let (uri, body) = prepare(&app, &pool, &state, &route, n).await;
+            let token = caller.as_ref().map(|u| u.token.as_str());
+            let response = send(&app, request(route.method.clone(), &uri, token, body)).await;
+            let expected = match (route.access, caller) {
+                (Access::Public, _) => route.success,
+                (Access::Roles(_), None) => StatusCode::UNAUTHORIZED,
+                (Access::Roles(allowed), Some(_)) if allowed.iter().any(|r| r.as_str() == *name) => route.success,
+                (Access::Roles(_), Some(_)) => StatusCode::FORBIDDEN,
+            };
+            if response.status != expected {
+                failures.push(format!(
+                    "{} {} as {name}: expected {expected}, got {} {}",
+                    route.method, route.path, response.status, response.body
+                ));
+            }
+            if !response.status.is_success() && response.content_type() != "application/problem+json" {
+                failures.push(format!("{} {} as {name}: error without problem+json", route.method, route.path));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_table_covers_exactly_the_documented_operations() {
+    let doc: Value = serde_json::from_str(&nexus_meta::document().to_json().unwrap()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let tabled: BTreeSet<String> = table().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(tabled, documented);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_openapi_document_is_3_1_and_describes_errors_as_problems(pool: PgPool) {
+    let app = nexus_local_runner::app(testing::state(pool));
+    let r = send(&app, request(Method::GET, "/api/openapi.json", None, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let login = &r.body["paths"]["/api/auth/login"]["post"]["responses"];
+    assert!(login["429"].is_object() && login["422"].is_object());
+    let secured = &r.body["paths"]["/api/locations"]["post"];
+    assert_eq!(secured["security"][0]["bearer"], json!([]));
+    assert_eq!(
+        secured["responses"]["403"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+}
