@@ -74,8 +74,8 @@ pub struct Actor {
     pub request_id: Option<String>,
 }
 
-/// For requests without a signed-in user (sign-up): the request id only; the handler fills in
-/// the user once it exists.
+/// For requests without a signed-in user (sign-up): the request id only; the change is
+/// recorded with no actor.
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = std::convert::Infallible;
 
@@ -85,9 +85,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     }
 }
 
-impl From<&AuthUser> for Actor {
-    fn from(user: &AuthUser) -> Self {
-        Self { user_id: Some(user.id), request_id: user.request_id.clone() }
+impl AuthUser {
+    /// The caller as the audit log records them.
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: Some(self.id), request_id: self.request_id.clone() }
     }
 }
 
@@ -119,46 +120,58 @@ pub async fn record<T: Serialize>(
     Ok(())
 }
 
-/// A change to one entity, as the API shows it before and after.
-pub struct Change<T> {
-    pub id: i64,
-    pub before: Option<T>,
-    pub after: Option<T>,
+/// An entity whose changes are audited: its type in the log and its id.
+pub trait Audited: Serialize {
+    const ENTITY: EntityType;
+    fn id(&self) -> i64;
 }
 
-impl<T> Change<T> {
-    pub fn created(id: i64, after: T) -> Self {
-        Self { id, before: None, after: Some(after) }
-    }
-
-    pub fn updated(id: i64, before: T, after: T) -> Self {
-        Self { id, before: Some(before), after: Some(after) }
-    }
-
-    pub fn deleted(id: i64, before: T) -> Self {
-        Self { id, before: Some(before), after: None }
-    }
-
-    /// The entity after the change, for the response.
-    pub fn into_after(self) -> Result<T, ApiError> {
-        self.after.ok_or_else(|| ApiError::internal("change has no after state"))
-    }
-}
-
-/// Runs `change` in a transaction and writes its audit row in that same transaction: both
-/// commit, or neither does. Every write endpoint goes through here.
-pub async fn audited<T: Serialize>(
+/// Every write endpoint goes through one of the three helpers below: each runs the change and
+/// its audit row in one transaction, so both commit or neither does.
+///
+/// `insert` creates the entity.
+pub async fn create<T: Audited>(
     pool: &PgPool,
     actor: &Actor,
-    entity: EntityType,
-    action: Action,
-    change: impl AsyncFnOnce(&mut PgConnection) -> Result<Change<T>, ApiError>,
-) -> Result<Change<T>, ApiError> {
+    insert: impl AsyncFnOnce(&mut PgConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let mut tx = pool.begin().await?;
-    let done = change(&mut tx).await?;
-    record(&mut tx, actor, entity, done.id, action, done.before.as_ref(), done.after.as_ref()).await?;
+    let created = insert(&mut tx).await?;
+    record(&mut tx, actor, T::ENTITY, created.id(), Action::Create, None, Some(&created)).await?;
     tx.commit().await?;
-    Ok(done)
+    Ok(created)
+}
+
+/// `lock` reads the entity with a row lock (None: 404); `apply` turns it into its new state.
+/// `action` is `Update`, or `Delete` for soft deletes (decommission, deactivate).
+pub async fn update<T: Audited>(
+    pool: &PgPool,
+    actor: &Actor,
+    action: Action,
+    id: i64,
+    lock: impl AsyncFnOnce(&mut PgConnection, i64) -> Result<Option<T>, ApiError>,
+    apply: impl AsyncFnOnce(&mut PgConnection, &T) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut tx = pool.begin().await?;
+    let before = lock(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let after = apply(&mut tx, &before).await?;
+    record(&mut tx, actor, T::ENTITY, id, action, Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// `remove` deletes the row and returns it (None: 404).
+pub async fn delete<T: Audited>(
+    pool: &PgPool,
+    actor: &Actor,
+    id: i64,
+    remove: impl AsyncFnOnce(&mut PgConnection, i64) -> Result<Option<T>, ApiError>,
+) -> Result<(), ApiError> {
+    let mut tx = pool.begin().await?;
+    let removed = remove(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    record(&mut tx, actor, T::ENTITY, id, Action::Delete, Some(&removed), None).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Fields that change on every write and say nothing about what changed.

@@ -1,6 +1,9 @@
 //! The connection pool and the migrator.
 
-use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, PgPool};
+
+use crate::error::ApiError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 
@@ -18,6 +21,25 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
         .connect_lazy_with(options))
+}
+
+/// Whether a read takes a row lock until the transaction ends (so two updates cannot interleave).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    None,
+    ForUpdate,
+}
+
+/// One row by id: `select` is `SELECT <columns> FROM <table>` (a constant), the table's key `id`.
+pub async fn fetch_by_id<T>(conn: &mut PgConnection, select: &str, id: i64, lock: Lock) -> Result<Option<T>, ApiError>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let suffix = if lock == Lock::ForUpdate { " FOR UPDATE" } else { "" };
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} WHERE id = $1{suffix}")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// `%q%` for ILIKE, with the LIKE wildcards in `q` taken literally.

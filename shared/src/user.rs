@@ -24,6 +24,13 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+impl crate::audit::Audited for User {
+    const ENTITY: crate::audit::EntityType = crate::audit::EntityType::User;
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 /// The roles column as read from `array_agg`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use nexus_shared::ApiError;
+use nexus_shared::audit::{Audited, EntityType};
 use nexus_shared::validate::{self, Validator, merge, nullable};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
@@ -50,6 +51,13 @@ pub struct Asset {
     pub status: AssetStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Audited for Asset {
+    const ENTITY: EntityType = EntityType::Asset;
+    fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 /// Create body, and update body where an absent field keeps its stored value and `null`

@@ -1,12 +1,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_shared::audit::{Action, Change, EntityType, audited};
+use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, AuthUser, Staff};
+use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::pagination::{Page, PageParams};
 use nexus_shared::validate;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
+use sqlx::PgConnection;
 use utoipa::IntoParams;
 
 use crate::asset::{Asset, AssetBody, AssetDraft, AssetStatus};
@@ -50,7 +52,7 @@ pub async fn list(
     responses((status = 200, description = "The asset", body = Asset)))]
 pub async fn get(State(state): State<AppState>, _caller: Auth, Path(id): Path<i64>) -> ApiResult<axum::Json<Asset>> {
     let mut conn = state.pool.acquire().await?;
-    store::find(&mut conn, id).await?.map(axum::Json).ok_or(ApiError::NotFound)
+    store::find(&mut conn, id, Lock::None).await?.map(axum::Json).ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(post, path = "/api/assets", tag = "assets", security(("bearer" = [])),
@@ -63,12 +65,9 @@ pub async fn create(
     Json(body): Json<AssetBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Asset>)> {
     let draft = AssetDraft::parse(body)?;
-    let change = audited(&state.pool, &(&*caller).into(), EntityType::Asset, Action::Create, async |conn| {
-        let created = store::save(conn, None, &draft).await?;
-        Ok(Change::created(created.id, created))
-    })
-    .await?;
-    Ok((StatusCode::CREATED, axum::Json(change.into_after()?)))
+    let created =
+        audit::create(&state.pool, &caller.actor(), async |conn| store::save(conn, None, &draft).await).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
 /// Updates the fields given; an absent field keeps its value, `null` clears an optional one.
@@ -105,12 +104,10 @@ async fn change(
     action: Action,
     body: AssetBody,
 ) -> ApiResult<axum::Json<Asset>> {
-    let change = audited(&state.pool, &caller.into(), EntityType::Asset, action, async |conn| {
-        let before = store::find_for_update(conn, id).await?.ok_or(ApiError::NotFound)?;
-        let draft = AssetDraft::parse(body.merged_onto(&before))?;
-        let after = store::save(conn, Some(id), &draft).await?;
-        Ok(Change::updated(id, before, after))
+    let locked = async |conn: &mut PgConnection, id| store::find(conn, id, Lock::ForUpdate).await;
+    let updated = audit::update(&state.pool, &caller.actor(), action, id, locked, async |conn, before| {
+        store::save(conn, Some(id), &AssetDraft::parse(body.merged_onto(before))?).await
     })
     .await?;
-    Ok(axum::Json(change.into_after()?))
+    Ok(axum::Json(updated))
 }

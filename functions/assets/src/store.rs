@@ -1,7 +1,7 @@
 //! The assets table.
 
 use nexus_shared::ApiError;
-use nexus_shared::db::like_pattern;
+use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Keyed, Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, QueryBuilder};
@@ -44,19 +44,11 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
     Ok(page.finish(rows))
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Asset>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assets WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
+const SELECT: &str =
+    "SELECT id, location_id, tag, name, category, purchase_date, status, created_at, updated_at FROM assets";
 
-/// The row, locked until the transaction ends, so two updates cannot interleave.
-pub async fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<Asset>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assets WHERE id = $1 FOR UPDATE")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> Result<Option<Asset>, ApiError> {
+    db::fetch_by_id(conn, SELECT, id, lock).await
 }
 
 /// Inserts (`id` None) or rewrites (`id` Some) an asset; a duplicate tag is 409 and an unknown

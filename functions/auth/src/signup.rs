@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_shared::audit::{self, Action, Actor, EntityType};
+use nexus_shared::audit::{self, Actor};
 use nexus_shared::auth::Role;
 use nexus_shared::error::ResultExt;
 use nexus_shared::extract::Json;
@@ -29,7 +29,7 @@ pub struct SignupRequest {
               (status = 409, description = "E-mail already registered", body = nexus_shared::error::Problem)))]
 pub async fn signup(
     State(state): State<AppState>,
-    mut actor: Actor,
+    actor: Actor,
     Json(body): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
     let mut v = Validator::new();
@@ -42,25 +42,24 @@ pub async fn signup(
     };
 
     let hash = state.passwords.hash(Secret::new(password)).await?;
-    let mut tx = state.pool.begin().await?;
-    let id: i64 =
-        sqlx::query_scalar("INSERT INTO users (email, full_name, password_hash) VALUES ($1, $2, $3) RETURNING id")
-            .bind(email.as_str())
-            .bind(full_name)
-            .bind(hash)
-            .fetch_one(&mut *tx)
-            .await
-            .on_constraint("users_email_key", |_| {
-                ApiError::Conflict("An account with this e-mail already exists.".into())
-            })?;
-    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-        .bind(id)
-        .bind(Role::Viewer.as_str())
-        .execute(&mut *tx)
-        .await?;
-    let created = user::find(&mut tx, id).await?.ok_or_else(|| ApiError::internal("user vanished after insert"))?;
-    actor.user_id = Some(id);
-    audit::record(&mut tx, &actor, EntityType::User, id, Action::Create, None, Some(&created)).await?;
-    tx.commit().await?;
+    let created = audit::create(&state.pool, &actor, async |conn| {
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO users (email, full_name, password_hash) VALUES ($1, $2, $3) RETURNING id")
+                .bind(email.as_str())
+                .bind(full_name)
+                .bind(hash)
+                .fetch_one(&mut *conn)
+                .await
+                .on_constraint("users_email_key", |_| {
+                    ApiError::Conflict("An account with this e-mail already exists.".into())
+                })?;
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+            .bind(id)
+            .bind(Role::Viewer.as_str())
+            .execute(&mut *conn)
+            .await?;
+        user::find(conn, id).await?.ok_or_else(|| ApiError::internal("user vanished after insert"))
+    })
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }

@@ -1,12 +1,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_shared::audit::{Action, Change, EntityType, audited};
+use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, Staff};
+use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::pagination::{Page, PageParams};
 use nexus_shared::validate;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
+use sqlx::PgConnection;
 use utoipa::IntoParams;
 
 use crate::location::{Location, LocationBody, LocationDraft};
@@ -46,7 +48,7 @@ pub async fn list(
     responses((status = 200, description = "The location", body = Location)))]
 pub async fn get(State(state): State<AppState>, _caller: Auth, Path(id): Path<i64>) -> ApiResult<axum::Json<Location>> {
     let mut conn = state.pool.acquire().await?;
-    store::find(&mut conn, id).await?.map(axum::Json).ok_or(ApiError::NotFound)
+    store::find(&mut conn, id, Lock::None).await?.map(axum::Json).ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(post, path = "/api/locations", tag = "locations", security(("bearer" = [])),
@@ -59,12 +61,9 @@ pub async fn create(
     Json(body): Json<LocationBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Location>)> {
     let draft = LocationDraft::parse(body)?;
-    let change = audited(&state.pool, &(&*caller).into(), EntityType::Location, Action::Create, async |conn| {
-        let created = store::save(conn, None, &draft).await?;
-        Ok(Change::created(created.id, created))
-    })
-    .await?;
-    Ok((StatusCode::CREATED, axum::Json(change.into_after()?)))
+    let created =
+        audit::create(&state.pool, &caller.actor(), async |conn| store::save(conn, None, &draft).await).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
 /// Updates the fields given; an absent field keeps its value, `null` clears an optional one.
@@ -78,14 +77,12 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(body): Json<LocationBody>,
 ) -> ApiResult<axum::Json<Location>> {
-    let change = audited(&state.pool, &(&*caller).into(), EntityType::Location, Action::Update, async |conn| {
-        let before = store::find_for_update(conn, id).await?.ok_or(ApiError::NotFound)?;
-        let draft = LocationDraft::parse(body.merged_onto(&before))?;
-        let after = store::save(conn, Some(id), &draft).await?;
-        Ok(Change::updated(id, before, after))
+    let locked = async |conn: &mut PgConnection, id| store::find(conn, id, Lock::ForUpdate).await;
+    let updated = audit::update(&state.pool, &caller.actor(), Action::Update, id, locked, async |conn, before| {
+        store::save(conn, Some(id), &LocationDraft::parse(body.merged_onto(before))?).await
     })
     .await?;
-    Ok(axum::Json(change.into_after()?))
+    Ok(axum::Json(updated))
 }
 
 /// Deletes a location that has no assets (409 otherwise: nothing disappears by cascade).
@@ -94,10 +91,6 @@ pub async fn update(
     responses((status = 204, description = "Deleted"),
               (status = 409, description = "The location still has assets", body = nexus_shared::error::Problem)))]
 pub async fn delete(State(state): State<AppState>, caller: Auth<Staff>, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    audited(&state.pool, &(&*caller).into(), EntityType::Location, Action::Delete, async |conn| {
-        let deleted = store::delete(conn, id).await?.ok_or(ApiError::NotFound)?;
-        Ok(Change::deleted(id, deleted))
-    })
-    .await?;
+    audit::delete(&state.pool, &caller.actor(), id, store::delete).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use nexus_shared::ApiError;
+use nexus_shared::audit::{Audited, EntityType};
 use nexus_shared::validate::{self, Validator, merge, nullable};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
@@ -25,6 +26,13 @@ pub struct Location {
     pub region: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Audited for Location {
+    const ENTITY: EntityType = EntityType::Location;
+    fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 /// Create body, and update body where an absent field keeps its stored value and `null`

@@ -1,7 +1,7 @@
 //! The locations table.
 
 use nexus_shared::ApiError;
-use nexus_shared::db::like_pattern;
+use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Keyed, Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, QueryBuilder};
@@ -36,19 +36,11 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
     Ok(page.finish(rows))
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Location>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM locations WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
-}
+const SELECT: &str =
+    "SELECT id, code, name, address, latitude, longitude, timezone, region, created_at, updated_at FROM locations";
 
-/// The row, locked until the transaction ends, so two updates cannot interleave.
-pub async fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<Location>, ApiError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM locations WHERE id = $1 FOR UPDATE")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> Result<Option<Location>, ApiError> {
+    db::fetch_by_id(conn, SELECT, id, lock).await
 }
 
 /// Inserts (`id` None) or rewrites (`id` Some) a location; a duplicate code is 409.

@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_shared::audit::{Action, Change, EntityType, audited};
+use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Admin, Auth, AuthUser, Role};
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::pagination::{Page, PageParams};
@@ -83,12 +83,8 @@ pub async fn deactivate(
 }
 
 async fn change(state: &AppState, admin: &AuthUser, id: i64, action: Action, body: UserUpdate) -> ApiResult<User> {
-    let change = audited(&state.pool, &admin.into(), EntityType::User, action, async |conn| {
-        let before = store::find_for_update(conn, id).await?.ok_or(ApiError::NotFound)?;
-        let change = UserChange::parse(body, &before, admin.id)?;
-        let after = store::apply(conn, id, &change).await?;
-        Ok(Change::updated(id, before, after))
+    audit::update(&state.pool, &admin.actor(), action, id, store::lock, async |conn, before| {
+        store::apply(conn, id, &UserChange::parse(body, before, admin.id)?).await
     })
-    .await?;
-    change.into_after()
+    .await
 }

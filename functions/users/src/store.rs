@@ -43,7 +43,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
 }
 
 /// The user, with the row locked until the transaction ends.
-pub async fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<User>, ApiError> {
+pub async fn lock(conn: &mut PgConnection, id: i64) -> Result<Option<User>, ApiError> {
     let locked: Option<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *conn).await?;
     match locked {
