@@ -30,13 +30,19 @@ pub enum Lock {
     ForUpdate,
 }
 
-/// One row by id: `select` is `SELECT <columns> FROM <table>` (a constant), the table's key `id`.
-pub async fn fetch_by_id<T>(conn: &mut PgConnection, select: &str, id: i64, lock: Lock) -> Result<Option<T>, ApiError>
+/// One row of `table` by its `id` key; `columns` and `table` are constants of the caller.
+pub async fn fetch_by_id<T>(
+    conn: &mut PgConnection,
+    columns: &str,
+    table: &str,
+    id: i64,
+    lock: Lock,
+) -> Result<Option<T>, ApiError>
 where
     T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     let suffix = if lock == Lock::ForUpdate { " FOR UPDATE" } else { "" };
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} WHERE id = $1{suffix}")))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE id = $1{suffix}")))
         .bind(id)
         .fetch_optional(conn)
         .await?)

@@ -130,6 +130,19 @@ impl PageRequest {
         qb.push_bind(self.limit + 1);
     }
 
+    /// Completes a page query (whose SELECT list ends with [`PageRequest::select_keys`] and whose
+    /// WHERE clause holds the list's filters) with the cursor condition, order and limit, and
+    /// runs it.
+    pub async fn fetch<T>(&self, mut qb: QueryBuilder<Postgres>, pool: &sqlx::PgPool) -> Result<Page<T>, ApiError>
+    where
+        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        self.push_after(&mut qb);
+        self.push_order_limit(&mut qb);
+        let rows: Vec<Keyed<T>> = qb.build_query_as().fetch_all(pool).await?;
+        Ok(self.finish(rows))
+    }
+
     /// Cuts the extra row and makes the next cursor from the last row kept.
     pub fn finish<T>(&self, mut rows: Vec<Keyed<T>>) -> Page<T> {
         let has_more = rows.len() as i64 > self.limit;

@@ -72,6 +72,11 @@ pub fn optional_line(value: Option<String>, max: usize) -> Result<Option<String>
     }
 }
 
+/// A free-text query parameter (search, exact-match filter): up to 100 characters, empty = absent.
+pub fn query_text(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    optional_line(value, 100).map_err(|message| ApiError::validation(field, message))
+}
+
 /// For update bodies: tells "absent" (`None`, keep the stored value) from "null"
 /// (`Some(None)`, clear it). Use with `#[serde(default, deserialize_with = "nullable")]`.
 pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

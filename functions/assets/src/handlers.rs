@@ -41,8 +41,8 @@ pub async fn list(
     let filter = Filter {
         location_id: query.location_id,
         status: query.status,
-        category: validate::optional_line(query.category, 100).map_err(|m| ApiError::validation("category", m))?,
-        q: validate::optional_line(query.q, 100).map_err(|m| ApiError::validation("q", m))?,
+        category: validate::query_text("category", query.category)?,
+        q: validate::query_text("q", query.q)?,
     };
     Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
 }

@@ -3,7 +3,7 @@
 use nexus_shared::ApiError;
 use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
-use nexus_shared::pagination::{Keyed, Page, PageRequest, SortKey};
+use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 
 use crate::asset::{Asset, AssetDraft, AssetStatus};
@@ -38,17 +38,11 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
         // Matches the trigram index assets_search_idx.
         qb.push(" AND (tag || ' ' || name) ILIKE ").push_bind(like_pattern(q));
     }
-    page.push_after(&mut qb);
-    page.push_order_limit(&mut qb);
-    let rows: Vec<Keyed<Asset>> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(page.finish(rows))
+    page.fetch(qb, pool).await
 }
 
-const SELECT: &str =
-    "SELECT id, location_id, tag, name, category, purchase_date, status, created_at, updated_at FROM assets";
-
 pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> Result<Option<Asset>, ApiError> {
-    db::fetch_by_id(conn, SELECT, id, lock).await
+    db::fetch_by_id(conn, COLUMNS, "assets", id, lock).await
 }
 
 /// Inserts (`id` None) or rewrites (`id` Some) an asset; a duplicate tag is 409 and an unknown

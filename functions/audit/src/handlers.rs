@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use nexus_shared::audit::{Action, EntityType};
 use nexus_shared::auth::{Auth, Staff};
 use nexus_shared::extract::Query;
-use nexus_shared::pagination::{Keyed, Page, PageParams, SortKey};
+use nexus_shared::pagination::{Page, PageParams, SortKey};
 use nexus_shared::{ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, QueryBuilder};
@@ -69,8 +69,5 @@ pub async fn list(
     if let Some(action) = query.action {
         qb.push(" AND a.action = ").push_bind(action.as_str());
     }
-    page.push_after(&mut qb);
-    page.push_order_limit(&mut qb);
-    let rows: Vec<Keyed<AuditLog>> = qb.build_query_as().fetch_all(&state.pool).await?;
-    Ok(axum::Json(page.finish(rows)))
+    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
 }

@@ -36,10 +36,8 @@ pub async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<axum::Json<Page<Location>>> {
     let page = page.resolve(&SORTS, "code", "id")?;
-    let filter = Filter {
-        q: validate::optional_line(query.q, 100).map_err(|m| ApiError::validation("q", m))?,
-        region: validate::optional_line(query.region, 100).map_err(|m| ApiError::validation("region", m))?,
-    };
+    let filter =
+        Filter { q: validate::query_text("q", query.q)?, region: validate::query_text("region", query.region)? };
     Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
 }
 

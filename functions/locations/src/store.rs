@@ -3,7 +3,7 @@
 use nexus_shared::ApiError;
 use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
-use nexus_shared::pagination::{Keyed, Page, PageRequest, SortKey};
+use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 
 use crate::location::{Location, LocationDraft};
@@ -30,17 +30,11 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
     if let Some(region) = &filter.region {
         qb.push(" AND region = ").push_bind(region.clone());
     }
-    page.push_after(&mut qb);
-    page.push_order_limit(&mut qb);
-    let rows: Vec<Keyed<Location>> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(page.finish(rows))
+    page.fetch(qb, pool).await
 }
 
-const SELECT: &str =
-    "SELECT id, code, name, address, latitude, longitude, timezone, region, created_at, updated_at FROM locations";
-
 pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> Result<Option<Location>, ApiError> {
-    db::fetch_by_id(conn, SELECT, id, lock).await
+    db::fetch_by_id(conn, COLUMNS, "locations", id, lock).await
 }
 
 /// Inserts (`id` None) or rewrites (`id` Some) a location; a duplicate code is 409.

@@ -34,11 +34,7 @@ pub async fn list(
     Query(page): Query<PageParams>,
 ) -> ApiResult<axum::Json<Page<User>>> {
     let page = page.resolve(&SORTS, "email", "u.id")?;
-    let filter = Filter {
-        q: validate::optional_line(query.q, 100).map_err(|m| ApiError::validation("q", m))?,
-        role: query.role,
-        active: query.active,
-    };
+    let filter = Filter { q: validate::query_text("q", query.q)?, role: query.role, active: query.active };
     Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
 }
 

@@ -5,7 +5,7 @@ use nexus_shared::auth::Role;
 use nexus_shared::auth::session::{self, RevokeReason};
 use nexus_shared::db::like_pattern;
 use nexus_shared::error::ResultExt;
-use nexus_shared::pagination::{Keyed, Page, PageRequest, SortKey};
+use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use nexus_shared::user::{self, USER_COLUMNS, User};
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 
@@ -36,10 +36,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
     if let Some(active) = filter.active {
         qb.push(" AND u.active = ").push_bind(active);
     }
-    page.push_after(&mut qb);
-    page.push_order_limit(&mut qb);
-    let rows: Vec<Keyed<User>> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(page.finish(rows))
+    page.fetch(qb, pool).await
 }
 
 /// The user, with the row locked until the transaction ends.
