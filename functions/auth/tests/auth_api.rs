@@ -195,3 +195,15 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert_eq!(me.body["email"], "indah@example.com");
     assert!(me.headers.contains_key("x-request-id"));
 }
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn oversized_bodies_are_413_and_wrong_methods_405_as_problems(pool: PgPool) {
+    let app = app(pool);
+    let huge = json!({"email": "x@example.com", "password": "p".repeat(2 * 1024 * 1024)});
+    let r = send(&app, request(Method::POST, "/api/auth/signup", None, Some(huge))).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.content_type(), "application/problem+json");
+    let r = send(&app, request(Method::DELETE, "/api/auth/login", None, None)).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.content_type(), "application/problem+json");
+}
