@@ -14,6 +14,7 @@ pub mod http;
 pub mod openapi;
 pub mod pagination;
 pub mod secret;
+pub mod sla;
 pub mod state;
 pub mod telemetry;
 pub mod user;

@@ -1,0 +1,1 @@
+//! SLA maths: working-time calendars and clock states. Pure: no I/O, no clock reads.
