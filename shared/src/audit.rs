@@ -19,16 +19,35 @@ pub enum EntityType {
     User,
     Location,
     Asset,
+    Ticket,
+    Approval,
+    SlaRule,
+    SlaCalendar,
+    SlaEvent,
 }
 
 impl EntityType {
-    pub const ALL: [EntityType; 3] = [EntityType::User, EntityType::Location, EntityType::Asset];
+    pub const ALL: [EntityType; 8] = [
+        EntityType::User,
+        EntityType::Location,
+        EntityType::Asset,
+        EntityType::Ticket,
+        EntityType::Approval,
+        EntityType::SlaRule,
+        EntityType::SlaCalendar,
+        EntityType::SlaEvent,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Location => "location",
             Self::Asset => "asset",
+            Self::Ticket => "ticket",
+            Self::Approval => "approval",
+            Self::SlaRule => "sla_rule",
+            Self::SlaCalendar => "sla_calendar",
+            Self::SlaEvent => "sla_event",
         }
     }
 }

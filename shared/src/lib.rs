@@ -17,6 +17,8 @@ pub mod secret;
 pub mod sla;
 pub mod state;
 pub mod telemetry;
+pub mod text_enum;
+pub mod ticket;
 pub mod user;
 pub mod validate;
 

@@ -22,6 +22,7 @@ enum Access {
 const ALL: &[Role] = &Role::ALL;
 const STAFF: &[Role] = &[Role::Admin, Role::Supervisor];
 const ADMIN: &[Role] = &[Role::Admin];
+const WORKERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::Technician];
 
 struct Route {
     method: Method,
@@ -58,18 +59,26 @@ fn table() -> Vec<Route> {
         route(Method::PUT, "/api/assets/{id}", Roles(STAFF), 200),
         route(Method::DELETE, "/api/assets/{id}", Roles(STAFF), 200),
         route(Method::GET, "/api/audit-logs", Roles(STAFF), 200),
+        route(Method::GET, "/api/tickets", Roles(ALL), 200),
+        route(Method::POST, "/api/tickets", Roles(STAFF), 201),
+        route(Method::GET, "/api/tickets/{id}", Roles(ALL), 200),
+        route(Method::PUT, "/api/tickets/{id}", Roles(WORKERS), 200),
+        route(Method::DELETE, "/api/tickets/{id}", Roles(STAFF), 200),
         // Last: it ends the caller's session.
         route(Method::POST, "/api/auth/logout", Roles(ALL), 204),
     ]
 }
 
-/// Fresh targets for one call, so every allowed caller can succeed on its own.
+/// Fresh targets for one call, so every allowed caller can succeed on its own. Tickets are
+/// assigned to the caller when the caller is a technician (technicians see only their own).
 async fn prepare(
     app: &axum::Router,
     pool: &PgPool,
     state: &nexus_shared::AppState,
     route: &Route,
     n: usize,
+    caller: Option<&TestUser>,
+    admin: &TestUser,
 ) -> (String, Option<Value>) {
     let location: i64 = sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ($1, 'Site') RETURNING id")
         .bind(format!("RBAC-{n}"))
@@ -111,6 +120,21 @@ async fn prepare(
         ("POST", "/api/assets") => {
             (path.into(), Some(json!({"location_id": location, "tag": format!("NEW-ATM-{n}"), "name": "ATM"})))
         }
+        ("POST", "/api/tickets") => (
+            path.into(),
+            Some(json!({"asset_id": asset, "ticket_type": "CM", "priority": "high", "description": "Jammed"})),
+        ),
+        (method, "/api/tickets/{id}") => {
+            let technician = caller.filter(|c| c.email.starts_with("technician@"));
+            let mut ticket =
+                json!({"asset_id": asset, "ticket_type": "CM", "priority": "high", "description": "Jammed"});
+            if let Some(t) = technician {
+                ticket["assigned_to"] = t.id.into();
+            }
+            let created = send(app, request(Method::POST, "/api/tickets", Some(&admin.token), Some(ticket))).await.body;
+            let body = (method == "PUT").then(|| json!({"notes": "Checked the dispenser"}));
+            (format!("/api/tickets/{}", created["id"]), body)
+        }
         ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
         (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),
         _ => (path.into(), None),
@@ -128,7 +152,9 @@ async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
     for route in table() {
         for (name, caller) in &callers {
             n += 1;
-            let (uri, body) = prepare(&app, &pool, &state, &route, n).await;
+            let admin =
+                callers.iter().find_map(|(name, u)| (*name == "admin").then_some(u.as_ref()).flatten()).unwrap();
+            let (uri, body) = prepare(&app, &pool, &state, &route, n, caller.as_ref(), admin).await;
             let token = caller.as_ref().map(|u| u.token.as_str());
             let response = send(&app, request(route.method.clone(), &uri, token, body)).await;
             let expected = match (route.access, caller) {

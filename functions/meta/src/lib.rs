@@ -25,6 +25,7 @@ pub fn all_routes() -> OpenApiRouter<AppState> {
         .merge(nexus_locations::routes())
         .merge(nexus_assets::routes())
         .merge(nexus_audit::routes())
+        .merge(nexus_tickets::routes())
         .merge(routes())
 }
 

@@ -50,6 +50,12 @@ impl Policy for Staff {
     const ALLOWED: &'static [Role] = &[Role::Admin, Role::Supervisor];
 }
 
+/// Those who work tickets: planners and technicians (not viewers).
+pub struct Worker;
+impl Policy for Worker {
+    const ALLOWED: &'static [Role] = &[Role::Admin, Role::Supervisor, Role::Technician];
+}
+
 pub struct Admin;
 impl Policy for Admin {
     const ALLOWED: &'static [Role] = &[Role::Admin];

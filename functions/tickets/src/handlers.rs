@@ -1,0 +1,215 @@
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, Utc};
+use nexus_shared::audit::{self, Action};
+use nexus_shared::auth::{Auth, AuthUser, Role, Staff, Worker};
+use nexus_shared::db::Lock;
+use nexus_shared::extract::{Json, Path, Query};
+use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::ticket::{Priority, TicketStatus, TicketType};
+use nexus_shared::{ApiError, ApiResult, AppState, validate};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::input::{NewTicket, NewTicketBody, TicketUpdate, TicketUpdateBody};
+use crate::lifecycle;
+use crate::store::{self, Filter, SORTS, Visibility};
+use crate::ticket::{Ticket, TicketRow};
+
+/// Technicians see only the tickets assigned to them; everyone else sees all.
+fn visibility(user: &AuthUser) -> Visibility {
+    if user.has_any(&[Role::Admin, Role::Supervisor, Role::Viewer]) {
+        Visibility::All
+    } else {
+        Visibility::AssignedTo(user.id)
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// One status or a comma-separated list, e.g. `open,assigned,in_progress`.
+    #[param(max_length = 200)]
+    status: Option<String>,
+    priority: Option<Priority>,
+    ticket_type: Option<TicketType>,
+    assigned_to: Option<i64>,
+    location_id: Option<i64>,
+    asset_id: Option<i64>,
+    /// The location's region.
+    #[param(max_length = 100)]
+    region: Option<String>,
+    /// Whether a response or resolution target has been breached.
+    breached: Option<bool>,
+    /// Resolution due strictly before this instant (RFC 3339).
+    due_before: Option<DateTime<Utc>>,
+}
+
+fn parse_statuses(raw: Option<String>) -> ApiResult<Vec<TicketStatus>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(Vec::new()) };
+    raw.split(',').map(|s| TicketStatus::try_from(s.trim().to_string())).collect::<Result<Vec<_>, _>>().map_err(|_| {
+        let known: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
+        ApiError::validation("status", format!("must be one or more of {}", known.join(", ")))
+    })
+}
+
+/// Lists tickets, each with its asset and location, so a list screen needs one request.
+/// `sort` is `-created_at` (default), `created_at` or `resolution_due_at` (`-` for descending).
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
+    params(ListQuery, PageParams),
+    responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Auth,
+    Query(query): Query<ListQuery>,
+    Query(page): Query<PageParams>,
+) -> ApiResult<axum::Json<Page<Ticket>>> {
+    let page = page.resolve(&SORTS, "-created_at", "t.id")?;
+    let filter = Filter {
+        statuses: parse_statuses(query.status)?,
+        priority: query.priority,
+        ticket_type: query.ticket_type,
+        assigned_to: query.assigned_to,
+        location_id: query.location_id,
+        asset_id: query.asset_id,
+        region: validate::query_text("region", query.region)?,
+        breached: query.breached,
+        due_before: query.due_before,
+    };
+    let rows = store::list(&state.pool, &filter, visibility(&caller), &page).await?;
+    let now = Utc::now();
+    Ok(axum::Json(Page { items: rows.items.into_iter().map(|r| r.view(now)).collect(), next_cursor: rows.next_cursor }))
+}
+
+/// A ticket with an `ETag` to send back as `If-Match` when changing it.
+#[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, description = "The ticket", body = Ticket, headers(("ETag" = String)))))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<(HeaderMap, axum::Json<Ticket>)> {
+    let mut conn = state.pool.acquire().await?;
+    let row = store::find(&mut conn, id, visibility(&caller), Lock::None).await?.ok_or(ApiError::NotFound)?;
+    Ok(with_etag(row))
+}
+
+fn with_etag(row: TicketRow) -> (HeaderMap, axum::Json<Ticket>) {
+    let mut headers = HeaderMap::new();
+    if let Ok(etag) = row.etag().parse() {
+        headers.insert(header::ETAG, etag);
+    }
+    (headers, axum::Json(row.view(Utc::now())))
+}
+
+/// Opens a ticket for an asset; its location, number and SLA deadlines are derived.
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
+    request_body = NewTicketBody,
+    responses((status = 201, description = "Created", body = Ticket, headers(("ETag" = String))),
+              (status = 409, description = "No SLA rule for this type and priority", body = nexus_shared::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Json(body): Json<NewTicketBody>,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Ticket>)> {
+    let new = NewTicket::parse(body)?;
+    let now = Utc::now();
+    let created = audit::create(&state.pool, &caller.actor(), async |conn| {
+        let site = store::asset_site(conn, new.asset_id).await?;
+        if let Some(assignee) = new.assigned_to {
+            store::check_assignable(conn, assignee).await?;
+        }
+        let targets = store::rule(conn, new.ticket_type, new.priority).await?;
+        let clock = nexus_shared::ticket::SlaClock::load(conn, &site.timezone, targets).await?;
+        let number = store::next_number(conn, new.ticket_type, now).await?;
+        let id = store::insert(
+            conn,
+            &store::Insert {
+                number: &number,
+                ticket_type: new.ticket_type,
+                priority: new.priority,
+                status: if new.assigned_to.is_some() { TicketStatus::Assigned } else { TicketStatus::Open },
+                asset_id: new.asset_id,
+                location_id: site.location_id,
+                description: &new.description,
+                assigned_to: new.assigned_to,
+                created_by: caller.id,
+                targets,
+                lines: clock.lines(now, chrono::Duration::zero()),
+                created_at: now,
+            },
+        )
+        .await?;
+        store::find(conn, id, Visibility::All, Lock::None)
+            .await?
+            .ok_or_else(|| ApiError::internal("ticket vanished after insert"))
+    })
+    .await?;
+    let (headers, body) = with_etag(created);
+    Ok((StatusCode::CREATED, headers, body))
+}
+
+/// Changes status, assignment, priority, description or notes. Send the `ETag` you read as
+/// `If-Match` to be sure nobody changed the ticket meanwhile (412 otherwise). A forbidden
+/// transition is 409 naming the allowed ones. Technicians may only move their own tickets
+/// to `in_progress`, `on_hold` or `resolved` and edit notes.
+#[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Ticket id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body = TicketUpdateBody,
+    responses((status = 200, description = "Updated", body = Ticket, headers(("ETag" = String))),
+              (status = 409, description = "Forbidden transition or finished ticket", body = nexus_shared::error::Problem),
+              (status = 412, description = "Stale If-Match", body = nexus_shared::error::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Auth<Worker>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(body): Json<TicketUpdateBody>,
+) -> ApiResult<(HeaderMap, axum::Json<Ticket>)> {
+    let update = TicketUpdate::parse(body)?;
+    change(&state, &caller, id, Action::Update, update, if_match(&headers)).await.map(with_etag)
+}
+
+/// Cancels the ticket (before it is resolved); the ticket and its history stay.
+#[utoipa::path(delete, path = "/api/tickets/{id}", tag = "tickets", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, description = "Cancelled", body = Ticket),
+              (status = 409, description = "Already resolved, closed or cancelled", body = nexus_shared::error::Problem)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Path(id): Path<i64>,
+) -> ApiResult<(HeaderMap, axum::Json<Ticket>)> {
+    change(&state, &caller, id, Action::Delete, TicketUpdate::cancel(), None).await.map(with_etag)
+}
+
+fn if_match(headers: &HeaderMap) -> Option<String> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string())
+}
+
+async fn change(
+    state: &AppState,
+    caller: &AuthUser,
+    id: i64,
+    action: Action,
+    update: TicketUpdate,
+    if_match: Option<String>,
+) -> ApiResult<TicketRow> {
+    let visible = visibility(caller);
+    let locked = async |conn: &mut sqlx::PgConnection, id| store::find(conn, id, visible, Lock::ForUpdate).await;
+    audit::update(&state.pool, &caller.actor(), action, id, locked, async |conn, before| {
+        if let Some(expected) = &if_match
+            && expected != "*"
+            && expected.trim_start_matches("W/") != before.etag()
+        {
+            return Err(ApiError::PreconditionFailed);
+        }
+        let next = lifecycle::apply(conn, before, update, caller, Utc::now()).await?;
+        store::write(conn, &next, before.version).await?;
+        // Read back: the row as stored (updated_at is set by the database).
+        store::find(conn, id, Visibility::All, Lock::None).await?.ok_or(ApiError::NotFound)
+    })
+    .await
+}

@@ -1,0 +1,128 @@
+//! The bodies that create and change tickets, parsed into what the lifecycle needs.
+
+use nexus_shared::ApiError;
+use nexus_shared::ticket::{HoldReason, Priority, TicketStatus, TicketType};
+use nexus_shared::validate::{Validator, nullable};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicketBody {
+    asset_id: Option<i64>,
+    ticket_type: Option<TicketType>,
+    priority: Option<Priority>,
+    #[schema(min_length = 1, max_length = 5000)]
+    description: Option<String>,
+    /// A technician to assign at once (the ticket then starts `assigned`).
+    assigned_to: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct NewTicket {
+    pub asset_id: i64,
+    pub ticket_type: TicketType,
+    pub priority: Priority,
+    pub description: String,
+    pub assigned_to: Option<i64>,
+}
+
+impl NewTicket {
+    pub fn parse(body: NewTicketBody) -> Result<NewTicket, ApiError> {
+        let mut v = Validator::new();
+        let asset_id = v.required("asset_id", body.asset_id);
+        let ticket_type = v.required("ticket_type", body.ticket_type);
+        let priority = v.required("priority", body.priority);
+        let description =
+            v.required("description", body.description).and_then(|d| v.field("description", text(d, 5000)));
+        match (asset_id, ticket_type, priority, description) {
+            (Some(asset_id), Some(ticket_type), Some(priority), Some(description)) if v.is_valid() => {
+                Ok(NewTicket { asset_id, ticket_type, priority, description, assigned_to: body.assigned_to })
+            }
+            _ => Err(v.into_error()),
+        }
+    }
+}
+
+/// Multi-line text: trimmed, bounded, no control characters other than line breaks and tabs.
+fn text(value: String, max: usize) -> Result<String, String> {
+    let value = value.trim().to_string();
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if value.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(value)
+}
+
+/// `PUT /api/tickets/{id}`: every field optional; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketUpdateBody {
+    /// Move the ticket along its lifecycle (closing and reopening go through approvals).
+    status: Option<TicketStatus>,
+    /// Assign (or with `null`, unassign an `open` ticket). Assigning an `open` ticket makes it `assigned`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    assigned_to: Option<Option<i64>>,
+    /// Changing it recomputes the SLA deadlines from the new rule.
+    priority: Option<Priority>,
+    #[schema(max_length = 5000)]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 20000)]
+    notes: Option<Option<String>>,
+    /// Required when moving to `on_hold`.
+    hold_reason: Option<HoldReason>,
+    /// Required when moving to `resolved`.
+    #[schema(max_length = 5000)]
+    resolution_notes: Option<String>,
+}
+
+/// A validated update.
+#[derive(Debug, Default)]
+pub struct TicketUpdate {
+    pub status: Option<TicketStatus>,
+    pub assigned_to: Option<Option<i64>>,
+    pub priority: Option<Priority>,
+    pub description: Option<String>,
+    pub notes: Option<Option<String>>,
+    pub hold_reason: Option<HoldReason>,
+    pub resolution_notes: Option<String>,
+}
+
+impl TicketUpdate {
+    pub fn parse(body: TicketUpdateBody) -> Result<TicketUpdate, ApiError> {
+        let mut v = Validator::new();
+        let description = body.description.map(|d| v.field("description", text(d, 5000)));
+        // Empty notes clear them, like null.
+        let notes = body.notes.map(|n| n.filter(|n| !n.trim().is_empty()).map(|n| v.field("notes", text(n, 20000))));
+        let resolution_notes = body.resolution_notes.map(|r| v.field("resolution_notes", text(r, 5000)));
+        if !v.is_valid() {
+            return Err(v.into_error());
+        }
+        Ok(TicketUpdate {
+            status: body.status,
+            assigned_to: body.assigned_to,
+            priority: body.priority,
+            description: description.flatten(),
+            notes: notes.map(Option::flatten),
+            hold_reason: body.hold_reason,
+            resolution_notes: resolution_notes.flatten(),
+        })
+    }
+
+    /// The fields only planners (admin, supervisor) may change.
+    pub fn touches_planning(&self) -> bool {
+        self.assigned_to.is_some() || self.priority.is_some() || self.description.is_some()
+    }
+
+    /// Cancellation, as `DELETE /api/tickets/{id}` does it.
+    pub fn cancel() -> TicketUpdate {
+        TicketUpdate { status: Some(TicketStatus::Cancelled), ..TicketUpdate::default() }
+    }
+}

@@ -1,0 +1,27 @@
+//! `tickets`: work orders (PM and CM) with their SLA clocks and lifecycle.
+
+mod handlers;
+mod input;
+mod lifecycle;
+mod store;
+mod ticket;
+
+use axum::Router;
+use nexus_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use ticket::Ticket;
+
+/// Every route of the group, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(handlers::list, handlers::create)).routes(routes!(
+        handlers::get,
+        handlers::update,
+        handlers::cancel
+    ))
+}
+
+pub fn router(state: AppState) -> Router {
+    nexus_shared::http::serve(routes(), state)
+}

@@ -1,0 +1,257 @@
+//! The tickets table and what it reads from assets, users and SLA rules.
+
+use chrono::{DateTime, Datelike, Utc};
+use nexus_shared::db::Lock;
+use nexus_shared::pagination::{Page, PageRequest, SortKey};
+use nexus_shared::ticket::{Lines, Priority, Targets, TicketStatus, TicketType};
+use nexus_shared::{ApiError, ApiResult};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, QueryBuilder};
+
+use crate::ticket::{SELECT, TicketRow};
+
+pub static SORTS: [SortKey; 2] = [
+    SortKey { name: "created_at", column: "t.created_at", cast: "timestamptz" },
+    SortKey { name: "resolution_due_at", column: "t.resolution_due_at", cast: "timestamptz" },
+];
+
+/// Whose tickets a caller may see: everyone's, or only those assigned to one technician.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility {
+    All,
+    AssignedTo(i64),
+}
+
+/// One ticket, if the caller may see it.
+pub async fn find(
+    conn: &mut PgConnection,
+    id: i64,
+    visibility: Visibility,
+    lock: Lock,
+) -> ApiResult<Option<TicketRow>> {
+    let mut qb = QueryBuilder::new(SELECT);
+    qb.push(" WHERE t.id = ").push_bind(id);
+    if let Visibility::AssignedTo(user_id) = visibility {
+        qb.push(" AND t.assigned_to = ").push_bind(user_id);
+    }
+    if lock == Lock::ForUpdate {
+        qb.push(" FOR UPDATE OF t");
+    }
+    Ok(qb.build_query_as().fetch_optional(conn).await?)
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub statuses: Vec<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub ticket_type: Option<TicketType>,
+    pub assigned_to: Option<i64>,
+    pub location_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub region: Option<String>,
+    pub breached: Option<bool>,
+    pub due_before: Option<DateTime<Utc>>,
+}
+
+pub async fn list(
+    pool: &PgPool,
+    filter: &Filter,
+    visibility: Visibility,
+    page: &PageRequest,
+) -> ApiResult<Page<TicketRow>> {
+    let select = SELECT.replacen(" FROM tickets t", &format!("{} FROM tickets t", page.select_keys()), 1);
+    let mut qb = QueryBuilder::new(select);
+    qb.push(" WHERE true");
+    if let Visibility::AssignedTo(user_id) = visibility {
+        qb.push(" AND t.assigned_to = ").push_bind(user_id);
+    }
+    if !filter.statuses.is_empty() {
+        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        qb.push(" AND t.status = ANY(").push_bind(statuses).push(")");
+    }
+    if let Some(priority) = filter.priority {
+        qb.push(" AND t.priority = ").push_bind(priority.as_str());
+    }
+    if let Some(ticket_type) = filter.ticket_type {
+        qb.push(" AND t.ticket_type = ").push_bind(ticket_type.as_str());
+    }
+    if let Some(assigned_to) = filter.assigned_to {
+        qb.push(" AND t.assigned_to = ").push_bind(assigned_to);
+    }
+    if let Some(location_id) = filter.location_id {
+        qb.push(" AND t.location_id = ").push_bind(location_id);
+    }
+    if let Some(asset_id) = filter.asset_id {
+        qb.push(" AND t.asset_id = ").push_bind(asset_id);
+    }
+    if let Some(region) = &filter.region {
+        qb.push(" AND l.region = ").push_bind(region.clone());
+    }
+    match filter.breached {
+        Some(true) => qb.push(" AND (t.response_breached OR t.resolution_breached)"),
+        Some(false) => qb.push(" AND NOT (t.response_breached OR t.resolution_breached)"),
+        None => &mut qb,
+    };
+    if let Some(due_before) = filter.due_before {
+        qb.push(" AND t.resolution_due_at < ").push_bind(due_before);
+    }
+    page.fetch(qb, pool).await
+}
+
+/// The SLA rule for a type and priority, as the targets a ticket keeps.
+pub async fn rule(conn: &mut PgConnection, ticket_type: TicketType, priority: Priority) -> ApiResult<Targets> {
+    let row: Option<(i64, i32, i32, f32)> = sqlx::query_as(
+        "SELECT calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio
+         FROM sla_matrices WHERE ticket_type = $1 AND priority = $2",
+    )
+    .bind(ticket_type.as_str())
+    .bind(priority.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let (calendar_id, response_minutes, resolution_minutes, warning_ratio) = row.ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "No SLA rule exists for {ticket_type} tickets of {priority} priority; create one first."
+        ))
+    })?;
+    Ok(Targets { calendar_id, response_minutes, resolution_minutes, warning_ratio })
+}
+
+/// A ticket may be assigned to an active technician only.
+pub async fn check_assignable(conn: &mut PgConnection, user_id: i64) -> ApiResult<()> {
+    let ok: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users u JOIN user_roles r ON r.user_id = u.id
+                        WHERE u.id = $1 AND u.active AND r.role = 'technician')",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    if ok { Ok(()) } else { Err(ApiError::validation("assigned_to", "must be an active technician")) }
+}
+
+/// The asset a new ticket is for, with its location's id and time zone.
+pub struct AssetSite {
+    pub location_id: i64,
+    pub timezone: String,
+}
+
+pub async fn asset_site(conn: &mut PgConnection, asset_id: i64) -> ApiResult<AssetSite> {
+    let row: Option<(String, i64, String)> = sqlx::query_as(
+        "SELECT a.status, a.location_id, l.timezone FROM assets a JOIN locations l ON l.id = a.location_id WHERE a.id = $1",
+    )
+    .bind(asset_id)
+    .fetch_optional(conn)
+    .await?;
+    match row {
+        None => Err(ApiError::validation("asset_id", "no such asset")),
+        Some((status, ..)) if status == "decommissioned" => {
+            Err(ApiError::validation("asset_id", "the asset is decommissioned"))
+        }
+        Some((_, location_id, timezone)) => Ok(AssetSite { location_id, timezone }),
+    }
+}
+
+/// `CM-2026-000123`: per type and year, from a counter row (locked until the transaction ends,
+/// so numbers are gap-free among committed tickets and never repeat).
+pub async fn next_number(conn: &mut PgConnection, ticket_type: TicketType, now: DateTime<Utc>) -> ApiResult<String> {
+    let value: i64 = sqlx::query_scalar(
+        "INSERT INTO ticket_counters (ticket_type, year, last_value) VALUES ($1, $2, 1)
+         ON CONFLICT (ticket_type, year) DO UPDATE SET last_value = ticket_counters.last_value + 1
+         RETURNING last_value",
+    )
+    .bind(ticket_type.as_str())
+    .bind(now.year())
+    .fetch_one(conn)
+    .await?;
+    Ok(format!("{ticket_type}-{}-{value:06}", now.year()))
+}
+
+pub struct Insert<'a> {
+    pub number: &'a str,
+    pub ticket_type: TicketType,
+    pub priority: Priority,
+    pub status: TicketStatus,
+    pub asset_id: i64,
+    pub location_id: i64,
+    pub description: &'a str,
+    pub assigned_to: Option<i64>,
+    pub created_by: i64,
+    pub targets: Targets,
+    pub lines: Lines,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut PgConnection, t: &Insert<'_>) -> ApiResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description, assigned_to,
+             created_by, sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
+             response_warning_at, response_due_at, resolution_warning_at, resolution_due_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+         RETURNING id",
+    )
+    .bind(t.number)
+    .bind(t.ticket_type.as_str())
+    .bind(t.priority.as_str())
+    .bind(t.status.as_str())
+    .bind(t.asset_id)
+    .bind(t.location_id)
+    .bind(t.description)
+    .bind(t.assigned_to)
+    .bind(t.created_by)
+    .bind(t.targets.calendar_id)
+    .bind(t.targets.response_minutes)
+    .bind(t.targets.resolution_minutes)
+    .bind(t.targets.warning_ratio)
+    .bind(t.lines.response_warning_at)
+    .bind(t.lines.response_due_at)
+    .bind(t.lines.resolution_warning_at)
+    .bind(t.lines.resolution_due_at)
+    .bind(t.created_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Writes every changeable column of `next`. The version check makes the row lock's guarantee
+/// explicit: a write based on a stale read changes nothing (and is reported as a conflict).
+pub async fn write(conn: &mut PgConnection, next: &TicketRow, read_version: i32) -> ApiResult<()> {
+    let done = sqlx::query(AssertSqlSafe(
+        "UPDATE tickets SET priority = $3, status = $4, description = $5, notes = $6, resolution_notes = $7,
+             hold_reason = $8, assigned_to = $9, sla_calendar_id = $10, response_target_minutes = $11,
+             resolution_target_minutes = $12, warning_ratio = $13, response_warning_at = $14, response_due_at = $15,
+             resolution_warning_at = $16, resolution_due_at = $17, responded_at = $18, resolved_at = $19,
+             closed_at = $20, cancelled_at = $21, on_hold_since = $22, held_seconds = $23,
+             response_breached = $24, resolution_breached = $25, version = $26
+         WHERE id = $1 AND version = $2",
+    ))
+    .bind(next.id)
+    .bind(read_version)
+    .bind(next.priority.as_str())
+    .bind(next.status.as_str())
+    .bind(&next.description)
+    .bind(&next.notes)
+    .bind(&next.resolution_notes)
+    .bind(&next.hold_reason)
+    .bind(next.assigned_to)
+    .bind(next.sla_calendar_id)
+    .bind(next.response_target_minutes)
+    .bind(next.resolution_target_minutes)
+    .bind(next.warning_ratio)
+    .bind(next.response_warning_at)
+    .bind(next.response_due_at)
+    .bind(next.resolution_warning_at)
+    .bind(next.resolution_due_at)
+    .bind(next.responded_at)
+    .bind(next.resolved_at)
+    .bind(next.closed_at)
+    .bind(next.cancelled_at)
+    .bind(next.on_hold_since)
+    .bind(next.held_seconds)
+    .bind(next.response_breached)
+    .bind(next.resolution_breached)
+    .bind(next.version)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict("The ticket changed meanwhile; read it again.".into()))
+    }
+}

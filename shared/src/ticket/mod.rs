@@ -1,0 +1,17 @@
+//! Work orders: their kinds and the lifecycle every function (tickets, approvals, the SLA
+//! check) obeys. One state machine, here.
+
+mod clock;
+mod status;
+
+pub use clock::{Lines, SlaClock, Targets, business_hours, load_calendar};
+pub use status::{HoldReason, TicketStatus, Transition};
+
+crate::text_enum! {
+    /// Preventive (planned) or corrective (something broke).
+    pub enum TicketType { Pm = "PM", Cm = "CM" }
+}
+
+crate::text_enum! {
+    pub enum Priority { Low = "low", Medium = "medium", High = "high", Critical = "critical" }
+}
