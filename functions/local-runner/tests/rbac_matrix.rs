@@ -64,13 +64,14 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/tickets/{id}", Roles(ALL), 200),
         route(Method::PUT, "/api/tickets/{id}", Roles(WORKERS), 200),
         route(Method::DELETE, "/api/tickets/{id}", Roles(STAFF), 200),
+        route(Method::POST, "/api/approvals", Roles(STAFF), 201),
+        route(Method::GET, "/api/approvals/{ticket_id}", Roles(ALL), 200),
         // Last: it ends the caller's session.
         route(Method::POST, "/api/auth/logout", Roles(ALL), 204),
     ]
 }
 
-/// Fresh targets for one call, so every allowed caller can succeed on its own. Tickets are
-/// assigned to the caller when the caller is a technician (technicians see only their own).
+/// Fresh targets for one call, so every allowed caller can succeed on its own.
 async fn prepare(
     app: &axum::Router,
     pool: &PgPool,
@@ -125,21 +126,42 @@ async fn prepare(
             Some(json!({"asset_id": asset, "ticket_type": "CM", "priority": "high", "description": "Jammed"})),
         ),
         (method, "/api/tickets/{id}") => {
-            let technician = caller.filter(|c| c.email.starts_with("technician@"));
-            let mut ticket =
-                json!({"asset_id": asset, "ticket_type": "CM", "priority": "high", "description": "Jammed"});
-            if let Some(t) = technician {
-                ticket["assigned_to"] = t.id.into();
-            }
-            let created = send(app, request(Method::POST, "/api/tickets", Some(&admin.token), Some(ticket))).await.body;
+            let ticket = ticket_for(app, asset, caller, admin).await;
             let body = (method == "PUT").then(|| json!({"notes": "Checked the dispenser"}));
-            (format!("/api/tickets/{}", created["id"]), body)
+            (format!("/api/tickets/{ticket}"), body)
+        }
+        ("POST", "/api/approvals") => {
+            let ticket = ticket_for(app, asset, None, admin).await;
+            sqlx::query(
+                "UPDATE tickets SET status = 'resolved', assigned_to = $2, responded_at = now(), resolved_at = now(),
+                 resolution_notes = 'Fixed' WHERE id = $1",
+            )
+            .bind(ticket)
+            .bind(admin.id)
+            .execute(pool)
+            .await
+            .unwrap();
+            (path.into(), Some(json!({"ticket_id": ticket, "decision": "approve"})))
+        }
+        (_, "/api/approvals/{ticket_id}") => {
+            (format!("/api/approvals/{}", ticket_for(app, asset, caller, admin).await), None)
         }
         ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
         (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),
         _ => (path.into(), None),
     };
     (uri, body)
+}
+
+/// A new ticket, assigned to the caller when the caller is a technician (technicians see only
+/// their own tickets).
+async fn ticket_for(app: &axum::Router, asset: i64, caller: Option<&TestUser>, admin: &TestUser) -> i64 {
+    let mut ticket = json!({"asset_id": asset, "ticket_type": "CM", "priority": "high", "description": "Jammed"});
+    if let Some(technician) = caller.filter(|c| c.email.starts_with("technician@")) {
+        ticket["assigned_to"] = technician.id.into();
+    }
+    let created = send(app, request(Method::POST, "/api/tickets", Some(&admin.token), Some(ticket))).await;
+    created.body["id"].as_i64().expect("ticket created")
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]

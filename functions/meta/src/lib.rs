@@ -26,6 +26,7 @@ pub fn all_routes() -> OpenApiRouter<AppState> {
         .merge(nexus_assets::routes())
         .merge(nexus_audit::routes())
         .merge(nexus_tickets::routes())
+        .merge(nexus_approvals::routes())
         .merge(routes())
 }
 

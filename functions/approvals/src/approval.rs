@@ -1,0 +1,82 @@
+//! An approval decision, as stored and shown, and the body that makes one.
+
+use chrono::{DateTime, Utc};
+use nexus_shared::ApiError;
+use nexus_shared::audit::{Audited, EntityType};
+use nexus_shared::ticket::TicketStatus;
+use nexus_shared::validate::Validator;
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::ToSchema;
+
+nexus_shared::text_enum! {
+    pub enum Decision { Approve = "approve", Reject = "reject" }
+}
+
+impl Decision {
+    /// Where the ticket goes: closed, or back to work.
+    pub fn ticket_status(self) -> TicketStatus {
+        match self {
+            Decision::Approve => TicketStatus::Closed,
+            Decision::Reject => TicketStatus::InProgress,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct Approval {
+    pub id: i64,
+    pub ticket_id: i64,
+    #[sqlx(try_from = "String")]
+    pub decision: Decision,
+    pub comments: Option<String>,
+    pub decided_by: i64,
+    pub decided_by_email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Audited for Approval {
+    const ENTITY: EntityType = EntityType::Approval;
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    ticket_id: Option<i64>,
+    decision: Option<Decision>,
+    /// Required when rejecting: the technician needs to know what is missing.
+    #[schema(max_length = 5000)]
+    comments: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct NewDecision {
+    pub ticket_id: i64,
+    pub decision: Decision,
+    pub comments: Option<String>,
+}
+
+impl NewDecision {
+    pub fn parse(body: DecisionBody) -> Result<NewDecision, ApiError> {
+        let mut v = Validator::new();
+        let ticket_id = v.required("ticket_id", body.ticket_id);
+        let decision = v.required("decision", body.decision);
+        let comments = body.comments.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        if comments.as_ref().is_some_and(|c| c.chars().count() > 5000) {
+            v.error("comments", "must be at most 5000 characters");
+        }
+        if comments.as_ref().is_some_and(|c| c.chars().any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))) {
+            v.error("comments", "must not contain control characters");
+        }
+        if decision == Some(Decision::Reject) && comments.is_none() {
+            v.error("comments", "are required to reject: say what is missing");
+        }
+        match (ticket_id, decision) {
+            (Some(ticket_id), Some(decision)) if v.is_valid() => Ok(NewDecision { ticket_id, decision, comments }),
+            _ => Err(v.into_error()),
+        }
+    }
+}

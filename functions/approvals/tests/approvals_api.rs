@@ -1,0 +1,204 @@
+//! Approving and rejecting closures against real Postgres; tickets are driven through the
+//! tickets function, as a client would.
+
+use axum::http::{Method, StatusCode};
+use nexus_shared::auth::Role;
+use nexus_shared::testing::{self, TestUser, get, post, put, request, send};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+struct Fixture {
+    approvals: axum::Router,
+    tickets: axum::Router,
+    pool: PgPool,
+    spv: TestUser,
+    tech: TestUser,
+    viewer: TestUser,
+    asset: i64,
+}
+
+async fn setup(pool: PgPool) -> Fixture {
+    let state = testing::state(pool.clone());
+    let spv = testing::user(&state, "spv@test.example", &[Role::Supervisor]).await;
+    let tech = testing::user(&state, "tech@test.example", &[Role::Technician]).await;
+    let viewer = testing::user(&state, "viewer@test.example", &[Role::Viewer]).await;
+    let location: i64 =
+        sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ('UPG0001', 'BNI Makassar') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let asset: i64 = sqlx::query_scalar(
+        "INSERT INTO assets (location_id, tag, name) VALUES ($1, 'ATM-UPG0001', 'NCR') RETURNING id",
+    )
+    .bind(location)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    Fixture {
+        approvals: nexus_approvals::router(state.clone()),
+        tickets: nexus_tickets::router(state),
+        pool,
+        spv,
+        tech,
+        viewer,
+        asset,
+    }
+}
+
+impl Fixture {
+    /// A ticket resolved by the technician.
+    async fn resolved(&self) -> Value {
+        let t = post(&self.tickets, "/api/tickets", &self.spv, json!({"asset_id": self.asset, "ticket_type": "CM", "priority": "high", "description": "No cash", "assigned_to": self.tech.id})).await.body;
+        let url = format!("/api/tickets/{}", t["id"]);
+        assert_eq!(put(&self.tickets, &url, &self.tech, json!({"status": "in_progress"})).await.status, StatusCode::OK);
+        let r = put(
+            &self.tickets,
+            &url,
+            &self.tech,
+            json!({"status": "resolved", "resolution_notes": "Refilled cassettes"}),
+        )
+        .await;
+        assert_eq!(r.body["status"], "resolved");
+        r.body
+    }
+
+    async fn ticket(&self, t: &Value) -> Value {
+        get(&self.tickets, &format!("/api/tickets/{}", t["id"]), &self.spv).await.body
+    }
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn approval_closes_the_ticket(pool: PgPool) {
+    let f = setup(pool).await;
+    let t = f.resolved().await;
+    let r = post(
+        &f.approvals,
+        "/api/approvals",
+        &f.spv,
+        json!({"ticket_id": t["id"], "decision": "approve", "comments": "Good work"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(
+        (r.body["decision"].as_str(), r.body["decided_by_email"].as_str()),
+        (Some("approve"), Some("spv@test.example"))
+    );
+    let closed = f.ticket(&t).await;
+    assert_eq!(closed["status"], "closed");
+    assert!(closed["closed_at"].is_string());
+    let status_change: Value = sqlx::query_scalar(
+        "SELECT changes -> 'status' FROM audit_logs WHERE entity_type = 'ticket' AND entity_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(t["id"].as_i64())
+    .fetch_one(&f.pool)
+    .await
+    .unwrap();
+    assert_eq!(status_change, json!({"old": "resolved", "new": "closed"}));
+    let decision_logged: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_logs WHERE entity_type = 'approval' AND entity_id = $1)",
+    )
+    .bind(r.body["id"].as_i64())
+    .fetch_one(&f.pool)
+    .await
+    .unwrap();
+    assert!(decision_logged);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn rejection_sends_the_ticket_back_with_the_comment(pool: PgPool) {
+    let f = setup(pool).await;
+    let t = f.resolved().await;
+    let no_comment =
+        post(&f.approvals, "/api/approvals", &f.spv, json!({"ticket_id": t["id"], "decision": "reject"})).await;
+    assert_eq!(
+        (no_comment.status, no_comment.body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("comments"))
+    );
+    let r = post(
+        &f.approvals,
+        "/api/approvals",
+        &f.spv,
+        json!({"ticket_id": t["id"], "decision": "reject", "comments": "Photo of the receipt printer missing"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let back = f.ticket(&t).await;
+    assert_eq!(back["status"], "in_progress");
+    assert!(back["sla"]["resolved_at"].is_null(), "the resolution clock runs again");
+    let history = get(&f.approvals, &format!("/api/approvals/{}", t["id"]), &f.tech).await;
+    assert_eq!(history.status, StatusCode::OK, "the assigned technician reads the feedback");
+    assert_eq!(history.body["items"][0]["comments"], "Photo of the receipt printer missing");
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn only_resolved_tickets_and_only_planners(pool: PgPool) {
+    let f = setup(pool).await;
+    let open = post(
+        &f.tickets,
+        "/api/tickets",
+        &f.spv,
+        json!({"asset_id": f.asset, "ticket_type": "PM", "priority": "low", "description": "Service"}),
+    )
+    .await
+    .body;
+    let r = post(&f.approvals, "/api/approvals", &f.spv, json!({"ticket_id": open["id"], "decision": "approve"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let t = f.resolved().await;
+    for who in [&f.tech, &f.viewer] {
+        let r = post(&f.approvals, "/api/approvals", who, json!({"ticket_id": t["id"], "decision": "approve"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        post(&f.approvals, "/api/approvals", &f.spv, json!({"ticket_id": 999999, "decision": "approve"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(f.ticket(&t).await["status"], "resolved");
+    let anonymous = send(&f.approvals, request(Method::GET, &format!("/api/approvals/{}", t["id"]), None, None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn fifty_concurrent_approvals_close_the_ticket_once(pool: PgPool) {
+    let f = setup(pool).await;
+    let t = f.resolved().await;
+    let mut racers = Vec::new();
+    for i in 0..50 {
+        let app = f.approvals.clone();
+        let decision = if i % 2 == 0 {
+            json!({"ticket_id": t["id"], "decision": "approve"})
+        } else {
+            json!({"ticket_id": t["id"], "decision": "reject", "comments": "again"})
+        };
+        let req = request(Method::POST, "/api/approvals", Some(&f.spv.token), Some(decision));
+        racers.push(tokio::spawn(async move { send(&app, req).await.status }));
+    }
+    let mut statuses = Vec::new();
+    for r in racers {
+        statuses.push(r.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 49, "{statuses:?}");
+    let decisions: i64 = sqlx::query_scalar("SELECT count(*) FROM approvals").fetch_one(&f.pool).await.unwrap();
+    assert_eq!(decisions, 1);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn answers_an_api_gateway_v2_event(pool: PgPool) {
+    let f = setup(pool).await;
+    let t = f.resolved().await;
+    let event = testing::apigw_v2_event(
+        "POST",
+        "/api/approvals",
+        "",
+        Some(&f.spv.token),
+        Some(json!({"ticket_id": t["id"], "decision": "approve"})),
+    );
+    let r = testing::send_event(&f.approvals, event).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let history = testing::send_event(
+        &f.approvals,
+        testing::apigw_v2_event("GET", &format!("/api/approvals/{}", t["id"]), "", Some(&f.viewer.token), None),
+    )
+    .await;
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 1);
+}
