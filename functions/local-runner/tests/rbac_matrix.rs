@@ -66,6 +66,11 @@ fn table() -> Vec<Route> {
         route(Method::DELETE, "/api/tickets/{id}", Roles(STAFF), 200),
         route(Method::POST, "/api/approvals", Roles(STAFF), 201),
         route(Method::GET, "/api/approvals/{ticket_id}", Roles(ALL), 200),
+        route(Method::GET, "/api/sla", Roles(ALL), 200),
+        route(Method::POST, "/api/sla", Roles(STAFF), 200),
+        route(Method::GET, "/api/sla/calendars", Roles(ALL), 200),
+        route(Method::POST, "/api/sla/calendars", Roles(STAFF), 201),
+        route(Method::GET, "/api/sla/events", Roles(STAFF), 200),
         // Last: it ends the caller's session.
         route(Method::POST, "/api/auth/logout", Roles(ALL), 204),
     ]
@@ -146,6 +151,13 @@ async fn prepare(
         (_, "/api/approvals/{ticket_id}") => {
             (format!("/api/approvals/{}", ticket_for(app, asset, caller, admin).await), None)
         }
+        ("POST", "/api/sla") => (
+            path.into(),
+            Some(
+                json!({"ticket_type": "CM", "priority": "low", "response_target_minutes": 60, "resolution_target_minutes": 120}),
+            ),
+        ),
+        ("POST", "/api/sla/calendars") => (path.into(), Some(json!({"name": format!("Calendar {n}"), "kind": "24x7"}))),
         ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
         (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),
         _ => (path.into(), None),

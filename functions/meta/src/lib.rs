@@ -27,6 +27,7 @@ pub fn all_routes() -> OpenApiRouter<AppState> {
         .merge(nexus_audit::routes())
         .merge(nexus_tickets::routes())
         .merge(nexus_approvals::routes())
+        .merge(nexus_sla::routes())
         .merge(routes())
 }
 

@@ -1,0 +1,160 @@
+//! SLA rules: one per ticket type × priority.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use nexus_shared::audit::{self, Action, Audited, EntityType};
+use nexus_shared::auth::{Auth, Staff};
+use nexus_shared::error::ResultExt;
+use nexus_shared::extract::Json;
+use nexus_shared::ticket::{Priority, TicketType};
+use nexus_shared::validate::Validator;
+use nexus_shared::{ApiError, ApiResult, AppState};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct SlaRule {
+    pub id: i64,
+    #[sqlx(try_from = "String")]
+    pub ticket_type: TicketType,
+    #[sqlx(try_from = "String")]
+    pub priority: Priority,
+    /// Working minutes (by the calendar) to respond (start work).
+    pub response_target_minutes: i32,
+    /// Working minutes to resolve.
+    pub resolution_target_minutes: i32,
+    pub calendar_id: i64,
+    /// Share of a target after which the clock shows `warning` (default 0.8).
+    pub warning_ratio: f32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Audited for SlaRule {
+    const ENTITY: EntityType = EntityType::SlaRule;
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+const COLUMNS: &str = "id, ticket_type, priority, response_target_minutes, resolution_target_minutes, calendar_id,
+    warning_ratio, created_at, updated_at";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaRules {
+    pub items: Vec<SlaRule>,
+}
+
+/// Every rule (at most eight: two types × four priorities).
+#[utoipa::path(get, path = "/api/sla", tag = "sla", security(("bearer" = [])),
+    responses((status = 200, description = "The rules", body = SlaRules)))]
+pub async fn list(State(state): State<AppState>, _caller: Auth) -> ApiResult<axum::Json<SlaRules>> {
+    let items =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM sla_matrices ORDER BY ticket_type, id")))
+            .fetch_all(&state.pool)
+            .await?;
+    Ok(axum::Json(SlaRules { items }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    ticket_type: Option<TicketType>,
+    priority: Option<Priority>,
+    #[schema(minimum = 1, maximum = 525600)]
+    response_target_minutes: Option<i32>,
+    #[schema(minimum = 1, maximum = 525600)]
+    resolution_target_minutes: Option<i32>,
+    /// Default: the `24x7` calendar.
+    calendar_id: Option<i64>,
+    /// Between 0 and 1, exclusive (default 0.8).
+    warning_ratio: Option<f32>,
+}
+
+struct Rule {
+    ticket_type: TicketType,
+    priority: Priority,
+    response: i32,
+    resolution: i32,
+    calendar_id: Option<i64>,
+    warning_ratio: f32,
+}
+
+fn parse(body: RuleBody) -> ApiResult<Rule> {
+    let mut v = Validator::new();
+    let ticket_type = v.required("ticket_type", body.ticket_type);
+    let priority = v.required("priority", body.priority);
+    let minutes = |v: &mut Validator, field: &str, value: Option<i32>| {
+        v.required(field, value).and_then(|m| {
+            v.field(
+                field,
+                if (1..=525_600).contains(&m) { Ok(m) } else { Err("must be 1 to 525600 minutes (a year)".into()) },
+            )
+        })
+    };
+    let response = minutes(&mut v, "response_target_minutes", body.response_target_minutes);
+    let resolution = minutes(&mut v, "resolution_target_minutes", body.resolution_target_minutes);
+    if let (Some(r), Some(s)) = (response, resolution)
+        && s < r
+    {
+        v.error("resolution_target_minutes", "must not be shorter than the response target");
+    }
+    let warning_ratio = body.warning_ratio.unwrap_or(0.8);
+    if !(warning_ratio > 0.0 && warning_ratio < 1.0) {
+        v.error("warning_ratio", "must be between 0 and 1, exclusive");
+    }
+    match (ticket_type, priority, response, resolution) {
+        (Some(ticket_type), Some(priority), Some(response), Some(resolution)) if v.is_valid() => {
+            Ok(Rule { ticket_type, priority, response, resolution, calendar_id: body.calendar_id, warning_ratio })
+        }
+        _ => Err(v.into_error()),
+    }
+}
+
+/// Creates the rule for a ticket type × priority, or replaces it (201 or 200). Running tickets
+/// keep the targets they were opened with; new tickets and priority changes use the new rule.
+#[utoipa::path(post, path = "/api/sla", tag = "sla", security(("bearer" = [])),
+    request_body = RuleBody,
+    responses((status = 201, description = "Created", body = SlaRule),
+              (status = 200, description = "Replaced", body = SlaRule)))]
+pub async fn upsert(
+    State(state): State<AppState>,
+    caller: Auth<Staff>,
+    Json(body): Json<RuleBody>,
+) -> ApiResult<(StatusCode, axum::Json<SlaRule>)> {
+    let rule = parse(body)?;
+    let actor = caller.actor();
+    let mut tx = state.pool.begin().await?;
+    let before: Option<SlaRule> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM sla_matrices WHERE ticket_type = $1 AND priority = $2 FOR UPDATE"
+    )))
+    .bind(rule.ticket_type.as_str())
+    .bind(rule.priority.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let after: SlaRule = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO sla_matrices (ticket_type, priority, response_target_minutes, resolution_target_minutes, calendar_id, warning_ratio)
+         VALUES ($1, $2, $3, $4, COALESCE($5, (SELECT id FROM sla_calendars WHERE name = '24x7')), $6)
+         ON CONFLICT (ticket_type, priority) DO UPDATE SET
+             response_target_minutes = EXCLUDED.response_target_minutes,
+             resolution_target_minutes = EXCLUDED.resolution_target_minutes,
+             calendar_id = EXCLUDED.calendar_id, warning_ratio = EXCLUDED.warning_ratio
+         RETURNING {COLUMNS}"
+    )))
+    .bind(rule.ticket_type.as_str())
+    .bind(rule.priority.as_str())
+    .bind(rule.response)
+    .bind(rule.resolution)
+    .bind(rule.calendar_id)
+    .bind(rule.warning_ratio)
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("sla_matrices_calendar_id_fkey", |_| ApiError::validation("calendar_id", "no such calendar"))?;
+    let action = if before.is_some() { Action::Update } else { Action::Create };
+    audit::record(&mut tx, &actor, EntityType::SlaRule, after.id, action, before.as_ref(), Some(&after)).await?;
+    tx.commit().await?;
+    let status = if before.is_some() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(after)))
+}

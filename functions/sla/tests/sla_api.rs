@@ -1,0 +1,238 @@
+//! SLA rules, calendars and events against real Postgres.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use nexus_shared::auth::Role;
+use nexus_shared::sla::{BusinessHours, Calendar};
+use nexus_shared::testing::{self, TestUser, get, post};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+struct Fixture {
+    app: axum::Router,
+    pool: PgPool,
+    state: nexus_shared::AppState,
+    spv: TestUser,
+    tech: TestUser,
+}
+
+async fn setup(pool: PgPool) -> Fixture {
+    let state = testing::state(pool.clone());
+    let spv = testing::user(&state, "spv@test.example", &[Role::Supervisor]).await;
+    let tech = testing::user(&state, "tech@test.example", &[Role::Technician]).await;
+    Fixture { app: nexus_sla::router(state.clone()), pool, state, spv, tech }
+}
+
+fn office_hours() -> Value {
+    json!([
+        [["08:00", "17:00"]],
+        [["08:00", "17:00"]],
+        [["08:00", "17:00"]],
+        [["08:00", "17:00"]],
+        [["08:00", "12:00"], ["13:00", "17:00"]],
+        [],
+        []
+    ])
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn defaults_exist_and_a_rule_is_replaced_in_place(pool: PgPool) {
+    let f = setup(pool).await;
+    let rules = get(&f.app, "/api/sla", &f.tech).await;
+    assert_eq!(rules.status, StatusCode::OK);
+    assert_eq!(rules.body["items"].as_array().unwrap().len(), 8, "two types x four priorities");
+    let r = post(&f.app, "/api/sla", &f.spv, json!({"ticket_type": "CM", "priority": "critical", "response_target_minutes": 30, "resolution_target_minutes": 180, "warning_ratio": 0.75})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!((r.body["response_target_minutes"].as_i64(), r.body["warning_ratio"].as_f64()), (Some(30), Some(0.75)));
+    let changes: Value = sqlx::query_scalar("SELECT changes FROM audit_logs WHERE entity_type = 'sla_rule'")
+        .fetch_one(&f.pool)
+        .await
+        .unwrap();
+    assert_eq!(changes["response_target_minutes"], json!({"old": 60, "new": 30}));
+    sqlx::query("DELETE FROM sla_matrices WHERE ticket_type = 'PM' AND priority = 'low'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let created = post(
+        &f.app,
+        "/api/sla",
+        &f.spv,
+        json!({"ticket_type": "PM", "priority": "low", "response_target_minutes": 60, "resolution_target_minutes": 60}),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn bad_rules_are_422_and_technicians_cannot_write(pool: PgPool) {
+    let f = setup(pool).await;
+    let cases = [
+        (
+            json!({"ticket_type": "CM", "priority": "low", "response_target_minutes": 60, "resolution_target_minutes": 30}),
+            "resolution_target_minutes",
+        ),
+        (
+            json!({"ticket_type": "CM", "priority": "low", "response_target_minutes": 0, "resolution_target_minutes": 30}),
+            "response_target_minutes",
+        ),
+        (
+            json!({"ticket_type": "CM", "priority": "low", "response_target_minutes": 6, "resolution_target_minutes": 30, "warning_ratio": 1.5}),
+            "warning_ratio",
+        ),
+        (
+            json!({"ticket_type": "CM", "priority": "low", "response_target_minutes": 6, "resolution_target_minutes": 30, "calendar_id": 4242}),
+            "calendar_id",
+        ),
+        (
+            json!({"ticket_type": "XX", "priority": "low", "response_target_minutes": 6, "resolution_target_minutes": 30}),
+            "ticket_type",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = post(&f.app, "/api/sla", &f.spv, body.clone()).await;
+        assert_eq!(
+            (r.status, r.body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body}"
+        );
+    }
+    let r = post(
+        &f.app,
+        "/api/sla",
+        &f.tech,
+        json!({"ticket_type": "CM", "priority": "low", "response_target_minutes": 6, "resolution_target_minutes": 30}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn calendars_are_validated(pool: PgPool) {
+    let f = setup(pool).await;
+    let ok = post(&f.app, "/api/sla/calendars", &f.spv, json!({"name": "Office WIB", "kind": "business_hours", "weekly_hours": office_hours(), "holidays": ["2026-12-25"]})).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.body);
+    assert_eq!(ok.body["holidays"], json!(["2026-12-25"]));
+    let dup = post(&f.app, "/api/sla/calendars", &f.spv, json!({"name": "Office WIB", "kind": "24x7"})).await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    let bad = [
+        json!({"name": "a", "kind": "business_hours", "weekly_hours": [[["08:00", "17:00"]]]}),
+        json!({"name": "b", "kind": "business_hours", "weekly_hours": [[["17:00", "08:00"]], [], [], [], [], [], []]}),
+        json!({"name": "c", "kind": "business_hours", "weekly_hours": [[["08:00", "25:00"]], [], [], [], [], [], []]}),
+        json!({"name": "d", "kind": "business_hours", "weekly_hours": [[], [], [], [], [], [], []]}),
+        json!({"name": "e", "kind": "24x7", "holidays": ["2026-12-25"]}),
+    ];
+    for body in bad {
+        let r = post(&f.app, "/api/sla/calendars", &f.spv, body.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {:?}", r.body);
+    }
+    assert_eq!(get(&f.app, "/api/sla/calendars", &f.tech).await.body["items"].as_array().unwrap().len(), 2);
+}
+
+/// The whole chain: a business-hours rule, a ticket at a WITA site, deadlines by that calendar
+/// in Asia/Makassar.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn tickets_get_deadlines_from_a_business_hours_rule_in_the_site_zone(pool: PgPool) {
+    let f = setup(pool).await;
+    let cal = post(
+        &f.app,
+        "/api/sla/calendars",
+        &f.spv,
+        json!({"name": "Office", "kind": "business_hours", "weekly_hours": office_hours()}),
+    )
+    .await
+    .body;
+    post(&f.app, "/api/sla", &f.spv, json!({"ticket_type": "CM", "priority": "medium", "response_target_minutes": 120, "resolution_target_minutes": 960, "calendar_id": cal["id"]})).await;
+    let location: i64 = sqlx::query_scalar(
+        "INSERT INTO locations (code, name, timezone) VALUES ('UPG1', 'Makassar', 'Asia/Makassar') RETURNING id",
+    )
+    .fetch_one(&f.pool)
+    .await
+    .unwrap();
+    let asset: i64 =
+        sqlx::query_scalar("INSERT INTO assets (location_id, tag, name) VALUES ($1, 'A1', 'ATM') RETURNING id")
+            .bind(location)
+            .fetch_one(&f.pool)
+            .await
+            .unwrap();
+    let tickets = nexus_tickets::router(f.state.clone());
+    let t = post(
+        &tickets,
+        "/api/tickets",
+        &f.spv,
+        json!({"asset_id": asset, "ticket_type": "CM", "priority": "medium", "description": "x"}),
+    )
+    .await
+    .body;
+
+    let t_time = |v: &Value| v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    let day = vec![(at(8, 0), at(17, 0))];
+    let friday = vec![(at(8, 0), at(12, 0)), (at(13, 0), at(17, 0))];
+    let hours =
+        BusinessHours::new([day.clone(), day.clone(), day.clone(), day, friday, vec![], vec![]], BTreeSet::new())
+            .unwrap();
+    let calendar = Calendar::BusinessHours(hours);
+    let created = t_time(&t["created_at"]);
+    let tz = chrono_tz::Asia::Makassar;
+    assert_eq!(t_time(&t["sla"]["response_due_at"]), calendar.add(created, Duration::minutes(120), tz));
+    assert_eq!(t_time(&t["sla"]["resolution_due_at"]), calendar.add(created, Duration::minutes(960), tz));
+    assert_ne!(
+        t_time(&t["sla"]["resolution_due_at"]),
+        calendar.add(created, Duration::minutes(960), chrono_tz::Asia::Jakarta),
+        "the zone matters"
+    );
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn events_are_listed_for_planners_only(pool: PgPool) {
+    let f = setup(pool).await;
+    let location: i64 = sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ('L', 'L') RETURNING id")
+        .fetch_one(&f.pool)
+        .await
+        .unwrap();
+    let asset: i64 =
+        sqlx::query_scalar("INSERT INTO assets (location_id, tag, name) VALUES ($1, 'A', 'A') RETURNING id")
+            .bind(location)
+            .fetch_one(&f.pool)
+            .await
+            .unwrap();
+    let tickets = nexus_tickets::router(f.state.clone());
+    let t = post(
+        &tickets,
+        "/api/tickets",
+        &f.spv,
+        json!({"asset_id": asset, "ticket_type": "CM", "priority": "low", "description": "x"}),
+    )
+    .await
+    .body;
+    sqlx::query(
+        "INSERT INTO sla_events (ticket_id, kind, line_at, detected_at) VALUES
+         ($1, 'response_warning', now() - interval '2 hours', now() - interval '1 hour'), ($1, 'response_breach', now(), now())",
+    )
+    .bind(t["id"].as_i64())
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    let all = get(&f.app, "/api/sla/events", &f.spv).await;
+    assert_eq!(all.status, StatusCode::OK, "{:?}", all.body);
+    assert_eq!(all.body["items"][0]["kind"], "response_breach", "newest first");
+    assert_eq!(all.body["items"][0]["ticket_number"], t["number"]);
+    let kind = get(&f.app, "/api/sla/events?kind=response_warning", &f.spv).await;
+    assert_eq!(kind.body["items"].as_array().unwrap().len(), 1);
+    let since = (Utc::now() - Duration::minutes(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        get(&f.app, &format!("/api/sla/events?since={since}&ticket_id={}", t["id"]), &f.spv).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(get(&f.app, "/api/sla/events?kind=late", &f.spv).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(get(&f.app, "/api/sla/events", &f.tech).await.status, StatusCode::FORBIDDEN);
+    let event = testing::apigw_v2_event("GET", "/api/sla/events", "limit=1", Some(&f.spv.token), None);
+    let r = testing::send_event(&f.app, event).await;
+    assert_eq!((r.status, r.body["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    assert!(r.body["next_cursor"].is_string());
+}
