@@ -64,6 +64,7 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/tickets/{id}", Roles(ALL), 200),
         route(Method::PUT, "/api/tickets/{id}", Roles(WORKERS), 200),
         route(Method::DELETE, "/api/tickets/{id}", Roles(STAFF), 200),
+        route(Method::GET, "/api/tickets/{id}/history", Roles(ALL), 200),
         route(Method::POST, "/api/approvals", Roles(STAFF), 201),
         route(Method::GET, "/api/approvals/{ticket_id}", Roles(ALL), 200),
         route(Method::GET, "/api/sla", Roles(ALL), 200),
@@ -134,6 +135,9 @@ async fn prepare(
             let ticket = ticket_for(app, asset, caller, admin).await;
             let body = (method == "PUT").then(|| json!({"notes": "Checked the dispenser"}));
             (format!("/api/tickets/{ticket}"), body)
+        }
+        (_, "/api/tickets/{id}/history") => {
+            (format!("/api/tickets/{}/history", ticket_for(app, asset, caller, admin).await), None)
         }
         ("POST", "/api/approvals") => {
             let ticket = ticket_for(app, asset, None, admin).await;

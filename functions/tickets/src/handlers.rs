@@ -17,7 +17,7 @@ use crate::store::{self, Filter, SORTS, Visibility};
 use crate::ticket::{Ticket, TicketRow};
 
 /// Technicians see only the tickets assigned to them; everyone else sees all.
-fn visibility(user: &AuthUser) -> Visibility {
+pub fn visibility(user: &AuthUser) -> Visibility {
     if user.has_any(&[Role::Admin, Role::Supervisor, Role::Viewer]) {
         Visibility::All
     } else {

@@ -1,6 +1,7 @@
 //! `tickets`: work orders (PM and CM) with their SLA clocks and lifecycle.
 
 mod handlers;
+mod history;
 mod input;
 mod lifecycle;
 mod store;
@@ -15,11 +16,10 @@ pub use ticket::Ticket;
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(handlers::list, handlers::create)).routes(routes!(
-        handlers::get,
-        handlers::update,
-        handlers::cancel
-    ))
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list, handlers::create))
+        .routes(routes!(handlers::get, handlers::update, handlers::cancel))
+        .routes(routes!(history::history))
 }
 
 pub fn router(state: AppState) -> Router {

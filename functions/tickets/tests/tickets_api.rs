@@ -419,3 +419,24 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     .await;
     assert_eq!(list.body["items"][0]["id"], r.body["id"]);
 }
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_history_is_the_ticket_timeline(pool: PgPool) {
+    let f = setup(pool).await;
+    let t = f.in_status("on_hold").await;
+    let url = format!("/api/tickets/{}/history", t["id"]);
+    let r = get(&f.app, &url, &f.tech).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let items = r.body["items"].as_array().unwrap();
+    let statuses: Vec<&Value> = items.iter().map(|e| &e["changes"]["status"]["new"]).collect();
+    assert_eq!(statuses, [&json!("open"), &json!("assigned"), &json!("in_progress"), &json!("on_hold")]);
+    assert_eq!(items[0]["action"], "create");
+    assert_eq!(items[1]["actor_email"], "spv@test.example");
+    let other = f.open("low").await;
+    assert_eq!(
+        get(&f.app, &format!("/api/tickets/{}/history", other["id"]), &f.tech).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let newest = get(&f.app, &format!("{url}?sort=-at&limit=1"), &f.viewer).await;
+    assert_eq!(newest.body["items"][0]["changes"]["status"]["new"], "on_hold");
+}
