@@ -70,6 +70,7 @@ const DEVICES: [(&str, &str, &str); 3] = [
 pub struct Summary {
     pub locations: i64,
     pub assets: i64,
+    pub tickets: i64,
 }
 
 pub async fn seed(state: &AppState) -> Result<Summary, ApiError> {
@@ -124,10 +125,11 @@ pub async fn seed(state: &AppState) -> Result<Summary, ApiError> {
         }
     }
     tx.commit().await?;
+    let tickets = seed_tickets(state).await?;
     let (locations, assets) = sqlx::query_as("SELECT (SELECT count(*) FROM locations), (SELECT count(*) FROM assets)")
         .fetch_one(&state.pool)
         .await?;
-    Ok(Summary { locations, assets })
+    Ok(Summary { locations, assets, tickets })
 }
 
 async fn seed_users(state: &AppState) -> Result<(), ApiError> {
@@ -158,4 +160,81 @@ async fn seed_users(state: &AppState) -> Result<(), ApiError> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+const DEMO_TICKETS: i64 = 48;
+const DESCRIPTIONS: [&str; 6] = [
+    "Card reader does not accept cards",
+    "Cash dispenser jammed",
+    "Receipt printer out of order",
+    "Screen flickering, customers complain",
+    "Quarterly preventive maintenance",
+    "Network link down since morning",
+];
+
+/// Tickets in every state, spread over the last two days, so lists, maps and the SLA check
+/// have something to show. Only when there are no tickets yet.
+pub async fn seed_tickets(state: &AppState) -> Result<i64, ApiError> {
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets").fetch_one(&state.pool).await?;
+    if existing > 0 {
+        return Ok(existing);
+    }
+    let (supervisor, technician): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT id FROM users WHERE email = 'supervisor@example.com'), (SELECT id FROM users WHERE email = 'technician@example.com')",
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let statuses = ["open", "assigned", "in_progress", "on_hold", "resolved", "closed"];
+    let priorities = ["low", "medium", "high", "critical"];
+    let mut tx = state.pool.begin().await?;
+    for i in 0..DEMO_TICKETS {
+        let status = statuses[(i % 6) as usize];
+        let priority = priorities[(i % 4) as usize];
+        let ticket_type = if i % 5 == 4 { "PM" } else { "CM" };
+        // Rule targets and 24x7 lines in SQL; the demo does not need business hours.
+        sqlx::query(
+            "WITH site AS (
+                 SELECT a.id AS asset_id, a.location_id FROM assets a ORDER BY a.id OFFSET $1 LIMIT 1
+             ), rule AS (
+                 SELECT * FROM sla_matrices WHERE ticket_type = $2 AND priority = $3
+             ), num AS (
+                 INSERT INTO ticket_counters (ticket_type, year, last_value) VALUES ($2, extract(year FROM now())::int, 1)
+                 ON CONFLICT (ticket_type, year) DO UPDATE SET last_value = ticket_counters.last_value + 1
+                 RETURNING last_value
+             ), base AS (
+                 SELECT now() - make_interval(mins => ($1 * 53)::int) AS created_at
+             )
+             INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description,
+                 assigned_to, created_by, sla_calendar_id, response_target_minutes, resolution_target_minutes,
+                 warning_ratio, response_warning_at, response_due_at, resolution_warning_at, resolution_due_at,
+                 responded_at, resolved_at, closed_at, resolution_notes, on_hold_since, hold_reason, created_at, updated_at)
+             SELECT $2 || '-' || extract(year FROM now())::int || '-' || lpad(num.last_value::text, 6, '0'),
+                 $2, $3, $4, site.asset_id, site.location_id, $5,
+                 CASE WHEN $4 = 'open' THEN NULL ELSE $6 END, $7, rule.calendar_id,
+                 rule.response_target_minutes, rule.resolution_target_minutes, rule.warning_ratio,
+                 base.created_at + make_interval(secs => rule.response_target_minutes * 60 * rule.warning_ratio),
+                 base.created_at + make_interval(mins => rule.response_target_minutes),
+                 base.created_at + make_interval(secs => rule.resolution_target_minutes * 60 * rule.warning_ratio),
+                 base.created_at + make_interval(mins => rule.resolution_target_minutes),
+                 CASE WHEN $4 IN ('in_progress', 'on_hold', 'resolved', 'closed') THEN base.created_at + interval '25 minutes' END,
+                 CASE WHEN $4 IN ('resolved', 'closed') THEN base.created_at + interval '3 hours' END,
+                 CASE WHEN $4 = 'closed' THEN base.created_at + interval '5 hours' END,
+                 CASE WHEN $4 IN ('resolved', 'closed') THEN 'Replaced the faulty module and tested a transaction' END,
+                 CASE WHEN $4 = 'on_hold' THEN now() - interval '20 minutes' END,
+                 CASE WHEN $4 = 'on_hold' THEN 'awaiting_parts' END,
+                 base.created_at, base.created_at
+             FROM site, rule, num, base",
+        )
+        .bind(i * 2)
+        .bind(ticket_type)
+        .bind(priority)
+        .bind(status)
+        .bind(DESCRIPTIONS[(i % 6) as usize])
+        .bind(technician)
+        .bind(supervisor)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(DEMO_TICKETS)
 }

@@ -1,0 +1,34 @@
+//! The demo data loads, loads again without duplicates, and is valid through the API.
+
+use axum::http::StatusCode;
+use nexus_shared::auth::Role;
+use nexus_shared::testing::{self, get};
+use sqlx::PgPool;
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn demo_data_is_idempotent_and_served(pool: PgPool) {
+    let state = testing::state(pool.clone());
+    let first = nexus_local_runner::demo::seed(&state).await.unwrap();
+    let second = nexus_local_runner::demo::seed(&state).await.unwrap();
+    assert_eq!((first.locations, first.assets, first.tickets), (60, 105, 48));
+    assert_eq!((second.locations, second.assets, second.tickets), (60, 105, 48));
+    let zones: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT timezone FROM locations ORDER BY 1").fetch_all(&pool).await.unwrap();
+    assert_eq!(zones, ["Asia/Jakarta", "Asia/Jayapura", "Asia/Makassar", "Asia/Pontianak"]);
+
+    let app = nexus_local_runner::app(state.clone());
+    let admin = testing::user(&state, "bench-admin@test.example", &[Role::Admin]).await;
+    let tickets = get(&app, "/api/tickets?limit=100", &admin).await;
+    assert_eq!(tickets.status, StatusCode::OK);
+    assert_eq!(tickets.body["items"].as_array().unwrap().len(), 48);
+    let active = get(&app, "/api/tickets?status=open,assigned,in_progress,on_hold,resolved&limit=100", &admin).await;
+    assert_eq!(active.body["items"].as_array().unwrap().len(), 40);
+    for (email, _) in nexus_local_runner::demo::USERS {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND active)")
+            .bind(email)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(exists, "{email}");
+    }
+}
