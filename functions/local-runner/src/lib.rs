@@ -1,6 +1,8 @@
 //! The local runner: every function's router in one axum server over real Postgres, plus the
 //! demo data. The same routers Lambda serves, behind the same layers.
 
+pub mod bench;
+mod bench_support;
 pub mod demo;
 
 use axum::Router;
