@@ -12,8 +12,18 @@ use nexus_shared::{ApiError, AppState};
 use crate::bench_support::{request_json, sign_in};
 
 /// Bench sites (their own, so the demo's are untouched) in ten regions.
-const REGIONS: [&str; 10] =
-    ["DKI Jakarta", "Jawa Barat", "Jawa Timur", "Jawa Tengah", "Bali", "Sumatera Utara", "Riau", "Sulawesi Selatan", "Kalimantan Timur", "Papua"];
+const REGIONS: [&str; 10] = [
+    "DKI Jakarta",
+    "Jawa Barat",
+    "Jawa Timur",
+    "Jawa Tengah",
+    "Bali",
+    "Sumatera Utara",
+    "Riau",
+    "Sulawesi Selatan",
+    "Kalimantan Timur",
+    "Papua",
+];
 
 /// Creates `sites` locations with one asset each and `tickets` tickets: ~70 % closed over two
 /// years, ~30 % active within the last day (open, assigned, in progress, on hold, resolved).
@@ -131,9 +141,15 @@ pub async fn tickets_list(state: &AppState, runs: usize) -> Result<Vec<String>, 
     let mut rows = Vec::new();
     let queries = [
         ("GET /api/tickets (first page, 50, newest first)", "/api/tickets".to_string()),
-        ("GET /api/tickets?status=active&priority=high&region=Bali", "/api/tickets?status=open,assigned,in_progress,on_hold&priority=high&region=Bali".to_string()),
+        (
+            "GET /api/tickets?status=active&priority=high&region=Bali",
+            "/api/tickets?status=open,assigned,in_progress,on_hold&priority=high&region=Bali".to_string(),
+        ),
         ("GET /api/tickets?breached=true", "/api/tickets?breached=true".to_string()),
-        ("GET /api/tickets?sort=resolution_due_at&status=open", "/api/tickets?sort=resolution_due_at&status=open".to_string()),
+        (
+            "GET /api/tickets?sort=resolution_due_at&status=open",
+            "/api/tickets?sort=resolution_due_at&status=open".to_string(),
+        ),
     ];
     for (label, uri) in queries {
         let figures = measure(runs, async || request_json(&app, Method::GET, &uri, &token).await.map(|_| ())).await?;

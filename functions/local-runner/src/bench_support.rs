@@ -28,7 +28,12 @@ pub async fn sign_in(state: &AppState, role: Role) -> Result<String, ApiError> {
 }
 
 /// Sends a request through the router and returns the JSON body; a non-2xx answer is an error.
-pub async fn request_json(app: &axum::Router, method: Method, uri: &str, token: &str) -> Result<serde_json::Value, ApiError> {
+pub async fn request_json(
+    app: &axum::Router,
+    method: Method,
+    uri: &str,
+    token: &str,
+) -> Result<serde_json::Value, ApiError> {
     let request = Request::builder()
         .method(method)
         .uri(uri)

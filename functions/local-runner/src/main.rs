@@ -1,35 +1,97 @@
-//! `nexus-local [serve|migrate|seed]`: runs the whole API on one port for development.
+//! `nexus-local [serve|migrate|seed|sla-check]`: runs the whole API on one port for development,
+//! with the scheduled SLA check running every minute beside it as EventBridge would run it.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use nexus_shared::AppState;
 use nexus_shared::db::MIGRATOR;
+use sqlx::PgPool;
+use sqlx::types::chrono::{DateTime, Utc};
 
-const USAGE: &str =
-    "usage: nexus-local [serve|migrate|seed]   (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
+const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]]   \
+                     (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
+
+/// How often the local server runs the SLA check (the deployed schedule's rate).
+const SLA_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// What the command line asks for.
+enum Command {
+    Serve,
+    Migrate,
+    Seed,
+    /// One SLA sweep at `now` (the current instant if not given).
+    SlaCheck {
+        now: Option<DateTime<Utc>>,
+    },
+}
+
+impl Command {
+    /// `None` when the arguments are not understood.
+    fn parse(args: &[String]) -> Option<Command> {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match args.as_slice() {
+            [] | ["serve"] => Some(Command::Serve),
+            ["migrate"] => Some(Command::Migrate),
+            ["seed"] => Some(Command::Seed),
+            ["sla-check"] => Some(Command::SlaCheck { now: None }),
+            ["sla-check", "--now", instant] => {
+                let now = DateTime::parse_from_rfc3339(instant).ok()?.with_timezone(&Utc);
+                Some(Command::SlaCheck { now: Some(now) })
+            }
+            _ => None,
+        }
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     nexus_shared::telemetry::init();
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = Command::parse(&args) else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    };
     let state = AppState::from_env()?;
-    match command.as_str() {
-        "migrate" => MIGRATOR.run(&state.pool).await?,
-        "seed" => {
-            MIGRATOR.run(&state.pool).await?;
+    MIGRATOR.run(&state.pool).await?;
+    match command {
+        Command::Migrate => {}
+        Command::Seed => {
             nexus_local_runner::demo::seed(&state).await?;
         }
-        "serve" => {
-            MIGRATOR.run(&state.pool).await?;
-            let summary = nexus_local_runner::demo::seed(&state).await?;
-            serve(state, summary).await?;
+        Command::SlaCheck { now } => {
+            let report = nexus_sla_check::sweep(&state.pool, now.unwrap_or_else(Utc::now)).await?;
+            println!("{}", serde_json::to_string(&report)?);
         }
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
+        Command::Serve => {
+            let summary = nexus_local_runner::demo::seed(&state).await?;
+            tokio::spawn(check_sla_periodically(state.pool.clone()));
+            serve(state, summary).await?;
         }
     }
     Ok(())
+}
+
+/// The scheduled SLA check, in-process: every minute, sweep at the current instant. A failed
+/// sweep is logged and retried on the next tick; it never takes the server down.
+async fn check_sla_periodically(pool: PgPool) {
+    let mut ticks = tokio::time::interval(SLA_CHECK_EVERY);
+    // After a stall (a laptop waking up), one catch-up sweep is enough: it sees every line.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match nexus_sla_check::sweep(&pool, Utc::now()).await {
+            Ok(report) if report.total() > 0 => tracing::info!(
+                response_warnings = report.response_warnings,
+                response_breaches = report.response_breaches,
+                resolution_warnings = report.resolution_warnings,
+                resolution_breaches = report.resolution_breaches,
+                "SLA check recorded crossings"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "SLA check failed; retrying at the next tick"),
+        }
+    }
 }
 
 async fn serve(state: AppState, summary: nexus_local_runner::demo::Summary) -> std::io::Result<()> {
@@ -42,6 +104,7 @@ async fn serve(state: AppState, summary: nexus_local_runner::demo::Summary) -> s
     for (email, role) in nexus_local_runner::demo::USERS {
         println!("  {email:<26} {role}");
     }
+    println!("SLA check: every {} s", SLA_CHECK_EVERY.as_secs());
     axum::serve(listener, nexus_local_runner::app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
