@@ -206,8 +206,10 @@ async fn change(
         {
             return Err(ApiError::PreconditionFailed);
         }
-        let next = lifecycle::apply(conn, before, update, caller, Utc::now()).await?;
+        let now = Utc::now();
+        let next = lifecycle::apply(conn, before, update, caller, now).await?;
         store::write(conn, &next, before.version).await?;
+        store::record_crossings(conn, before, &next, now).await?;
         // Read back: the row as stored (updated_at is set by the database).
         store::find(conn, id, Visibility::All, Lock::None).await?.ok_or(ApiError::NotFound)
     })

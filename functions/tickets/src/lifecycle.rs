@@ -84,6 +84,7 @@ pub async fn apply(
             }
             TicketStatus::InProgress => {
                 let responded = *next.responded_at.get_or_insert(now);
+                next.response_warned |= responded > next.response_warning_at;
                 next.response_breached |= responded > next.response_due_at;
                 if let Some(held_since) = before.on_hold_since {
                     let c = clock.insert(SlaClock::load(conn, &before.timezone, next.targets()).await?);
@@ -107,6 +108,7 @@ pub async fn apply(
                         .ok_or_else(|| ApiError::validation("resolution_notes", "are required to resolve a ticket"))?,
                 );
                 next.resolved_at = Some(now);
+                next.resolution_warned |= now > next.resolution_warning_at;
                 next.resolution_breached |= now > next.resolution_due_at;
             }
             TicketStatus::Cancelled => {

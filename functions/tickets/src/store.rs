@@ -218,7 +218,8 @@ pub async fn write(conn: &mut PgConnection, next: &TicketRow, read_version: i32)
              resolution_target_minutes = $12, warning_ratio = $13, response_warning_at = $14, response_due_at = $15,
              resolution_warning_at = $16, resolution_due_at = $17, responded_at = $18, resolved_at = $19,
              closed_at = $20, cancelled_at = $21, on_hold_since = $22, held_seconds = $23,
-             response_breached = $24, resolution_breached = $25, version = $26
+             response_breached = $24, resolution_breached = $25, version = $26,
+             response_warned = $27, resolution_warned = $28
          WHERE id = $1 AND version = $2",
     ))
     .bind(next.id)
@@ -247,6 +248,8 @@ pub async fn write(conn: &mut PgConnection, next: &TicketRow, read_version: i32)
     .bind(next.response_breached)
     .bind(next.resolution_breached)
     .bind(next.version)
+    .bind(next.response_warned)
+    .bind(next.resolution_warned)
     .execute(conn)
     .await?;
     if done.rows_affected() == 1 {
@@ -254,4 +257,35 @@ pub async fn write(conn: &mut PgConnection, next: &TicketRow, read_version: i32)
     } else {
         Err(ApiError::Conflict("The ticket changed meanwhile; read it again.".into()))
     }
+}
+
+/// A transition that crosses a line (a late response or resolution) records the crossing
+/// itself: the ticket leaves the scheduled check's indexes with that very transition.
+pub async fn record_crossings(
+    conn: &mut PgConnection,
+    before: &TicketRow,
+    next: &TicketRow,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let crossings = [
+        (!before.response_warned && next.response_warned, "response_warning", next.response_warning_at),
+        (!before.response_breached && next.response_breached, "response_breach", next.response_due_at),
+        (!before.resolution_warned && next.resolution_warned, "resolution_warning", next.resolution_warning_at),
+        (!before.resolution_breached && next.resolution_breached, "resolution_breach", next.resolution_due_at),
+    ];
+    for (crossed, kind, line_at) in crossings {
+        if crossed {
+            sqlx::query(
+                "INSERT INTO sla_events (ticket_id, kind, line_at, detected_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT ON CONSTRAINT sla_events_once DO NOTHING",
+            )
+            .bind(next.id)
+            .bind(kind)
+            .bind(line_at)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
 }

@@ -15,7 +15,8 @@ pub const SELECT: &str = "SELECT t.id, t.number, t.ticket_type, t.priority, t.st
         l.timezone, t.assigned_to, t.created_by, t.sla_calendar_id, t.response_target_minutes,
         t.resolution_target_minutes, t.warning_ratio, t.response_warning_at, t.response_due_at,
         t.resolution_warning_at, t.resolution_due_at, t.responded_at, t.resolved_at, t.closed_at,
-        t.cancelled_at, t.on_hold_since, t.held_seconds, t.response_breached, t.resolution_breached,
+        t.cancelled_at, t.on_hold_since, t.held_seconds, t.response_warned, t.response_breached,
+        t.resolution_warned, t.resolution_breached,
         t.version, t.created_at, t.updated_at
     FROM tickets t
     JOIN assets a ON a.id = t.asset_id
@@ -61,7 +62,9 @@ pub struct TicketRow {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub on_hold_since: Option<DateTime<Utc>>,
     pub held_seconds: i64,
+    pub response_warned: bool,
     pub response_breached: bool,
+    pub resolution_warned: bool,
     pub resolution_breached: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,

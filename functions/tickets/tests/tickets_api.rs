@@ -440,3 +440,24 @@ async fn the_history_is_the_ticket_timeline(pool: PgPool) {
     let newest = get(&f.app, &format!("{url}?sort=-at&limit=1"), &f.viewer).await;
     assert_eq!(newest.body["items"][0]["changes"]["status"]["new"], "on_hold");
 }
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_late_response_records_its_crossings_with_the_transition(pool: PgPool) {
+    let f = setup(pool).await;
+    let t = f.in_status("assigned").await;
+    // The response lines passed while nobody (not even the scheduled check) looked.
+    sqlx::query("UPDATE tickets SET response_warning_at = now() - interval '2 hours', response_due_at = now() - interval '1 hour'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let started = f.set(&f.tech, &t, json!({"status": "in_progress"})).await;
+    assert_eq!(started.body["sla"]["response_state"], "breached");
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM sla_events WHERE ticket_id = $1 ORDER BY kind")
+        .bind(t["id"].as_i64())
+        .fetch_all(&f.pool)
+        .await
+        .unwrap();
+    assert_eq!(kinds, ["response_breach", "response_warning"]);
+    let breached = get(&f.app, "/api/tickets?breached=true", &f.spv).await;
+    assert_eq!(breached.body["items"][0]["id"], t["id"]);
+}
