@@ -63,6 +63,29 @@ impl Default for LoginThrottle {
 /// The longest access-token lifetime we accept: a stolen token must die quickly.
 pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 
+impl DatabaseSettings {
+    /// Only the database settings: for functions that need no signing key (the SLA check).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let url = get("DATABASE_URL").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        Ok(Self {
+            url: Secret::new(url),
+            max_connections: env_number(get, "NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
+            acquire_timeout: Duration::from_millis(env_number(get, "NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
+        })
+    }
+}
+
+fn env_number(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name, reason: "not a whole number".into() }),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("environment variable {0} is required")]
@@ -81,12 +104,7 @@ impl Config {
     /// process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
-        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name, reason: "not a whole number".into() }),
-            }
-        };
+        let number = |name: &'static str, default: u64| env_number(&get, name, default);
 
         let jwt_secret = required("NEXUS_JWT_SECRET")?;
         if jwt_secret.len() < 32 {
@@ -101,11 +119,7 @@ impl Config {
         }
 
         Ok(Self {
-            database: DatabaseSettings {
-                url: Secret::new(required("DATABASE_URL")?),
-                max_connections: number("NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
-                acquire_timeout: Duration::from_millis(number("NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
-            },
+            database: DatabaseSettings::from_lookup(&get)?,
             jwt: JwtSettings {
                 secret: Secret::new(jwt_secret.into_bytes()),
                 issuer: get("NEXUS_JWT_ISSUER").unwrap_or_else(|| "nexus".into()),

@@ -172,3 +172,40 @@ pub async fn tickets_list(state: &AppState, runs: usize) -> Result<Vec<String>, 
     rows.push(row("GET /api/tickets/{id}", &single));
     Ok(rows)
 }
+
+/// Adds `open` open tickets whose lines are a day away, except `due_share` of them, whose lines
+/// have passed: the load a scheduled SLA check meets.
+pub async fn load_open(state: &AppState, open: i64, due_share: f64) -> Result<i64, ApiError> {
+    let due_every = (1.0 / due_share.clamp(1e-6, 1.0)).round() as i64;
+    let (due,): (i64,) = sqlx::query_as(
+        "WITH a AS (SELECT id, location_id, row_number() OVER (ORDER BY id) AS rn FROM assets WHERE tag LIKE 'B-BENCH%'),
+              n AS (SELECT count(*) AS c FROM a),
+              ins AS (
+                  INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description,
+                      sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
+                      response_warning_at, response_due_at, resolution_warning_at, resolution_due_at, created_at, updated_at)
+                  SELECT 'OPEN-' || g, 'CM', 'high', 'open', a.id, a.location_id, 'Bench open ticket', 1, 120, 480, 0.8,
+                         l.base + interval '96 minutes', l.base + interval '120 minutes',
+                         l.base + interval '384 minutes', l.base + interval '480 minutes', now(), now()
+                  FROM generate_series(1, $1) g
+                  CROSS JOIN n
+                  JOIN a ON a.rn = 1 + g % n.c
+                  CROSS JOIN LATERAL (SELECT CASE WHEN g % $2 = 0 THEN now() - interval '10 hours' ELSE now() + interval '1 day' END AS base) l
+                  RETURNING response_due_at
+              )
+         SELECT count(*) FILTER (WHERE response_due_at < now()) FROM ins",
+    )
+    .bind(open)
+    .bind(due_every)
+    .fetch_one(&state.pool)
+    .await?;
+    sqlx::query("ANALYZE tickets").execute(&state.pool).await?;
+    Ok(due)
+}
+
+/// Times one sweep (it changes what it records, so it cannot be repeated like a GET).
+pub async fn time_sweep(state: &AppState) -> Result<(Duration, u64), ApiError> {
+    let started = Instant::now();
+    let report = nexus_sla_check::sweep(&state.pool, chrono::Utc::now()).await?;
+    Ok((started.elapsed(), report.total()))
+}

@@ -9,7 +9,7 @@ use nexus_shared::db::MIGRATOR;
 use sqlx::PgPool;
 use sqlx::types::chrono::{DateTime, Utc};
 
-const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]]   \
+const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]|bench-tickets [N]]   \
                      (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 /// How often the local server runs the SLA check (the deployed schedule's rate).
@@ -23,6 +23,10 @@ enum Command {
     /// One SLA sweep at `now` (the current instant if not given).
     SlaCheck {
         now: Option<DateTime<Utc>>,
+    },
+    /// Load N tickets into this (scratch) database and print list and sweep figures.
+    BenchTickets {
+        tickets: i64,
     },
 }
 
@@ -39,6 +43,8 @@ impl Command {
                 let now = DateTime::parse_from_rfc3339(instant).ok()?.with_timezone(&Utc);
                 Some(Command::SlaCheck { now: Some(now) })
             }
+            ["bench-tickets"] => Some(Command::BenchTickets { tickets: 100_000 }),
+            ["bench-tickets", n] => n.parse().ok().filter(|n| *n > 0).map(|tickets| Command::BenchTickets { tickets }),
             _ => None,
         }
     }
@@ -63,12 +69,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let report = nexus_sla_check::sweep(&state.pool, now.unwrap_or_else(Utc::now)).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
+        Command::BenchTickets { tickets } => bench_tickets(&state, tickets).await?,
         Command::Serve => {
             let summary = nexus_local_runner::demo::seed(&state).await?;
             tokio::spawn(check_sla_periodically(state.pool.clone()));
             serve(state, summary).await?;
         }
     }
+    Ok(())
+}
+
+/// Prints the tickets benchmark as a Markdown table.
+async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), nexus_shared::ApiError> {
+    use nexus_local_runner::bench;
+    nexus_local_runner::demo::seed(state).await?;
+    let loaded = bench::load(state, 2_000, tickets).await?;
+    println!("Loaded {tickets} tickets at 2000 bench sites in {:.1} s", loaded.as_secs_f64());
+    println!("\n| request (in process, 200 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
+    for row in bench::tickets_list(state, 200).await? {
+        println!("{row}");
+    }
+    let open = tickets;
+    let due = bench::load_open(state, open, 0.01).await?;
+    let (first, recorded) = bench::time_sweep(state).await?;
+    let (idle, nothing) = bench::time_sweep(state).await?;
+    println!("\nSLA sweep over {open} more open tickets ({due} past their lines):");
+    println!("| sweep | ms | events recorded |\n| --- | ---: | ---: |");
+    println!("| 1 % due | {:.1} | {recorded} |", first.as_secs_f64() * 1e3);
+    println!("| nothing due (same data, next run) | {:.1} | {nothing} |", idle.as_secs_f64() * 1e3);
     Ok(())
 }
 
