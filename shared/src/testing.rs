@@ -174,3 +174,29 @@ pub async fn send_event(router: &Router, event: lambda_http::Request) -> TestRes
     let response = router.clone().oneshot(event).await.expect("infallible");
     read(response).await
 }
+
+/// A location with one asset, for tests that need somewhere to open tickets.
+#[derive(Debug, Clone, Copy)]
+pub struct Site {
+    pub location_id: i64,
+    pub asset_id: i64,
+}
+
+/// Creates location `code` in `timezone` with one asset tagged `ATM-<code>`.
+pub async fn site(pool: &PgPool, code: &str, timezone: &str) -> Site {
+    let location_id: i64 =
+        sqlx::query_scalar("INSERT INTO locations (code, name, timezone) VALUES ($1, $1, $2) RETURNING id")
+            .bind(code)
+            .bind(timezone)
+            .fetch_one(pool)
+            .await
+            .expect("insert location");
+    let asset_id: i64 =
+        sqlx::query_scalar("INSERT INTO assets (location_id, tag, name) VALUES ($1, $2, 'ATM') RETURNING id")
+            .bind(location_id)
+            .bind(format!("ATM-{code}"))
+            .fetch_one(pool)
+            .await
+            .expect("insert asset");
+    Site { location_id, asset_id }
+}

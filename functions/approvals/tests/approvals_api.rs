@@ -22,18 +22,7 @@ async fn setup(pool: PgPool) -> Fixture {
     let spv = testing::user(&state, "spv@test.example", &[Role::Supervisor]).await;
     let tech = testing::user(&state, "tech@test.example", &[Role::Technician]).await;
     let viewer = testing::user(&state, "viewer@test.example", &[Role::Viewer]).await;
-    let location: i64 =
-        sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ('UPG0001', 'BNI Makassar') RETURNING id")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    let asset: i64 = sqlx::query_scalar(
-        "INSERT INTO assets (location_id, tag, name) VALUES ($1, 'ATM-UPG0001', 'NCR') RETURNING id",
-    )
-    .bind(location)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let asset = testing::site(&pool, "UPG0001", "Asia/Makassar").await.asset_id;
     Fixture {
         approvals: nexus_approvals::router(state.clone()),
         tickets: nexus_tickets::router(state),

@@ -87,18 +87,8 @@ async fn prepare(
     caller: Option<&TestUser>,
     admin: &TestUser,
 ) -> (String, Option<Value>) {
-    let location: i64 = sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ($1, 'Site') RETURNING id")
-        .bind(format!("RBAC-{n}"))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let asset: i64 =
-        sqlx::query_scalar("INSERT INTO assets (location_id, tag, name) VALUES ($1, $2, 'ATM') RETURNING id")
-            .bind(location)
-            .bind(format!("RBAC-ATM-{n}"))
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let testing::Site { location_id: location, asset_id: asset } =
+        testing::site(pool, &format!("RBAC-{n}"), "Asia/Jakarta").await;
     let target = testing::user(state, &format!("target{n}@test.example"), &[Role::Viewer]).await;
     let path = route.path;
     let (uri, body) = match (route.method.as_str(), path) {

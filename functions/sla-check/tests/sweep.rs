@@ -36,20 +36,8 @@ struct Site {
 }
 
 async fn site(pool: PgPool) -> Site {
-    let location: i64 = sqlx::query_scalar(
-        "INSERT INTO locations (code, name, timezone) VALUES ('DPS0001', 'BRI Mall Denpasar', 'Asia/Makassar')
-         RETURNING id",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let asset: i64 = sqlx::query_scalar(
-        "INSERT INTO assets (location_id, tag, name) VALUES ($1, 'ATM-DPS0001', 'Hyosung') RETURNING id",
-    )
-    .bind(location)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let nexus_shared::testing::Site { location_id: location, asset_id: asset } =
+        nexus_shared::testing::site(&pool, "DPS0001", "Asia/Makassar").await;
     let technician: i64 =
         sqlx::query_scalar("INSERT INTO users (email, password_hash) VALUES ('tech@test.example', 'x') RETURNING id")
             .fetch_one(&pool)

@@ -144,18 +144,7 @@ async fn tickets_get_deadlines_from_a_business_hours_rule_in_the_site_zone(pool:
     .await
     .body;
     post(&f.app, "/api/sla", &f.spv, json!({"ticket_type": "CM", "priority": "medium", "response_target_minutes": 120, "resolution_target_minutes": 960, "calendar_id": cal["id"]})).await;
-    let location: i64 = sqlx::query_scalar(
-        "INSERT INTO locations (code, name, timezone) VALUES ('UPG1', 'Makassar', 'Asia/Makassar') RETURNING id",
-    )
-    .fetch_one(&f.pool)
-    .await
-    .unwrap();
-    let asset: i64 =
-        sqlx::query_scalar("INSERT INTO assets (location_id, tag, name) VALUES ($1, 'A1', 'ATM') RETURNING id")
-            .bind(location)
-            .fetch_one(&f.pool)
-            .await
-            .unwrap();
+    let asset = testing::site(&f.pool, "UPG1", "Asia/Makassar").await.asset_id;
     let tickets = nexus_tickets::router(f.state.clone());
     let t = post(
         &tickets,
@@ -188,16 +177,7 @@ async fn tickets_get_deadlines_from_a_business_hours_rule_in_the_site_zone(pool:
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn events_are_listed_for_planners_only(pool: PgPool) {
     let f = setup(pool).await;
-    let location: i64 = sqlx::query_scalar("INSERT INTO locations (code, name) VALUES ('L', 'L') RETURNING id")
-        .fetch_one(&f.pool)
-        .await
-        .unwrap();
-    let asset: i64 =
-        sqlx::query_scalar("INSERT INTO assets (location_id, tag, name) VALUES ($1, 'A', 'A') RETURNING id")
-            .bind(location)
-            .fetch_one(&f.pool)
-            .await
-            .unwrap();
+    let asset = testing::site(&f.pool, "L", "Asia/Jakarta").await.asset_id;
     let tickets = nexus_tickets::router(f.state.clone());
     let t = post(
         &tickets,
