@@ -53,7 +53,7 @@ pub async fn load(state: &AppState, sites: i64, tickets: i64) -> Result<Duration
     sqlx::query(
         "WITH assets_numbered AS (
              SELECT id, location_id, row_number() OVER (ORDER BY id) AS rn FROM assets WHERE tag LIKE 'B-BENCH%'
-         ), n AS (SELECT count(*) AS c FROM assets_numbered),
+         ), n AS (SELECT count(*) AS total FROM assets_numbered),
          rows AS (
              SELECT g,
                     CASE WHEN (g * 7919) % 100 < 70 THEN 'closed'
@@ -66,8 +66,8 @@ pub async fn load(state: &AppState, sites: i64, tickets: i64) -> Result<Duration
                     CASE WHEN g % 5 = 0 THEN 'PM' ELSE 'CM' END AS tt
              FROM generate_series(1, $1) g
          ), timed AS (
-             SELECT rows.*, CASE WHEN st = 'closed' THEN now() - make_interval(mins => (g * 37) % 1051200 + 1440)
-                                 ELSE now() - make_interval(mins => (g * 13) % 1440) END AS c
+             SELECT rows.*, CASE WHEN st = 'closed' THEN now() - make_interval(mins => ((g * 37) % 1051200 + 1440)::int)
+                                 ELSE now() - make_interval(mins => ((g * 13) % 1440)::int) END AS c
              FROM rows
          )
          INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description, assigned_to,
@@ -85,7 +85,7 @@ pub async fn load(state: &AppState, sites: i64, tickets: i64) -> Result<Duration
                 CASE WHEN st = 'on_hold' THEN now() END,
                 CASE WHEN st = 'on_hold' THEN 'other' END,
                 c, c
-         FROM timed, n, assets_numbered a WHERE a.rn = 1 + timed.g % n.c",
+         FROM timed, n, assets_numbered a WHERE a.rn = 1 + timed.g % n.total",
     )
     .bind(tickets)
     .bind(technician)

@@ -89,12 +89,18 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), nexus_share
     for row in bench::tickets_list(state, 200).await? {
         println!("{row}");
     }
+    // Record what the loaded history has already crossed, so the timed run sees only the 1 %.
+    let (catch_up, caught) = bench::time_sweep(state).await?;
     let open = tickets;
     let due = bench::load_open(state, open, 0.01).await?;
     let (first, recorded) = bench::time_sweep(state).await?;
     let (idle, nothing) = bench::time_sweep(state).await?;
     println!("\nSLA sweep over {open} more open tickets ({due} past their lines):");
     println!("| sweep | ms | events recorded |\n| --- | ---: | ---: |");
+    println!(
+        "| catch-up over the loaded history (before the open tickets) | {:.1} | {caught} |",
+        catch_up.as_secs_f64() * 1e3
+    );
     println!("| 1 % due | {:.1} | {recorded} |", first.as_secs_f64() * 1e3);
     println!("| nothing due (same data, next run) | {:.1} | {nothing} |", idle.as_secs_f64() * 1e3);
     Ok(())
