@@ -133,7 +133,7 @@ async fn serve(state: AppState, summary: nexus_local_runner::demo::Summary) -> s
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Nexus API on http://{addr}  (OpenAPI: http://{addr}/api/openapi.json)");
-    println!("Demo data: {} locations, {} assets", summary.locations, summary.assets);
+    println!("Demo data: {} locations, {} assets, {} tickets", summary.locations, summary.assets, summary.tickets);
     println!("Demo logins (password {}):", nexus_local_runner::demo::PASSWORD);
     for (email, role) in nexus_local_runner::demo::USERS {
         println!("  {email:<26} {role}");
