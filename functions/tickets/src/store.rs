@@ -64,9 +64,16 @@ pub async fn list(
     if let Visibility::AssignedTo(user_id) = visibility {
         qb.push(" AND t.assigned_to = ").push_bind(user_id);
     }
-    if !filter.statuses.is_empty() {
-        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-        qb.push(" AND t.status = ANY(").push_bind(statuses).push(")");
+    match filter.statuses.as_slice() {
+        [] => {}
+        // Equality, not ANY: it lets the planner use the (status, …) indexes for the order too.
+        [status] => {
+            qb.push(" AND t.status = ").push_bind(status.as_str());
+        }
+        many => {
+            let statuses: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            qb.push(" AND t.status = ANY(").push_bind(statuses).push(")");
+        }
     }
     if let Some(priority) = filter.priority {
         qb.push(" AND t.priority = ").push_bind(priority.as_str());
