@@ -57,6 +57,16 @@ pub fn like_pattern(q: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn every_migration_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+        let files = std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+            .count();
+        assert_eq!(super::MIGRATOR.iter().count(), files, "rebuild: the embedded migrator is stale");
+    }
+
+    #[test]
     fn like_wildcards_are_literal() {
         assert_eq!(super::like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
