@@ -1,81 +1,36 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use nexus_shared::audit::{self, Action};
-use nexus_shared::auth::{Auth, AuthUser, Role, Staff, Worker};
+use nexus_shared::auth::{Auth, AuthUser, Staff, Worker};
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::pagination::{Page, PageParams};
-use nexus_shared::ticket::{Priority, TicketStatus, TicketType};
-use nexus_shared::{ApiError, ApiResult, AppState, validate};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use nexus_shared::ticket::{TicketQuery, TicketStatus, Visibility};
+use nexus_shared::{ApiError, ApiResult, AppState};
 
 use crate::input::{NewTicket, NewTicketBody, TicketUpdate, TicketUpdateBody};
 use crate::lifecycle;
-use crate::store::{self, Filter, SORTS, Visibility};
+use crate::store::{self, SORTS};
 use crate::ticket::{Ticket, TicketRow};
 
-/// Technicians see only the tickets assigned to them; everyone else sees all.
 pub fn visibility(user: &AuthUser) -> Visibility {
-    if user.has_any(&[Role::Admin, Role::Supervisor, Role::Viewer]) {
-        Visibility::All
-    } else {
-        Visibility::AssignedTo(user.id)
-    }
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// One status or a comma-separated list, e.g. `open,assigned,in_progress`.
-    #[param(max_length = 200)]
-    status: Option<String>,
-    priority: Option<Priority>,
-    ticket_type: Option<TicketType>,
-    assigned_to: Option<i64>,
-    location_id: Option<i64>,
-    asset_id: Option<i64>,
-    /// The location's region.
-    #[param(max_length = 100)]
-    region: Option<String>,
-    /// Whether a response or resolution target has been breached.
-    breached: Option<bool>,
-    /// Resolution due strictly before this instant (RFC 3339).
-    due_before: Option<DateTime<Utc>>,
-}
-
-fn parse_statuses(raw: Option<String>) -> ApiResult<Vec<TicketStatus>> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(Vec::new()) };
-    raw.split(',').map(|s| TicketStatus::try_from(s.trim().to_string())).collect::<Result<Vec<_>, _>>().map_err(|_| {
-        let known: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
-        ApiError::validation("status", format!("must be one or more of {}", known.join(", ")))
-    })
+    Visibility::of(user)
 }
 
 /// Lists tickets, each with its asset and location, so a list screen needs one request.
 /// `sort` is `-created_at` (default), `created_at` or `resolution_due_at` (`-` for descending).
 #[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
-    params(ListQuery, PageParams),
+    params(TicketQuery, PageParams),
     responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Auth,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<TicketQuery>,
     Query(page): Query<PageParams>,
 ) -> ApiResult<axum::Json<Page<Ticket>>> {
     let page = page.resolve(&SORTS, "-created_at", "t.id")?;
-    let filter = Filter {
-        statuses: parse_statuses(query.status)?,
-        priority: query.priority,
-        ticket_type: query.ticket_type,
-        assigned_to: query.assigned_to,
-        location_id: query.location_id,
-        asset_id: query.asset_id,
-        region: validate::query_text("region", query.region)?,
-        breached: query.breached,
-        due_before: query.due_before,
-    };
+    let filter = query.parse()?;
     let rows = store::list(&state.pool, &filter, visibility(&caller), &page).await?;
     let now = Utc::now();
     Ok(axum::Json(Page { items: rows.items.into_iter().map(|r| r.view(now)).collect(), next_cursor: rows.next_cursor }))

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, Utc};
 use nexus_shared::db::Lock;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
-use nexus_shared::ticket::{Lines, Priority, Targets, TicketStatus, TicketType};
+use nexus_shared::ticket::{Lines, Priority, Targets, TicketFilter, TicketStatus, TicketType, Visibility};
 use nexus_shared::{ApiError, ApiResult};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, QueryBuilder};
 
@@ -13,13 +13,6 @@ pub static SORTS: [SortKey; 2] = [
     SortKey { name: "created_at", column: "t.created_at", cast: "timestamptz" },
     SortKey { name: "resolution_due_at", column: "t.resolution_due_at", cast: "timestamptz" },
 ];
-
-/// Whose tickets a caller may see: everyone's, or only those assigned to one technician.
-#[derive(Debug, Clone, Copy)]
-pub enum Visibility {
-    All,
-    AssignedTo(i64),
-}
 
 /// One ticket, if the caller may see it.
 pub async fn find(
@@ -39,68 +32,16 @@ pub async fn find(
     Ok(qb.build_query_as().fetch_optional(conn).await?)
 }
 
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub statuses: Vec<TicketStatus>,
-    pub priority: Option<Priority>,
-    pub ticket_type: Option<TicketType>,
-    pub assigned_to: Option<i64>,
-    pub location_id: Option<i64>,
-    pub asset_id: Option<i64>,
-    pub region: Option<String>,
-    pub breached: Option<bool>,
-    pub due_before: Option<DateTime<Utc>>,
-}
-
 pub async fn list(
     pool: &PgPool,
-    filter: &Filter,
+    filter: &TicketFilter,
     visibility: Visibility,
     page: &PageRequest,
 ) -> ApiResult<Page<TicketRow>> {
     let select = SELECT.replacen(" FROM tickets t", &format!("{} FROM tickets t", page.select_keys()), 1);
     let mut qb = QueryBuilder::new(select);
     qb.push(" WHERE true");
-    if let Visibility::AssignedTo(user_id) = visibility {
-        qb.push(" AND t.assigned_to = ").push_bind(user_id);
-    }
-    match filter.statuses.as_slice() {
-        [] => {}
-        // Equality, not ANY: it lets the planner use the (status, …) indexes for the order too.
-        [status] => {
-            qb.push(" AND t.status = ").push_bind(status.as_str());
-        }
-        many => {
-            let statuses: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-            qb.push(" AND t.status = ANY(").push_bind(statuses).push(")");
-        }
-    }
-    if let Some(priority) = filter.priority {
-        qb.push(" AND t.priority = ").push_bind(priority.as_str());
-    }
-    if let Some(ticket_type) = filter.ticket_type {
-        qb.push(" AND t.ticket_type = ").push_bind(ticket_type.as_str());
-    }
-    if let Some(assigned_to) = filter.assigned_to {
-        qb.push(" AND t.assigned_to = ").push_bind(assigned_to);
-    }
-    if let Some(location_id) = filter.location_id {
-        qb.push(" AND t.location_id = ").push_bind(location_id);
-    }
-    if let Some(asset_id) = filter.asset_id {
-        qb.push(" AND t.asset_id = ").push_bind(asset_id);
-    }
-    if let Some(region) = &filter.region {
-        qb.push(" AND l.region = ").push_bind(region.clone());
-    }
-    match filter.breached {
-        Some(true) => qb.push(" AND (t.response_breached OR t.resolution_breached)"),
-        Some(false) => qb.push(" AND NOT (t.response_breached OR t.resolution_breached)"),
-        None => &mut qb,
-    };
-    if let Some(due_before) = filter.due_before {
-        qb.push(" AND t.resolution_due_at < ").push_bind(due_before);
-    }
+    filter.push(&mut qb, visibility);
     page.fetch(qb, pool).await
 }
 

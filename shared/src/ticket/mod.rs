@@ -2,9 +2,11 @@
 //! check) obeys. One state machine, here.
 
 mod clock;
+mod filter;
 mod status;
 
 pub use clock::{Lines, SlaClock, Targets, business_hours, load_calendar};
+pub use filter::{TicketFilter, TicketQuery, Visibility};
 pub use status::{HoldReason, TicketStatus, Transition};
 
 crate::text_enum! {
