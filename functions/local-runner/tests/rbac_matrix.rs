@@ -72,6 +72,8 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/sla/calendars", Roles(ALL), 200),
         route(Method::POST, "/api/sla/calendars", Roles(STAFF), 201),
         route(Method::GET, "/api/sla/events", Roles(STAFF), 200),
+        route(Method::GET, "/api/maps/live-tickets", Roles(ALL), 200),
+        route(Method::GET, "/api/maps/locations", Roles(ALL), 200),
         // Last: it ends the caller's session.
         route(Method::POST, "/api/auth/logout", Roles(ALL), 204),
     ]

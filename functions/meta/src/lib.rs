@@ -28,6 +28,7 @@ pub fn all_routes() -> OpenApiRouter<AppState> {
         .merge(nexus_tickets::routes())
         .merge(nexus_approvals::routes())
         .merge(nexus_sla::routes())
+        .merge(nexus_maps::routes())
         .merge(routes())
 }
 

@@ -1,0 +1,236 @@
+//! The live map and the sites map against real Postgres: GeoJSON shape, viewport, clustering,
+//! SLA colours, visibility and caching.
+
+use axum::http::{Method, StatusCode, header};
+use nexus_shared::auth::Role;
+use nexus_shared::testing::{self, TestUser, get, post, request, send};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+struct Fixture {
+    app: axum::Router,
+    tickets: axum::Router,
+    pool: PgPool,
+    spv: TestUser,
+    tech: TestUser,
+}
+
+/// Sites: Jakarta (2), Denpasar (1), and one without coordinates.
+async fn setup(pool: PgPool) -> (Fixture, Vec<i64>) {
+    let state = testing::state(pool.clone());
+    let spv = testing::user(&state, "spv@test.example", &[Role::Supervisor]).await;
+    let tech = testing::user(&state, "tech@test.example", &[Role::Technician]).await;
+    let mut assets = Vec::new();
+    for (code, lat, lng) in [
+        ("JKT1", Some(-6.2), Some(106.8)),
+        ("JKT2", Some(-6.21), Some(106.82)),
+        ("DPS1", Some(-8.67), Some(115.21)),
+        ("NOWHERE", None, None),
+    ] {
+        let site = testing::site(&pool, code, "Asia/Jakarta").await;
+        sqlx::query("UPDATE locations SET latitude = $2, longitude = $3, region = $4 WHERE id = $1")
+            .bind(site.location_id)
+            .bind(lat)
+            .bind(lng)
+            .bind(if code.starts_with("DPS") { "Bali" } else { "DKI Jakarta" })
+            .execute(&pool)
+            .await
+            .unwrap();
+        assets.push(site.asset_id);
+    }
+    let f = Fixture { app: nexus_maps::router(state.clone()), tickets: nexus_tickets::router(state), pool, spv, tech };
+    (f, assets)
+}
+
+impl Fixture {
+    async fn open(&self, asset: i64, priority: &str) -> Value {
+        let r = post(
+            &self.tickets,
+            "/api/tickets",
+            &self.spv,
+            json!({"asset_id": asset, "ticket_type": "CM", "priority": priority, "description": "x"}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        r.body
+    }
+}
+
+fn features(body: &Value) -> &Vec<Value> {
+    assert_eq!(body["type"], "FeatureCollection");
+    body["features"].as_array().unwrap()
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn live_tickets_are_geojson_points_in_lng_lat_order(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    let empty = get(&f.app, "/api/maps/live-tickets", &f.spv).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.content_type(), "application/geo+json");
+    assert_eq!(empty.body, json!({"type": "FeatureCollection", "features": []}));
+
+    let bali = f.open(assets[2], "high").await;
+    f.open(assets[3], "high").await; // a site without coordinates: not on the map
+    let cancelled = f.open(assets[0], "low").await;
+    send(&f.tickets, request(Method::DELETE, &format!("/api/tickets/{}", cancelled["id"]), Some(&f.spv.token), None))
+        .await;
+
+    let r = get(&f.app, "/api/maps/live-tickets", &f.spv).await;
+    let feats = features(&r.body);
+    assert_eq!(feats.len(), 1, "only active tickets at located sites: {:?}", r.body);
+    let feat = &feats[0];
+    assert_eq!(feat["type"], "Feature");
+    assert_eq!(feat["geometry"], json!({"type": "Point", "coordinates": [115.21, -8.67]}));
+    let p = &feat["properties"];
+    assert_eq!((p["id"].clone(), p["number"].clone()), (bali["id"].clone(), bali["number"].clone()));
+    assert_eq!(
+        (p["location_code"].as_str(), p["status"].as_str(), p["sla_state"].as_str()),
+        (Some("DPS1"), Some("open"), Some("pending"))
+    );
+    let minutes = p["minutes_to_breach"].as_i64().unwrap();
+    assert!((118..=120).contains(&minutes), "CM high responds within 2 h: {minutes}");
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn colours_follow_the_sla_clocks(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    let late = f.open(assets[0], "high").await;
+    let warned = f.open(assets[1], "high").await;
+    sqlx::query("UPDATE tickets SET response_warning_at = now() - interval '2 hours', response_due_at = now() - interval '1 hour' WHERE id = $1")
+        .bind(late["id"].as_i64())
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tickets SET response_warning_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(warned["id"].as_i64())
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let r = get(&f.app, "/api/maps/live-tickets", &f.spv).await;
+    let state_of = |id: &Value| {
+        features(&r.body).iter().find(|x| &x["properties"]["id"] == id).unwrap()["properties"]["sla_state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(state_of(&late["id"]), "breached");
+    assert_eq!(state_of(&warned["id"]), "warning");
+    // The same states as the tickets API computes.
+    let api = get(&f.tickets, &format!("/api/tickets/{}", late["id"]), &f.spv).await;
+    assert_eq!(api.body["sla"]["response_state"], "breached");
+    // Clusters carry the worst state inside; counts add up.
+    let clustered = get(&f.app, "/api/maps/live-tickets?cluster=true&zoom=5", &f.spv).await;
+    let clusters = features(&clustered.body);
+    assert_eq!(clusters.len(), 1, "both Jakarta tickets in one cell at zoom 5");
+    assert_eq!(clusters[0]["properties"], json!({"cluster": true, "point_count": 2, "sla_state": "breached"}));
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn clusters_add_up_to_the_points_at_every_zoom(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    for (i, asset) in assets.iter().take(3).enumerate() {
+        for _ in 0..=i {
+            f.open(*asset, "medium").await;
+        }
+    }
+    let points = features(&get(&f.app, "/api/maps/live-tickets", &f.spv).await.body).len() as i64;
+    assert_eq!(points, 6);
+    for zoom in [0, 3, 5, 8, 12, 16, 20] {
+        let r = get(&f.app, &format!("/api/maps/live-tickets?cluster=true&zoom={zoom}"), &f.spv).await;
+        let total: i64 = features(&r.body).iter().map(|c| c["properties"]["point_count"].as_i64().unwrap()).sum();
+        assert_eq!(total, points, "zoom {zoom}");
+    }
+    let national = features(&get(&f.app, "/api/maps/live-tickets?cluster=true&zoom=2", &f.spv).await.body).len();
+    let street = features(&get(&f.app, "/api/maps/live-tickets?cluster=true&zoom=16", &f.spv).await.body).len();
+    assert!(national <= 2 && street == 3, "national {national}, street {street}");
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_viewport_and_filters_narrow_the_map(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    f.open(assets[0], "high").await;
+    f.open(assets[2], "low").await;
+    let count = |body: &Value| features(body).len();
+    assert_eq!(count(&get(&f.app, "/api/maps/live-tickets?bbox=106,-7,107,-6", &f.spv).await.body), 1);
+    assert_eq!(
+        count(&get(&f.app, "/api/maps/live-tickets?bbox=106.8,-6.2,106.8,-6.2", &f.spv).await.body),
+        1,
+        "edges are inside"
+    );
+    assert_eq!(count(&get(&f.app, "/api/maps/live-tickets?bbox=0,0,1,1", &f.spv).await.body), 0);
+    assert_eq!(count(&get(&f.app, "/api/maps/live-tickets?region=Bali", &f.spv).await.body), 1);
+    assert_eq!(count(&get(&f.app, "/api/maps/live-tickets?priority=high", &f.spv).await.body), 1);
+    for bad in ["bbox=1,2,3", "bbox=10,0,5,1", "bbox=0,-95,1,1", "cluster=true", "cluster=true&zoom=21", "status=done"]
+    {
+        let r = get(&f.app, &format!("/api/maps/live-tickets?{bad}"), &f.spv).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(r.content_type(), "application/problem+json");
+    }
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn technicians_see_only_their_tickets_on_the_map(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    let mine = f.open(assets[0], "high").await;
+    f.open(assets[1], "high").await;
+    testing::put(&f.tickets, &format!("/api/tickets/{}", mine["id"]), &f.spv, json!({"assigned_to": f.tech.id})).await;
+    let r = get(&f.app, "/api/maps/live-tickets", &f.tech).await;
+    let ids: Vec<&Value> = features(&r.body).iter().map(|x| &x["properties"]["id"]).collect();
+    assert_eq!(ids, [&mine["id"]]);
+    let sites = get(&f.app, "/api/maps/locations", &f.tech).await;
+    let counts: i64 =
+        features(&sites.body).iter().map(|x| x["properties"]["active_ticket_count"].as_i64().unwrap()).sum();
+    assert_eq!(counts, 1);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn sites_carry_their_active_ticket_counts(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    f.open(assets[0], "high").await;
+    f.open(assets[0], "low").await;
+    let r = get(&f.app, "/api/maps/locations", &f.spv).await;
+    let feats = features(&r.body);
+    assert_eq!(feats.len(), 3, "sites without coordinates are left out");
+    let jkt1 = feats.iter().find(|x| x["properties"]["code"] == "JKT1").unwrap();
+    assert_eq!(jkt1["geometry"]["coordinates"], json!([106.8, -6.2]));
+    assert_eq!(jkt1["properties"]["active_ticket_count"], 2);
+    assert_eq!(jkt1["properties"]["region"], "DKI Jakarta");
+    let clustered = get(&f.app, "/api/maps/locations?cluster=true&zoom=4", &f.spv).await;
+    let cells = features(&clustered.body);
+    assert_eq!(cells.iter().map(|c| c["properties"]["point_count"].as_i64().unwrap()).sum::<i64>(), 3);
+    assert_eq!(cells.iter().map(|c| c["properties"]["active_ticket_count"].as_i64().unwrap()).sum::<i64>(), 2);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn an_unchanged_map_is_304(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    f.open(assets[0], "high").await;
+    let first = get(&f.app, "/api/maps/live-tickets?cluster=true&zoom=6", &f.spv).await;
+    let etag = first.headers[header::ETAG].to_str().unwrap().to_string();
+    assert_eq!(first.headers[header::CACHE_CONTROL], "private, max-age=5, must-revalidate");
+    let mut again = request(Method::GET, "/api/maps/live-tickets?cluster=true&zoom=6", Some(&f.spv.token), None);
+    again.headers_mut().insert(header::IF_NONE_MATCH, etag.parse().unwrap());
+    let r = send(&f.app, again).await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(r.body, Value::Null);
+    f.open(assets[1], "high").await;
+    let mut changed = request(Method::GET, "/api/maps/live-tickets?cluster=true&zoom=6", Some(&f.spv.token), None);
+    changed.headers_mut().insert(header::IF_NONE_MATCH, etag.parse().unwrap());
+    assert_eq!(send(&f.app, changed).await.status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn answers_an_api_gateway_v2_event(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    f.open(assets[2], "critical").await;
+    let event = testing::apigw_v2_event(
+        "GET",
+        "/api/maps/live-tickets",
+        "bbox=95,-11,141,6&cluster=true&zoom=4",
+        Some(&f.spv.token),
+        None,
+    );
+    let r = testing::send_event(&f.app, event).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(features(&r.body)[0]["properties"]["point_count"], 1);
+}
