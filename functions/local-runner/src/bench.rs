@@ -209,3 +209,34 @@ pub async fn time_sweep(state: &AppState) -> Result<(Duration, u64), ApiError> {
     let report = nexus_sla_check::sweep(&state.pool, chrono::Utc::now()).await?;
     Ok((started.elapsed(), report.total()))
 }
+
+/// The live map over everything active (after [`load_open`]): clustered national and city
+/// views, and an unclustered viewport.
+pub async fn live_map(state: &AppState, runs: usize) -> Result<Vec<String>, ApiError> {
+    let app = crate::app(state.clone());
+    let token = sign_in(state, Role::Supervisor).await?;
+    let active: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tickets WHERE status IN ('open', 'assigned', 'in_progress', 'on_hold', 'resolved')",
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let views = [
+        (
+            format!("live-tickets, {active} active, cluster zoom 5 (national)"),
+            "/api/maps/live-tickets?cluster=true&zoom=5",
+        ),
+        (
+            format!("live-tickets, {active} active, cluster zoom 12"),
+            "/api/maps/live-tickets?cluster=true&zoom=12&bbox=100,-8,101,-7",
+        ),
+        ("live-tickets unclustered, bbox 0.2° x 0.2°".to_string(), "/api/maps/live-tickets?bbox=100,-8,100.2,-7.8"),
+        ("locations, 2,000 bench sites, unclustered".to_string(), "/api/maps/locations"),
+    ];
+    let mut rows = Vec::new();
+    for (label, uri) in views {
+        let features = request_json(&app, Method::GET, uri, &token).await?["features"].as_array().map_or(0, Vec::len);
+        let figures = measure(runs, async || request_json(&app, Method::GET, uri, &token).await.map(|_| ())).await?;
+        rows.push(row(&format!("{label} → {features} features"), &figures));
+    }
+    Ok(rows)
+}

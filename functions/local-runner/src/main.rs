@@ -103,6 +103,10 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), nexus_share
     );
     println!("| 1 % due | {:.1} | {recorded} |", first.as_secs_f64() * 1e3);
     println!("| nothing due (same data, next run) | {:.1} | {nothing} |", idle.as_secs_f64() * 1e3);
+    println!("\n| map request (in process, 50 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
+    for row in bench::live_map(state, 50).await? {
+        println!("{row}");
+    }
     Ok(())
 }
 
