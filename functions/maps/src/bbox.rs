@@ -1,6 +1,7 @@
 //! `bbox=minLng,minLat,maxLng,maxLat` (RFC 7946 order): the map's viewport.
 
 use nexus_shared::ApiError;
+use sqlx::{Postgres, QueryBuilder};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bbox {
@@ -31,6 +32,12 @@ impl Bbox {
             return Err(invalid("the minimum must not exceed the maximum"));
         }
         Ok(Bbox { min_lng, min_lat, max_lng, max_lat })
+    }
+
+    /// ` AND` the location `l` inside the box, edges included (served by locations_lng_lat_idx).
+    pub fn push(&self, qb: &mut QueryBuilder<Postgres>) {
+        qb.push(" AND l.longitude BETWEEN ").push_bind(self.min_lng).push(" AND ").push_bind(self.max_lng);
+        qb.push(" AND l.latitude BETWEEN ").push_bind(self.min_lat).push(" AND ").push_bind(self.max_lat);
     }
 }
 

@@ -96,9 +96,8 @@ fn tickets_query(
         "::timestamptz AS now) SELECT {select} FROM clock, tickets t JOIN locations l ON l.id = t.location_id
          WHERE t.status IN {ACTIVE} AND l.latitude IS NOT NULL"
     ));
-    if let Some(b) = view.bbox {
-        qb.push(" AND l.longitude BETWEEN ").push_bind(b.min_lng).push(" AND ").push_bind(b.max_lng);
-        qb.push(" AND l.latitude BETWEEN ").push_bind(b.min_lat).push(" AND ").push_bind(b.max_lat);
+    if let Some(bbox) = view.bbox {
+        bbox.push(&mut qb);
     }
     filter.push(&mut qb, visibility);
     Ok(qb)
@@ -252,9 +251,8 @@ pub async fn locations(
         }
     };
     qb.push(" FROM locations l LEFT JOIN counts c ON c.location_id = l.id WHERE l.latitude IS NOT NULL");
-    if let Some(b) = view.bbox {
-        qb.push(" AND l.longitude BETWEEN ").push_bind(b.min_lng).push(" AND ").push_bind(b.max_lng);
-        qb.push(" AND l.latitude BETWEEN ").push_bind(b.min_lat).push(" AND ").push_bind(b.max_lat);
+    if let Some(bbox) = view.bbox {
+        bbox.push(&mut qb);
     }
     if let Some(region) = &filter.region {
         qb.push(" AND l.region = ").push_bind(region.clone());
