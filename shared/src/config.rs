@@ -63,6 +63,42 @@ impl Default for LoginThrottle {
 /// The longest access-token lifetime we accept: a stolen token must die quickly.
 pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// A connection URL from an RDS-style secret `{"username", "password", "host", "port", "dbname"}`.
+pub fn database_url(secret_json: &str) -> Result<String, ConfigError> {
+    #[derive(serde::Deserialize)]
+    struct RdsSecret {
+        username: String,
+        password: String,
+        host: String,
+        port: Option<u16>,
+        dbname: Option<String>,
+    }
+    let invalid = || ConfigError::Invalid {
+        name: "NEXUS_DATABASE_SECRET_ID",
+        reason: "not an RDS secret (username, password, host)".into(),
+    };
+    let s: RdsSecret = serde_json::from_str(secret_json).map_err(|_| invalid())?;
+    Ok(format!(
+        "postgres://{}:{}@{}:{}/{}",
+        percent_encode(&s.username),
+        percent_encode(&s.password),
+        s.host,
+        s.port.unwrap_or(5432),
+        percent_encode(s.dbname.as_deref().unwrap_or("postgres"))
+    ))
+}
+
+/// Everything but RFC 3986 unreserved characters as `%XX`, so any password survives in a URL.
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 impl DatabaseSettings {
     /// Only the database settings: for functions that need no signing key (the SLA check).
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -98,6 +134,25 @@ impl Config {
     /// Reads the configuration from environment variables (see the README for the list).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env`], except that secrets named by `NEXUS_JWT_SECRET_ID` (the signing
+    /// key) and `NEXUS_DATABASE_SECRET_ID` (an RDS secret: username, password, host, port,
+    /// dbname) are read from Secrets Manager — once, at cold start — instead of the variables.
+    pub async fn load() -> Result<Self, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (jwt_id, database_id) = (env("NEXUS_JWT_SECRET_ID"), env("NEXUS_DATABASE_SECRET_ID"));
+        let mut from_secrets = std::collections::HashMap::new();
+        if jwt_id.is_some() || database_id.is_some() {
+            let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+            if let Some(id) = jwt_id {
+                from_secrets.insert("NEXUS_JWT_SECRET", crate::secrets::fetch(&client, &id).await?);
+            }
+            if let Some(id) = database_id {
+                from_secrets.insert("DATABASE_URL", database_url(&crate::secrets::fetch(&client, &id).await?)?);
+            }
+        }
+        Self::from_lookup(|name| from_secrets.get(name).cloned().or_else(|| env(name)))
     }
 
     /// Same as [`Config::from_env`] over any lookup, so it can be tested without touching the
@@ -163,6 +218,16 @@ mod tests {
             ("NEXUS_ACCESS_TOKEN_TTL_SECS", "3600"),
         ]));
         assert!(matches!(long, Err(ConfigError::Invalid { name: "NEXUS_ACCESS_TOKEN_TTL_SECS", .. })));
+    }
+
+    #[test]
+    fn an_rds_secret_becomes_a_url_with_an_encoded_password() {
+        let url = database_url(
+            r#"{"username": "nexus", "password": "p@ss:w/rd %", "host": "db.proxy", "port": 5432, "dbname": "nexus"}"#,
+        )
+        .unwrap();
+        assert_eq!(url, "postgres://nexus:p%40ss%3Aw%2Frd%20%25@db.proxy:5432/nexus");
+        assert!(database_url(r#"{"user": "x"}"#).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -14,14 +15,18 @@ pub mod http;
 pub mod openapi;
 pub mod pagination;
 pub mod secret;
+pub mod secrets;
 pub mod sla;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod text_enum;
 pub mod ticket;
 pub mod user;
 pub mod validate;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod test_http;
 #[cfg(feature = "testing")]
 pub mod testing;
 

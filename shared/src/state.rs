@@ -27,9 +27,10 @@ impl AppState {
         }
     }
 
-    /// Configuration from the environment and a lazy pool: no network at cold start.
-    pub fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let config = Config::from_env()?;
+    /// Configuration from the environment (and Secrets Manager, when secret ids are given) and
+    /// a lazy pool: no database connection at cold start.
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let config = Config::load().await?;
         let pool = db::lazy_pool(&config.database)?;
         Ok(Self::new(config, pool))
     }

@@ -58,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         eprintln!("{USAGE}");
         std::process::exit(2);
     };
-    let state = AppState::from_env()?;
+    let state = AppState::from_env().await?;
     MIGRATOR.run(&state.pool).await?;
     match command {
         Command::Migrate => {}

@@ -1,0 +1,127 @@
+//! Object storage behind one port: S3 in Lambda and in tests (against an S3-compatible server),
+//! and whatever else implements [`ObjectStore`].
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+
+use crate::config::ConfigError;
+use crate::error::ApiError;
+
+/// Where generated documents (jobcards) go. Objects are private: clients only ever get
+/// short-lived signed URLs, never a guessable public path.
+pub trait ObjectStore: Send + Sync {
+    fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn presigned_get(&self, key: &str, ttl: Duration) -> impl Future<Output = Result<String, ApiError>> + Send;
+}
+
+#[derive(Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Store {
+    /// `NEXUS_JOBCARD_BUCKET` names the bucket; `NEXUS_S3_FORCE_PATH_STYLE=true` for
+    /// S3-compatible servers reached by address (moto, MinIO).
+    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let bucket = std::env::var("NEXUS_JOBCARD_BUCKET")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .ok_or(ConfigError::Missing("NEXUS_JOBCARD_BUCKET"))?;
+        let path_style = std::env::var("NEXUS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+        Ok(Self::new(sdk, bucket, path_style))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: String, force_path_style: bool) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(force_path_style).build();
+        Self { client: aws_sdk_s3::Client::from_conf(config), bucket }
+    }
+
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+impl ObjectStore for S3Store {
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), ApiError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(format!("S3 put {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))))?;
+        Ok(())
+    }
+
+    async fn presigned_get(&self, key: &str, ttl: Duration) -> Result<String, ApiError> {
+        let presigning = PresigningConfig::expires_in(ttl).map_err(ApiError::internal)?;
+        let request =
+            self.client.get_object().bucket(&self.bucket).key(key).presigned(presigning).await.map_err(|e| {
+                ApiError::internal(format!("S3 presign {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))
+            })?;
+        Ok(request.uri().to_string())
+    }
+}
+
+/// Against the S3-compatible server `scripts/test` starts (moto): `AWS_ENDPOINT_URL` must be set.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> S3Store {
+        assert!(
+            std::env::var("AWS_ENDPOINT_URL").is_ok(),
+            "run through scripts/test, which starts moto and sets AWS_ENDPOINT_URL"
+        );
+        let sdk = crate::aws::sdk_config().await;
+        let bucket = format!("nexus-test-{}", uuid::Uuid::new_v4());
+        let store = S3Store::new(&sdk, bucket.clone(), true);
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
+            .build();
+        store
+            .client()
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(location)
+            .send()
+            .await
+            .expect("create bucket");
+        store
+    }
+
+    #[tokio::test]
+    async fn a_stored_object_comes_back_through_its_presigned_url_encrypted() {
+        let store = store().await;
+        let body = b"%PDF-1.7 jobcard bytes".to_vec();
+        store.put("jobcards/1/v1.pdf", body.clone(), "application/pdf").await.unwrap();
+        let url = store.presigned_get("jobcards/1/v1.pdf", Duration::from_secs(900)).await.unwrap();
+        assert!(url.contains("X-Amz-Signature=") && url.contains("X-Amz-Expires=900"), "{url}");
+        let fetched = crate::test_http::get(&url).await;
+        assert_eq!(fetched.status, 200);
+        assert_eq!(fetched.body, body);
+        assert_eq!(fetched.header("content-type"), Some("application/pdf"));
+        assert_eq!(fetched.header("x-amz-server-side-encryption"), Some("AES256"));
+    }
+
+    #[tokio::test]
+    async fn an_unsigned_or_tampered_url_is_refused() {
+        let store = store().await;
+        store.put("jobcards/2/v1.pdf", b"secret".to_vec(), "application/pdf").await.unwrap();
+        let url = store.presigned_get("jobcards/2/v1.pdf", Duration::from_secs(900)).await.unwrap();
+        let tampered = url.replace("jobcards/2/", "jobcards/3/");
+        assert_ne!(crate::test_http::get(&tampered).await.status, 200);
+    }
+}
