@@ -1,0 +1,6 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    nexus_shared::telemetry::init();
+    let state = nexus_shared::AppState::from_env().await?;
+    lambda_http::run(nexus_pdf::router(state)).await
+}
