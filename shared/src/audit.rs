@@ -24,10 +24,11 @@ pub enum EntityType {
     SlaRule,
     SlaCalendar,
     SlaEvent,
+    Jobcard,
 }
 
 impl EntityType {
-    pub const ALL: [EntityType; 8] = [
+    pub const ALL: [EntityType; 9] = [
         EntityType::User,
         EntityType::Location,
         EntityType::Asset,
@@ -36,6 +37,7 @@ impl EntityType {
         EntityType::SlaRule,
         EntityType::SlaCalendar,
         EntityType::SlaEvent,
+        EntityType::Jobcard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +50,7 @@ impl EntityType {
             Self::SlaRule => "sla_rule",
             Self::SlaCalendar => "sla_calendar",
             Self::SlaEvent => "sla_event",
+            Self::Jobcard => "jobcard",
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::auth::password::Passwords;
 use crate::auth::token::TokenKeys;
 use crate::config::Config;
 use crate::db;
+use crate::storage::S3Store;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub tokens: Arc<TokenKeys>,
     pub passwords: Passwords,
+    /// Object storage, for the functions that write documents (only `pdf` builds one).
+    pub storage: Option<Arc<S3Store>>,
 }
 
 impl AppState {
@@ -24,7 +27,13 @@ impl AppState {
             passwords: Passwords::new(config.password_hashing),
             pool,
             config: Arc::new(config),
+            storage: None,
         }
+    }
+
+    pub fn with_storage(mut self, storage: S3Store) -> Self {
+        self.storage = Some(Arc::new(storage));
+        self
     }
 
     /// Configuration from the environment (and Secrets Manager, when secret ids are given) and

@@ -80,26 +80,7 @@ mod tests {
     use super::*;
 
     async fn store() -> S3Store {
-        assert!(
-            std::env::var("AWS_ENDPOINT_URL").is_ok(),
-            "run through scripts/test, which starts moto and sets AWS_ENDPOINT_URL"
-        );
-        let sdk = crate::aws::sdk_config().await;
-        let bucket = format!("nexus-test-{}", uuid::Uuid::new_v4());
-        let store = S3Store::new(&sdk, bucket.clone(), true);
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
-        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
-            .build();
-        store
-            .client()
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(location)
-            .send()
-            .await
-            .expect("create bucket");
-        store
+        crate::test_http::s3_test_store().await
     }
 
     #[tokio::test]

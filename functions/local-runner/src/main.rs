@@ -58,7 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         eprintln!("{USAGE}");
         std::process::exit(2);
     };
-    let state = AppState::from_env().await?;
+    let mut state = AppState::from_env().await?;
+    if std::env::var_os("NEXUS_JOBCARD_BUCKET").is_some() {
+        state = state.with_storage(local_storage().await?);
+    }
     MIGRATOR.run(&state.pool).await?;
     match command {
         Command::Migrate => {}
@@ -108,6 +111,20 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), nexus_share
         println!("{row}");
     }
     Ok(())
+}
+
+/// S3 for jobcards (moto locally, started by `scripts/run`); the bucket is created when missing.
+async fn local_storage() -> Result<nexus_shared::storage::S3Store, Box<dyn std::error::Error + Send + Sync>> {
+    let sdk = nexus_shared::aws::sdk_config().await;
+    let store = nexus_shared::storage::S3Store::from_env(&sdk).await?;
+    if store.client().head_bucket().bucket(store.bucket()).send().await.is_err() {
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
+            .build();
+        store.client().create_bucket().bucket(store.bucket()).create_bucket_configuration(location).send().await?;
+    }
+    Ok(store)
 }
 
 /// The scheduled SLA check, in-process: every minute, sweep at the current instant. A failed

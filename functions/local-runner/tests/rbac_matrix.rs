@@ -74,6 +74,8 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/sla/events", Roles(STAFF), 200),
         route(Method::GET, "/api/maps/live-tickets", Roles(ALL), 200),
         route(Method::GET, "/api/maps/locations", Roles(ALL), 200),
+        route(Method::POST, "/api/pdf/jobcard", Roles(WORKERS), 201),
+        route(Method::GET, "/api/pdf/jobcard/{ticket_id}", Roles(WORKERS), 200),
         // Last: it ends the caller's session.
         route(Method::POST, "/api/auth/logout", Roles(ALL), 204),
     ]
@@ -131,6 +133,20 @@ async fn prepare(
         (_, "/api/tickets/{id}/history") => {
             (format!("/api/tickets/{}/history", ticket_for(app, asset, caller, admin).await), None)
         }
+        ("POST", "/api/pdf/jobcard") => {
+            let ticket = closed_ticket_for(app, pool, asset, caller, admin).await;
+            (path.into(), Some(json!({"ticket_id": ticket})))
+        }
+        (_, "/api/pdf/jobcard/{ticket_id}") => {
+            let ticket = closed_ticket_for(app, pool, asset, caller, admin).await;
+            let made = send(
+                app,
+                request(Method::POST, "/api/pdf/jobcard", Some(&admin.token), Some(json!({"ticket_id": ticket}))),
+            )
+            .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+            (format!("/api/pdf/jobcard/{ticket}"), None)
+        }
         ("POST", "/api/approvals") => {
             let ticket = ticket_for(app, asset, None, admin).await;
             sqlx::query(
@@ -172,9 +188,30 @@ async fn ticket_for(app: &axum::Router, asset: i64, caller: Option<&TestUser>, a
     created.body["id"].as_i64().expect("ticket created")
 }
 
+/// A closed ticket (assigned to the caller when a technician), closed directly in the database.
+async fn closed_ticket_for(
+    app: &axum::Router,
+    pool: &PgPool,
+    asset: i64,
+    caller: Option<&TestUser>,
+    admin: &TestUser,
+) -> i64 {
+    let ticket = ticket_for(app, asset, caller, admin).await;
+    sqlx::query(
+        "UPDATE tickets SET status = 'closed', assigned_to = COALESCE(assigned_to, $2), responded_at = now(),
+         resolved_at = now(), closed_at = now(), resolution_notes = 'Fixed' WHERE id = $1",
+    )
+    .bind(ticket)
+    .bind(admin.id)
+    .execute(pool)
+    .await
+    .unwrap();
+    ticket
+}
+
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
-    let state = testing::state(pool.clone());
+    let state = testing::state(pool.clone()).with_storage(nexus_shared::test_http::s3_test_store().await);
     let app = nexus_local_runner::app(state.clone());
     let callers: Vec<(&str, Option<TestUser>)> = testing::everyone(&state).await;
     let mut n = 0;

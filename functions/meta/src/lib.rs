@@ -29,6 +29,7 @@ pub fn all_routes() -> OpenApiRouter<AppState> {
         .merge(nexus_approvals::routes())
         .merge(nexus_sla::routes())
         .merge(nexus_maps::routes())
+        .merge(nexus_pdf::routes())
         .merge(routes())
 }
 

@@ -1,14 +1,18 @@
-//! `pdf`: jobcards, the signed-off record of a closed ticket, stored in S3 and handed out as
-//! short-lived presigned links.
+//! `pdf`: jobcards, the signed-off record of a closed ticket, stored in S3 (private, encrypted)
+//! and handed out as 15-minute presigned links.
 
+mod handlers;
 pub mod jobcard;
+mod store;
 
 use axum::Router;
 use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    OpenApiRouter::new().routes(routes!(handlers::create)).routes(routes!(handlers::latest))
 }
 
 pub fn router(state: AppState) -> Router {
