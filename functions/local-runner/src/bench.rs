@@ -240,3 +240,17 @@ pub async fn live_map(state: &AppState, runs: usize) -> Result<Vec<String>, ApiE
     }
     Ok(rows)
 }
+
+/// Jobcard rendering alone (no S3): median and p95 over `runs`, and the size.
+pub fn jobcard(runs: usize) -> (Figures, usize) {
+    let facts = nexus_pdf::jobcard::JobcardFacts::example();
+    let mut samples = Vec::with_capacity(runs);
+    let mut size = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        size = nexus_pdf::jobcard::render(&facts).len();
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    (Figures { median: samples[runs / 2], p95: samples[(runs * 95 / 100).min(runs - 1)] }, size)
+}

@@ -132,6 +132,42 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
     lines
 }
 
+impl JobcardFacts {
+    /// A realistic closed ticket, for tests and the benchmark.
+    pub fn example() -> JobcardFacts {
+        let t = |h| DateTime::parse_from_rfc3339(&format!("2026-11-23T{h:02}:00:00Z")).unwrap().with_timezone(&Utc);
+        JobcardFacts {
+            id: 1,
+            number: "CM-2026-000042".into(),
+            ticket_type: "CM".into(),
+            priority: "high".into(),
+            status: "closed".into(),
+            version: 7,
+            description: "Cash dispenser jammed ".repeat(20),
+            resolution_notes: Some("Cleared the jam, replaced the pick roller".into()),
+            created_at: t(1),
+            responded_at: Some(t(2)),
+            resolved_at: Some(t(12)),
+            closed_at: Some(t(13)),
+            response_due_at: t(3),
+            resolution_due_at: t(9),
+            response_target_minutes: 120,
+            resolution_target_minutes: 480,
+            assigned_to: Some(3),
+            asset_tag: "ATM-DPS0001".into(),
+            asset_name: "Hyosung MX8600".into(),
+            location_code: "DPS0001".into(),
+            location_name: "BRI Mall Denpasar".into(),
+            address: Some("Jl. Gatot Subroto No. 24, Denpasar".into()),
+            latitude: Some(-8.67),
+            longitude: Some(115.21),
+            technician: Some("Made Wirawan <technician@example.com>".into()),
+            approver: Some("supervisor@example.com".into()),
+            approval_comments: Some("Photos attached, good work".into()),
+        }
+    }
+}
+
 /// The PDF bytes.
 pub fn render(f: &JobcardFacts) -> Vec<u8> {
     let mut page = Page { ops: Vec::new(), y: 279.0 };
@@ -206,39 +242,6 @@ pub fn render(f: &JobcardFacts) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn facts() -> JobcardFacts {
-        let t = |h| DateTime::parse_from_rfc3339(&format!("2026-11-23T{h:02}:00:00Z")).unwrap().with_timezone(&Utc);
-        JobcardFacts {
-            id: 1,
-            number: "CM-2026-000042".into(),
-            ticket_type: "CM".into(),
-            priority: "high".into(),
-            status: "closed".into(),
-            version: 7,
-            description: "Cash dispenser jammed ".repeat(20),
-            resolution_notes: Some("Cleared the jam, replaced the pick roller".into()),
-            created_at: t(1),
-            responded_at: Some(t(2)),
-            resolved_at: Some(t(12)),
-            closed_at: Some(t(13)),
-            response_due_at: t(3),
-            resolution_due_at: t(9),
-            response_target_minutes: 120,
-            resolution_target_minutes: 480,
-            assigned_to: Some(3),
-            asset_tag: "ATM-DPS0001".into(),
-            asset_name: "Hyosung MX8600".into(),
-            location_code: "DPS0001".into(),
-            location_name: "BRI Mall Denpasar".into(),
-            address: Some("Jl. Gatot Subroto No. 24, Denpasar".into()),
-            latitude: Some(-8.67),
-            longitude: Some(115.21),
-            technician: Some("Made Wirawan <technician@example.com>".into()),
-            approver: Some("supervisor@example.com".into()),
-            approval_comments: Some("Photos attached, good work".into()),
-        }
-    }
-
     pub fn text_of(pdf: &[u8]) -> String {
         let doc = PdfDocument::parse(pdf, &printpdf::PdfParseOptions::default(), &mut Vec::new()).unwrap();
         let mut out = String::new();
@@ -259,7 +262,7 @@ mod tests {
 
     #[test]
     fn the_jobcard_states_the_ticket_site_sla_and_approver() {
-        let pdf = render(&facts());
+        let pdf = render(&JobcardFacts::example());
         assert!(pdf.starts_with(b"%PDF-"));
         let text = text_of(&pdf);
         for expected in [
