@@ -87,7 +87,11 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), nexus_share
     use nexus_local_runner::bench;
     nexus_local_runner::demo::seed(state).await?;
     let (render, size) = bench::jobcard(1_000);
-    println!("Jobcard PDF: median {:.2} ms, p95 {:.2} ms, {size} bytes (1000 renders)", render.median.as_secs_f64() * 1e3, render.p95.as_secs_f64() * 1e3);
+    println!(
+        "Jobcard PDF: median {:.2} ms, p95 {:.2} ms, {size} bytes (1000 renders)",
+        render.median.as_secs_f64() * 1e3,
+        render.p95.as_secs_f64() * 1e3
+    );
     let loaded = bench::load(state, 2_000, tickets).await?;
     println!("Loaded {tickets} tickets at 2000 bench sites in {:.1} s", loaded.as_secs_f64());
     println!("\n| request (in process, 200 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
