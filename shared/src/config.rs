@@ -140,7 +140,12 @@ impl Config {
     /// key) and `NEXUS_DATABASE_SECRET_ID` (an RDS secret: username, password, host, port,
     /// dbname) are read from Secrets Manager — once, at cold start — instead of the variables.
     pub async fn load() -> Result<Self, ConfigError> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::load_from(|name| std::env::var(name).ok()).await
+    }
+
+    /// [`Config::load`] over any lookup (the AWS SDK itself still reads its own variables).
+    pub async fn load_from(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = |name: &str| get(name).filter(|v| !v.is_empty());
         let (jwt_id, database_id) = (env("NEXUS_JWT_SECRET_ID"), env("NEXUS_DATABASE_SECRET_ID"));
         let mut from_secrets = std::collections::HashMap::new();
         if jwt_id.is_some() || database_id.is_some() {
@@ -218,6 +223,31 @@ mod tests {
             ("NEXUS_ACCESS_TOKEN_TTL_SECS", "3600"),
         ]));
         assert!(matches!(long, Err(ConfigError::Invalid { name: "NEXUS_ACCESS_TOKEN_TTL_SECS", .. })));
+    }
+
+    /// Against the Secrets Manager that `scripts/test` starts (moto).
+    #[tokio::test]
+    async fn secrets_named_in_the_environment_replace_the_plain_variables() {
+        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run through scripts/test, which starts moto");
+        let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+        let (jwt, db) = (format!("nexus/jwt-{}", uuid::Uuid::new_v4()), format!("nexus/db-{}", uuid::Uuid::new_v4()));
+        client.create_secret().name(&jwt).secret_string("signing-key-from-secrets-manager-0123").send().await.unwrap();
+        let rds = r#"{"username": "app", "password": "pw/1", "host": "proxy", "port": 5432, "dbname": "nexus"}"#;
+        client.create_secret().name(&db).secret_string(rds).send().await.unwrap();
+        let c = Config::load_from(lookup(&[
+            ("NEXUS_JWT_SECRET_ID", &jwt),
+            ("NEXUS_DATABASE_SECRET_ID", &db),
+            ("NEXUS_JWT_SECRET", "a-plain-variable-that-must-lose-000"),
+        ]))
+        .await
+        .unwrap();
+        assert_eq!(c.jwt.secret.expose(), b"signing-key-from-secrets-manager-0123");
+        assert_eq!(c.database.url.expose(), "postgres://app:pw%2F1@proxy:5432/nexus");
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("signing-key-from-secrets-manager") && !printed.contains("pw%2F1"));
+        let missing =
+            Config::load_from(lookup(&[("NEXUS_JWT_SECRET_ID", "nexus/none"), ("DATABASE_URL", "postgres://x")])).await;
+        assert!(missing.is_err());
     }
 
     #[test]
