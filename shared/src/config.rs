@@ -100,9 +100,20 @@ fn percent_encode(value: &str) -> String {
 }
 
 impl DatabaseSettings {
-    /// Only the database settings: for functions that need no signing key (the SLA check).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    /// Only the database settings, for functions that need no signing key (the SLA check):
+    /// `DATABASE_URL`, or the RDS secret named by `NEXUS_DATABASE_SECRET_ID`.
+    pub async fn load() -> Result<Self, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let from_secret = match env("NEXUS_DATABASE_SECRET_ID") {
+            Some(id) => {
+                let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+                Some(database_url(&crate::secrets::fetch(&client, &id).await?)?)
+            }
+            None => None,
+        };
+        Self::from_lookup(&|name: &str| {
+            if name == "DATABASE_URL" && from_secret.is_some() { from_secret.clone() } else { env(name) }
+        })
     }
 
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {

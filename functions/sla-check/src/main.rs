@@ -8,7 +8,7 @@ use nexus_sla_check::ScheduledEvent;
 async fn main() -> Result<(), lambda_runtime::Error> {
     nexus_shared::telemetry::init();
     // Only the database: this function signs no tokens and needs no signing key.
-    let pool = &nexus_shared::db::lazy_pool(&nexus_shared::config::DatabaseSettings::from_env()?)?;
+    let pool = &nexus_shared::db::lazy_pool(&nexus_shared::config::DatabaseSettings::load().await?)?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| async move {
         nexus_sla_check::handle(pool, event.payload).await.map_err(|error| {
             // The cause goes to the log only; the invocation's error says nothing internal.
