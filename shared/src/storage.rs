@@ -15,6 +15,8 @@ use crate::error::ApiError;
 pub trait ObjectStore: Send + Sync {
     fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
     fn presigned_get(&self, key: &str, ttl: Duration) -> impl Future<Output = Result<String, ApiError>> + Send;
+    /// Whether the object is there (a lifecycle rule, or an emptied dev bucket, may remove it).
+    fn exists(&self, key: &str) -> impl Future<Output = Result<bool, ApiError>> + Send;
 }
 
 #[derive(Clone)]
@@ -64,6 +66,14 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
+    async fn exists(&self, key: &str) -> Result<bool, ApiError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(ApiError::internal(format!("S3 head {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))),
+        }
+    }
+
     async fn presigned_get(&self, key: &str, ttl: Duration) -> Result<String, ApiError> {
         let presigning = PresigningConfig::expires_in(ttl).map_err(ApiError::internal)?;
         let request =
@@ -95,6 +105,8 @@ mod tests {
         assert_eq!(fetched.body, body);
         assert_eq!(fetched.header("content-type"), Some("application/pdf"));
         assert_eq!(fetched.header("x-amz-server-side-encryption"), Some("AES256"));
+        assert!(store.exists("jobcards/1/v1.pdf").await.unwrap());
+        assert!(!store.exists("jobcards/1/v2.pdf").await.unwrap());
     }
 
     #[tokio::test]

@@ -86,9 +86,12 @@ pub async fn create(
     }
     let latest = store::latest(&mut tx, facts.id).await?;
     if let Some(card) = latest.as_ref().filter(|c| c.ticket_version == facts.version) {
-        let card = card.clone();
-        tx.commit().await?;
-        return Ok((StatusCode::OK, axum::Json(link(store, &card).await?)));
+        // Reuse only what is really there; a vanished object gets a new version below.
+        if store.exists(&card.object_key).await? {
+            let card = card.clone();
+            tx.commit().await?;
+            return Ok((StatusCode::OK, axum::Json(link(store, &card).await?)));
+        }
     }
     let pdf = jobcard::render(&facts);
     let sha256: String = Sha256::digest(&pdf).iter().map(|b| format!("{b:02x}")).collect();

@@ -13,6 +13,7 @@ struct Fixture {
     tickets: axum::Router,
     approvals: axum::Router,
     pool: PgPool,
+    store: nexus_shared::storage::S3Store,
     spv: TestUser,
     tech: TestUser,
     asset: i64,
@@ -20,7 +21,7 @@ struct Fixture {
 
 async fn setup(pool: PgPool) -> Fixture {
     let store = nexus_shared::test_http::s3_test_store().await;
-    let state = testing::state(pool.clone()).with_storage(store);
+    let state = testing::state(pool.clone()).with_storage(store.clone());
     let spv = testing::user(&state, "supervisor@test.example", &[Role::Supervisor]).await;
     let tech = testing::user(&state, "technician@test.example", &[Role::Technician]).await;
     let asset = testing::site(&pool, "DPS0001", "Asia/Makassar").await.asset_id;
@@ -29,6 +30,7 @@ async fn setup(pool: PgPool) -> Fixture {
         tickets: nexus_tickets::router(state.clone()),
         approvals: nexus_approvals::router(state),
         pool,
+        store,
         spv,
         tech,
         asset,
@@ -126,6 +128,12 @@ async fn asking_again_for_an_unchanged_ticket_reuses_the_object(pool: PgPool) {
     let latest = get(&f.pdf, &format!("/api/pdf/jobcard/{}", t["id"]), &f.spv).await;
     assert_eq!((latest.status, &latest.body["version"]), (StatusCode::OK, &json!(1)));
     assert_eq!(nexus_shared::test_http::get(latest.body["url"].as_str().unwrap()).await.status, 200);
+    // A ticket whose object vanished (lifecycle rule, emptied dev bucket) gets a new version.
+    let store = f.store.clone();
+    store.client().delete_object().bucket(store.bucket()).key(first["key"].as_str().unwrap()).send().await.unwrap();
+    let remade = post(&f.pdf, "/api/pdf/jobcard", &f.spv, json!({"ticket_id": t["id"]})).await;
+    assert_eq!((remade.status, &remade.body["version"]), (StatusCode::CREATED, &json!(2)));
+    assert_eq!(nexus_shared::test_http::get(remade.body["url"].as_str().unwrap()).await.status, 200);
     // A changed ticket gets a new version.
     sqlx::query("UPDATE tickets SET version = version + 1, notes = 'late note' WHERE id = $1")
         .bind(t["id"].as_i64())
@@ -133,8 +141,8 @@ async fn asking_again_for_an_unchanged_ticket_reuses_the_object(pool: PgPool) {
         .await
         .unwrap();
     let v2 = post(&f.pdf, "/api/pdf/jobcard", &f.spv, json!({"ticket_id": t["id"]})).await;
-    assert_eq!((v2.status, &v2.body["version"]), (StatusCode::CREATED, &json!(2)));
-    assert_eq!(v2.body["key"], format!("jobcards/{}/v2.pdf", t["id"]));
+    assert_eq!((v2.status, &v2.body["version"]), (StatusCode::CREATED, &json!(3)));
+    assert_eq!(v2.body["key"], format!("jobcards/{}/v3.pdf", t["id"]));
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
