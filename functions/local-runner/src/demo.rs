@@ -235,6 +235,15 @@ pub async fn seed_tickets(state: &AppState) -> Result<i64, ApiError> {
         .execute(&mut *tx)
         .await?;
     }
+    // Closed tickets went through an approval: record the supervisor's decision.
+    sqlx::query(
+        "INSERT INTO approvals (ticket_id, decision, comments, decided_by, created_at)
+         SELECT id, 'approve', 'Checked the photos and the test transaction', $1, closed_at
+         FROM tickets WHERE status = 'closed'",
+    )
+    .bind(supervisor)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(DEMO_TICKETS)
 }

@@ -23,6 +23,13 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     assert_eq!(tickets.body["items"].as_array().unwrap().len(), 48);
     let active = get(&app, "/api/tickets?status=open,assigned,in_progress,on_hold,resolved&limit=100", &admin).await;
     assert_eq!(active.body["items"].as_array().unwrap().len(), 40);
+    let approved: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM approvals a JOIN tickets t ON t.id = a.ticket_id WHERE t.status = 'closed'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(approved, 8, "every closed demo ticket has its approval, once");
     for (email, _) in nexus_local_runner::demo::USERS {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND active)")
             .bind(email)
