@@ -88,7 +88,7 @@ pub async fn apply(
                 next.response_breached |= responded > next.response_due_at;
                 if let Some(held_since) = before.on_hold_since {
                     let c = clock.insert(SlaClock::load(conn, &before.timezone, next.targets()).await?);
-                    next.held_seconds += c.working_time(held_since, now).num_seconds();
+                    next.held_seconds += c.hold_credit(held_since, now, before.resolution_due_at).num_seconds();
                     next.on_hold_since = None;
                     next.hold_reason = None;
                     recompute = true;

@@ -173,25 +173,6 @@ impl Calendar {
             Calendar::BusinessHours(hours) => hours.between(from, to, tz),
         }
     }
-
-    /// The new deadline after a hold: the working time still left at `held_at` is granted again
-    /// from `resumed_at`, so the hold itself costs the ticket nothing.
-    ///
-    /// A target already breached when held stays breached (`due` is returned unchanged). A
-    /// `resumed_at` before `held_at` is treated as an empty hold.
-    pub fn reschedule_after_hold(
-        &self,
-        due: DateTime<Utc>,
-        held_at: DateTime<Utc>,
-        resumed_at: DateTime<Utc>,
-        tz: Tz,
-    ) -> DateTime<Utc> {
-        if held_at >= due {
-            return due;
-        }
-        let remaining = self.between(held_at, due, tz);
-        self.add(resumed_at.max(held_at), remaining, tz)
-    }
 }
 
 /// The wall-clock time of `at` in `tz`, or `None` beyond chrono's range (where
@@ -403,59 +384,6 @@ mod tests {
         ];
         for (name, calendar, from, to, expected) in cases {
             assert_eq!(calendar.between(at(Jakarta, from), at(Jakarta, to), Jakarta), expected, "{name}");
-        }
-    }
-
-    #[test]
-    fn holds_do_not_count() {
-        let always_due = at(Jakarta, "2026-11-23 12:00");
-        let cases = [
-            (
-                "hold spanning days",
-                office(),
-                "2026-11-24 12:00",
-                "2026-11-23 16:00",
-                "2026-11-25 08:00",
-                at(Jakarta, "2026-11-25 13:00"),
-            ),
-            (
-                "held at night",
-                office(),
-                "2026-11-24 12:00",
-                "2026-11-23 20:00",
-                "2026-11-24 10:00",
-                at(Jakarta, "2026-11-24 14:00"),
-            ),
-            (
-                "held after due",
-                office(),
-                "2026-11-24 12:00",
-                "2026-11-24 13:00",
-                "2026-11-25 08:00",
-                at(Jakarta, "2026-11-24 12:00"),
-            ),
-            (
-                "held exactly at due",
-                office(),
-                "2026-11-24 12:00",
-                "2026-11-24 12:00",
-                "2026-11-25 08:00",
-                at(Jakarta, "2026-11-24 12:00"),
-            ),
-            (
-                "resumed before held is an empty hold",
-                office(),
-                "2026-11-24 12:00",
-                "2026-11-24 10:00",
-                "2026-11-24 09:00",
-                at(Jakarta, "2026-11-24 12:00"),
-            ),
-            ("always", Calendar::Always, "2026-11-23 12:00", "2026-11-23 09:00", "2026-11-23 11:00", always_due + h(2)),
-        ];
-        for (name, calendar, due, held, resumed, expected) in cases {
-            let new_due =
-                calendar.reschedule_after_hold(at(Jakarta, due), at(Jakarta, held), at(Jakarta, resumed), Jakarta);
-            assert_eq!(new_due, expected, "{name}");
         }
     }
 

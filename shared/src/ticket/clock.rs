@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use sqlx::PgConnection;
 
 use crate::error::ApiError;
-use crate::sla::{BusinessHours, Calendar};
+use crate::sla::{self, BusinessHours, Calendar};
 
 /// The stored lines of a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,15 +59,30 @@ impl SlaClock {
     /// The lines of a ticket opened at `opened_at` that has spent `held` working time on hold
     /// (holds pause the resolution clock only: a ticket is put on hold after it was responded to).
     pub fn lines(&self, opened_at: DateTime<Utc>, held: Duration) -> Lines {
-        let at = |work: Duration| self.calendar.add(opened_at, work, self.tz);
-        let warn =
-            |target: Duration| Duration::seconds((target.num_seconds() as f64 * self.warning_ratio).round() as i64);
+        let (cal, tz) = (&self.calendar, self.tz);
+        let warning = |target| sla::warning_at(cal, opened_at, target, self.warning_ratio, tz);
         Lines {
-            response_warning_at: at(warn(self.response_target)),
-            response_due_at: at(self.response_target),
-            resolution_warning_at: at(warn(self.resolution_target) + held),
-            resolution_due_at: at(self.resolution_target + held),
+            response_warning_at: warning(self.response_target),
+            response_due_at: cal.add(opened_at, self.response_target, tz),
+            // Working time is additive: the hold's share is granted after the line it pushes.
+            resolution_warning_at: cal.add(warning(self.resolution_target), held, tz),
+            resolution_due_at: cal.add(cal.add(opened_at, self.resolution_target, tz), held, tz),
         }
+    }
+
+    /// The working time a hold from `held_since` to `resumed_at` adds to the resolution lines:
+    /// all of it, unless the target was already breached when the hold began (a hold does not
+    /// un-breach a ticket).
+    pub fn hold_credit(
+        &self,
+        held_since: DateTime<Utc>,
+        resumed_at: DateTime<Utc>,
+        resolution_due_at: DateTime<Utc>,
+    ) -> Duration {
+        if held_since >= resolution_due_at {
+            return Duration::zero();
+        }
+        self.working_time(held_since, resumed_at.max(held_since))
     }
 
     /// Working time between two instants by this clock's calendar.
@@ -107,4 +122,58 @@ pub fn business_hours(
         }
     }
     BusinessHours::new(weekly, holidays).map(Calendar::BusinessHours).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::Asia::Jakarta;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        let local = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        Jakarta.from_local_datetime(&local).unwrap().with_timezone(&Utc)
+    }
+
+    /// Mon–Fri 08:00–17:00 WIB; opened Mon 2026-11-23 08:00 with 13 working hours to resolve,
+    /// so resolution is due Tue 12:00 and warned at 80 % (10 h 24 min) Tue 09:24.
+    fn office_clock() -> (SlaClock, DateTime<Utc>) {
+        let day = vec![("08:00".to_string(), "17:00".to_string())];
+        let days = [day.clone(), day.clone(), day.clone(), day.clone(), day, vec![], vec![]];
+        let calendar = business_hours(&days, Default::default()).unwrap();
+        let targets = Targets { calendar_id: 2, response_minutes: 60, resolution_minutes: 13 * 60, warning_ratio: 0.8 };
+        (SlaClock::new(calendar, Jakarta, targets), at("2026-11-23 08:00"))
+    }
+
+    #[test]
+    fn lines_follow_the_calendar() {
+        let (clock, opened) = office_clock();
+        let lines = clock.lines(opened, Duration::zero());
+        assert_eq!(lines.response_warning_at, at("2026-11-23 08:48"));
+        assert_eq!(lines.response_due_at, at("2026-11-23 09:00"));
+        assert_eq!(lines.resolution_warning_at, at("2026-11-24 09:24"));
+        assert_eq!(lines.resolution_due_at, at("2026-11-24 12:00"));
+    }
+
+    /// Time on hold does not count: the working time left when the hold began is granted again
+    /// from the resume; a target breached before the hold stays breached.
+    #[test]
+    fn holds_push_the_resolution_lines() {
+        let (clock, opened) = office_clock();
+        let due = clock.lines(opened, Duration::zero()).resolution_due_at;
+        let cases = [
+            ("hold spanning days", "2026-11-23 16:00", "2026-11-25 08:00", "2026-11-25 13:00"),
+            ("held at night", "2026-11-23 20:00", "2026-11-24 10:00", "2026-11-24 14:00"),
+            ("held after due", "2026-11-24 13:00", "2026-11-25 08:00", "2026-11-24 12:00"),
+            ("held exactly at due", "2026-11-24 12:00", "2026-11-25 08:00", "2026-11-24 12:00"),
+            ("resumed before held is an empty hold", "2026-11-24 10:00", "2026-11-24 09:00", "2026-11-24 12:00"),
+        ];
+        for (name, held, resumed, expected) in cases {
+            let credit = clock.hold_credit(at(held), at(resumed), due);
+            let lines = clock.lines(opened, credit);
+            assert_eq!(lines.resolution_due_at, at(expected), "{name}");
+            assert!(lines.resolution_warning_at <= lines.resolution_due_at, "{name}");
+            assert_eq!(lines.response_due_at, at("2026-11-23 09:00"), "{name}: holds never move the response line");
+        }
+    }
 }
