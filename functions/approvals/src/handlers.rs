@@ -2,9 +2,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use nexus_shared::audit::{self, Action, EntityType};
-use nexus_shared::auth::{Auth, Role, Staff};
+use nexus_shared::auth::{Auth, Staff};
 use nexus_shared::extract::{Json, Path};
-use nexus_shared::ticket::Transition;
+use nexus_shared::ticket::{Transition, Visibility};
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -61,8 +61,9 @@ pub async fn history(
     Path(ticket_id): Path<i64>,
 ) -> ApiResult<axum::Json<ApprovalHistory>> {
     let ticket = store::ticket(&state.pool, ticket_id).await?.ok_or(ApiError::NotFound)?;
-    let sees_all = caller.has_any(&[Role::Admin, Role::Supervisor, Role::Viewer]);
-    if !sees_all && ticket.assigned_to != Some(caller.id) {
+    if let Visibility::AssignedTo(user) = Visibility::of(&caller)
+        && ticket.assigned_to != Some(user)
+    {
         return Err(ApiError::NotFound);
     }
     Ok(axum::Json(ApprovalHistory { items: store::history(&state.pool, ticket_id).await? }))

@@ -14,10 +14,6 @@ use crate::lifecycle;
 use crate::store::{self, SORTS};
 use crate::ticket::{Ticket, TicketRow};
 
-pub fn visibility(user: &AuthUser) -> Visibility {
-    Visibility::of(user)
-}
-
 /// Lists tickets, each with its asset and location, so a list screen needs one request.
 /// `sort` is `-created_at` (default), `created_at` or `resolution_due_at` (`-` for descending).
 #[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
@@ -31,7 +27,7 @@ pub async fn list(
 ) -> ApiResult<axum::Json<Page<Ticket>>> {
     let page = page.resolve(&SORTS, "-created_at", "t.id")?;
     let filter = query.parse()?;
-    let rows = store::list(&state.pool, &filter, visibility(&caller), &page).await?;
+    let rows = store::list(&state.pool, &filter, Visibility::of(&caller), &page).await?;
     let now = Utc::now();
     Ok(axum::Json(Page { items: rows.items.into_iter().map(|r| r.view(now)).collect(), next_cursor: rows.next_cursor }))
 }
@@ -46,7 +42,7 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> ApiResult<(HeaderMap, axum::Json<Ticket>)> {
     let mut conn = state.pool.acquire().await?;
-    let row = store::find(&mut conn, id, visibility(&caller), Lock::None).await?.ok_or(ApiError::NotFound)?;
+    let row = store::find(&mut conn, id, Visibility::of(&caller), Lock::None).await?.ok_or(ApiError::NotFound)?;
     Ok(with_etag(row))
 }
 
@@ -152,7 +148,7 @@ async fn change(
     update: TicketUpdate,
     if_match: Option<String>,
 ) -> ApiResult<TicketRow> {
-    let visible = visibility(caller);
+    let visible = Visibility::of(caller);
     let locked = async |conn: &mut sqlx::PgConnection, id| store::find(conn, id, visible, Lock::ForUpdate).await;
     audit::update(&state.pool, &caller.actor(), action, id, locked, async |conn, before| {
         if let Some(expected) = &if_match

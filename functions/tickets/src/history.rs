@@ -8,6 +8,7 @@ use nexus_shared::auth::Auth;
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Path, Query};
 use nexus_shared::pagination::{Page, PageParams, SortKey};
+use nexus_shared::ticket::Visibility;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use sqlx::{FromRow, QueryBuilder};
@@ -46,7 +47,7 @@ pub async fn history(
 ) -> ApiResult<axum::Json<Page<HistoryEntry>>> {
     let page = page.resolve(&SORTS, "at", "a.id")?;
     let mut conn = state.pool.acquire().await?;
-    store::find(&mut conn, id, crate::handlers::visibility(&caller), Lock::None).await?.ok_or(ApiError::NotFound)?;
+    store::find(&mut conn, id, Visibility::of(&caller), Lock::None).await?.ok_or(ApiError::NotFound)?;
     drop(conn);
     let mut qb = QueryBuilder::new(format!(
         "SELECT a.id, a.created_at AS at, a.entity_type, a.action, a.actor_id, u.email AS actor_email, a.changes{}
