@@ -1,9 +1,12 @@
 //! The audit log: one row per change, written on the change's own transaction so neither can
 //! exist without the other.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
+
+use crate::pagination::{PageRequest, SortKey};
 use utoipa::ToSchema;
 
 use axum::extract::FromRequestParts;
@@ -194,6 +197,40 @@ pub async fn delete<T: Audited>(
     record(&mut tx, actor, T::ENTITY, id, Action::Delete, Some(&removed), None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// One recorded change, as the audit list and a ticket's history show it.
+#[derive(Debug, Serialize, FromRow, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[sqlx(try_from = "String")]
+    pub entity_type: EntityType,
+    pub entity_id: i64,
+    #[sqlx(try_from = "String")]
+    pub action: Action,
+    /// Null for changes made by the system (sign-up, the SLA check).
+    pub actor_id: Option<i64>,
+    pub actor_email: Option<String>,
+    /// The changed fields: `{"field": {"old": .., "new": ..}}`.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+    /// The request (or scheduled run) that made the change, to find its log lines.
+    pub request_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Audit entries page by time (ties broken by id).
+pub static ENTRY_SORTS: [SortKey; 1] = [SortKey { name: "created_at", column: "a.created_at", cast: "timestamptz" }];
+
+/// `SELECT` [`AuditEntry`] columns and the page keys `FROM audit_logs a … WHERE true`: the caller
+/// adds its conditions and fetches with `page.fetch`.
+pub fn entries_query(page: &PageRequest) -> QueryBuilder<Postgres> {
+    QueryBuilder::new(format!(
+        "SELECT a.id, a.entity_type, a.entity_id, a.action, a.actor_id, u.email AS actor_email, a.changes,
+                a.request_id, a.created_at{}
+         FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_id WHERE true",
+        page.select_keys()
+    ))
 }
 
 /// Fields that change on every write and say nothing about what changed.

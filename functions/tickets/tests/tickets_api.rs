@@ -437,7 +437,7 @@ async fn the_history_is_the_ticket_timeline(pool: PgPool) {
         get(&f.app, &format!("/api/tickets/{}/history", other["id"]), &f.tech).await.status,
         StatusCode::NOT_FOUND
     );
-    let newest = get(&f.app, &format!("{url}?sort=-at&limit=1"), &f.viewer).await;
+    let newest = get(&f.app, &format!("{url}?sort=-created_at&limit=1"), &f.viewer).await;
     assert_eq!(newest.body["items"][0]["changes"]["status"]["new"], "on_hold");
 }
 
