@@ -55,20 +55,7 @@ pub struct TestUser {
 pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
     let hash = state.passwords.hash(Secret::new(TEST_PASSWORD.into())).await.expect("hash");
     let mut tx = state.pool.begin().await.expect("begin");
-    let id: i64 = sqlx::query_scalar("INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id")
-        .bind(email)
-        .bind(hash)
-        .fetch_one(&mut *tx)
-        .await
-        .expect("insert user");
-    for role in roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-            .bind(id)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await
-            .expect("insert role");
-    }
+    let id = crate::user::ensure(&mut tx, email, None, &hash, roles).await.expect("insert user");
     let refresh = session::open(&mut tx, id, chrono::Utc::now() + chrono::Duration::hours(1)).await.expect("session");
     tx.commit().await.expect("commit");
     let token = state.tokens.issue_access(id, refresh.session_id).expect("token");

@@ -59,6 +59,33 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, ApiE
         .await?)
 }
 
+/// Creates the account (or finds it by e-mail) and grants it `roles`; returns its id. For
+/// seeding, benchmarks and tests: sign-up has its own insert that answers 409 on a taken e-mail.
+pub async fn ensure(
+    conn: &mut PgConnection,
+    email: &str,
+    full_name: Option<&str>,
+    password_hash: &str,
+    roles: &[Role],
+) -> Result<i64, ApiError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, full_name, password_hash) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
+    )
+    .bind(email)
+    .bind(full_name)
+    .bind(password_hash)
+    .fetch_one(&mut *conn)
+    .await?;
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    sqlx::query("INSERT INTO user_roles (user_id, role) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
+        .bind(id)
+        .bind(&roles)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
 /// An e-mail address, trimmed and lower-cased: the form it is stored, compared and unique in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);

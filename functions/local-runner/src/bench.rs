@@ -49,7 +49,8 @@ pub async fn load(state: &AppState, sites: i64, tickets: i64) -> Result<Duration
     )
     .execute(&mut *tx)
     .await?;
-    let technician = bench_technician(&mut tx).await?;
+    let technician =
+        nexus_shared::user::ensure(&mut tx, "bench-technician@example.com", None, "x", &[Role::Technician]).await?;
     sqlx::query(
         "WITH assets_numbered AS (
              SELECT id, location_id, row_number() OVER (ORDER BY id) AS rn FROM assets WHERE tag LIKE 'B-BENCH%'
@@ -94,20 +95,6 @@ pub async fn load(state: &AppState, sites: i64, tickets: i64) -> Result<Duration
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(&state.pool).await?;
     Ok(started.elapsed())
-}
-
-async fn bench_technician(conn: &mut sqlx::PgConnection) -> Result<i64, ApiError> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (email, password_hash) VALUES ('bench-technician@example.com', 'x')
-         ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, 'technician') ON CONFLICT DO NOTHING")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(id)
 }
 
 /// Median and 95th percentile of `runs` timings of `f`.

@@ -11,17 +11,7 @@ use tower::ServiceExt;
 pub async fn sign_in(state: &AppState, role: Role) -> Result<String, ApiError> {
     let mut tx = state.pool.begin().await?;
     let email = format!("bench-{role}@example.com");
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (email, password_hash) VALUES ($1, 'x') ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
-    )
-    .bind(&email)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(id)
-        .bind(role.as_str())
-        .execute(&mut *tx)
-        .await?;
+    let id = nexus_shared::user::ensure(&mut tx, &email, None, "x", &[role]).await?;
     let refresh = session::open(&mut tx, id, chrono::Utc::now() + chrono::Duration::hours(2)).await?;
     tx.commit().await?;
     state.tokens.issue_access(id, refresh.session_id)

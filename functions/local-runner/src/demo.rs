@@ -143,20 +143,7 @@ async fn seed_users(state: &AppState) -> Result<(), ApiError> {
         }
         let hash = state.passwords.hash(Secret::new(PASSWORD.into())).await?;
         let mut tx = state.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, full_name, password_hash) VALUES ($1, $2, $3)
-             ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
-        )
-        .bind(email)
-        .bind(format!("Demo {role}"))
-        .bind(hash)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(id)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
+        nexus_shared::user::ensure(&mut tx, email, Some(&format!("Demo {role}")), &hash, &[role]).await?;
         tx.commit().await?;
     }
     Ok(())
