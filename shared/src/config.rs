@@ -21,6 +21,10 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub acquire_timeout: Duration,
+    /// `NEXUS_DB_SSLMODE` (libpq names: `disable` … `verify-full`); when unset the URL decides.
+    /// Deployed functions use `verify-full`: RDS Proxy requires TLS and its certificate chains
+    /// to the public Amazon roots that ship in webpki-roots.
+    pub ssl_mode: Option<sqlx::postgres::PgSslMode>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +126,15 @@ impl DatabaseSettings {
             url: Secret::new(url),
             max_connections: env_number(get, "NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
             acquire_timeout: Duration::from_millis(env_number(get, "NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
+            ssl_mode: get("NEXUS_DB_SSLMODE")
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    v.parse().map_err(|_| ConfigError::Invalid {
+                        name: "NEXUS_DB_SSLMODE",
+                        reason: "one of disable, allow, prefer, require, verify-ca, verify-full".into(),
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -222,6 +235,20 @@ mod tests {
         assert_eq!(c.jwt.access_ttl, Duration::from_secs(900));
         assert_eq!(c.password_hashing, PasswordHashing::OWASP);
         assert_eq!(c.database.max_connections, 5);
+        assert!(c.database.ssl_mode.is_none());
+    }
+
+    #[test]
+    fn the_tls_mode_is_parsed_and_nonsense_is_refused() {
+        let with = |mode| {
+            Config::from_lookup(lookup(&[
+                ("DATABASE_URL", "postgres://x"),
+                ("NEXUS_JWT_SECRET", SECRET),
+                ("NEXUS_DB_SSLMODE", mode),
+            ]))
+        };
+        assert!(matches!(with("verify-full").unwrap().database.ssl_mode, Some(sqlx::postgres::PgSslMode::VerifyFull)));
+        assert!(matches!(with("always"), Err(ConfigError::Invalid { name: "NEXUS_DB_SSLMODE", .. })));
     }
 
     #[test]

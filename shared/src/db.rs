@@ -16,7 +16,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// Builds the pool without connecting: a cold start pays for a connection only when a request
 /// needs one, and a database outage turns into 503s instead of a crash loop.
 pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(settings.url.expose())?.application_name("nexus");
+    let mut options = PgConnectOptions::from_str(settings.url.expose())?.application_name("nexus");
+    if let Some(mode) = settings.ssl_mode {
+        options = options.ssl_mode(mode);
+    }
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)

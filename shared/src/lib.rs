@@ -25,6 +25,8 @@ pub mod ticket;
 pub mod user;
 pub mod validate;
 
+#[cfg(feature = "lambda-emulator")]
+pub mod lambda_emulator;
 #[cfg(any(test, feature = "testing"))]
 pub mod test_http;
 #[cfg(feature = "testing")]

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use crate::auth::Role;
 use crate::auth::session;
 use crate::config::{Config, DatabaseSettings, JwtSettings, LoginThrottle, PasswordHashing};
+use crate::lambda_emulator::LambdaProcess;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -26,6 +27,7 @@ pub fn config() -> Config {
             url: Secret::new(String::new()),
             max_connections: 5,
             acquire_timeout: Duration::from_secs(5),
+            ssl_mode: None,
         },
         jwt: JwtSettings {
             secret: Secret::new(b"test-signing-key-of-at-least-32-bytes".to_vec()),
@@ -141,6 +143,12 @@ pub fn apigw_v2_event(
     token: Option<&str>,
     body: Option<Value>,
 ) -> lambda_http::Request {
+    let event = apigw_v2_event_json(method, path, query, token, body);
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// The same event as JSON, as API Gateway hands it to the Lambda service.
+pub fn apigw_v2_event_json(method: &str, path: &str, query: &str, token: Option<&str>, body: Option<Value>) -> Value {
     let mut event: Value = serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).expect("fixture");
     event["rawPath"] = path.into();
     event["rawQueryString"] = query.into();
@@ -153,7 +161,70 @@ pub fn apigw_v2_event(
         event["headers"]["content-type"] = "application/json".into();
         event["body"] = body.to_string().into();
     }
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+    event
+}
+
+/// What a deployed function is given, pointed at this test's database (and at the
+/// S3/Secrets Manager server `scripts/test` starts, for the variables that are set).
+pub fn lambda_env(pool: &PgPool) -> Vec<(&'static str, String)> {
+    let options = pool.connect_options();
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    );
+    let secret = String::from_utf8(config().jwt.secret.expose().clone()).expect("an ASCII test key");
+    let mut env = vec![("DATABASE_URL", url), ("NEXUS_JWT_SECRET", secret), ("RUST_LOG", "info".into())];
+    for name in
+        ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "NEXUS_S3_FORCE_PATH_STYLE"]
+    {
+        if let Ok(value) = std::env::var(name) {
+            env.push((name, value));
+        }
+    }
+    env
+}
+
+/// Starts a built function binary (`env!("CARGO_BIN_EXE_<name>")`) against a loopback Lambda
+/// Runtime API, configured by [`lambda_env`] plus `extra`.
+pub async fn start_lambda(binary: &str, pool: &PgPool, extra: &[(&'static str, String)]) -> LambdaProcess {
+    let mut env = lambda_env(pool);
+    env.extend(extra.iter().cloned());
+    let name = std::path::Path::new(binary).file_name().and_then(|n| n.to_str()).unwrap_or("function").to_string();
+    LambdaProcess::start(std::path::Path::new(binary), &name, &env).await.expect("spawn the function binary")
+}
+
+/// Sends an API Gateway v2 event through a running function and reads API Gateway's answer.
+pub async fn invoke_http(process: &mut LambdaProcess, event: Value) -> TestResponse {
+    let answer = process.invoke(&event, Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{e}"));
+    api_gateway_response(&answer)
+}
+
+/// An API Gateway v2 (payload 2.0) response document as status, headers and JSON body.
+pub fn api_gateway_response(answer: &Value) -> TestResponse {
+    let status = answer["statusCode"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).expect("statusCode");
+    let mut headers = HeaderMap::new();
+    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
+        if let (Ok(name), Some(Ok(value))) =
+            (axum::http::HeaderName::from_bytes(name.as_bytes()), value.as_str().map(axum::http::HeaderValue::from_str))
+        {
+            headers.insert(name, value);
+        }
+    }
+    let raw = answer["body"].as_str().unwrap_or_default();
+    let bytes = if answer["isBase64Encoded"] == true {
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, raw).expect("base64 body")
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    TestResponse { status, headers, body }
 }
 
 /// Sends an API Gateway event through the router, as `lambda_http::run` would.

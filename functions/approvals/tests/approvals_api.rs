@@ -191,3 +191,21 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     .await;
     assert_eq!(history.body["items"].as_array().unwrap().len(), 1);
 }
+
+/// The built `approvals` binary, started as Lambda starts it, answers a real API Gateway v2 event
+/// through the Runtime API against the real database.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
+    let state = nexus_shared::testing::state(pool.clone());
+    let spv = nexus_shared::testing::user(&state, "spv@test.example", &[nexus_shared::auth::Role::Supervisor]).await;
+    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_approvals"), &pool, &[]).await;
+    let r =
+        invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/approvals/999999", "", Some(&spv.token), None)).await;
+    assert_eq!(r.status, axum::http::StatusCode::NOT_FOUND, "{:?}", r.body);
+    let missing = serde_json::json!({"ticket_id": 999999, "decision": "approve"});
+    let r =
+        invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/approvals", "", Some(&spv.token), Some(missing)))
+            .await;
+    assert_eq!(r.status, axum::http::StatusCode::NOT_FOUND, "{:?}", r.body);
+}

@@ -207,3 +207,26 @@ async fn oversized_bodies_are_413_and_wrong_methods_405_as_problems(pool: PgPool
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.content_type(), "application/problem+json");
 }
+
+/// The built `auth` binary, started as Lambda starts it, answers a real API Gateway v2 event
+/// through the Runtime API against the real database.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
+    let state = nexus_shared::testing::state(pool.clone());
+    let user = nexus_shared::testing::user(&state, "tech@test.example", &[nexus_shared::auth::Role::Technician]).await;
+    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_auth"), &pool, &[]).await;
+    let credentials = serde_json::json!({"email": user.email, "password": nexus_shared::testing::TEST_PASSWORD});
+    let r = invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/auth/login", "", None, Some(credentials))).await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
+    let token = r.body["access_token"].as_str().expect("an access token");
+    let me = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/auth/me", "", Some(token), None)).await;
+    assert_eq!(me.body["email"], "tech@test.example");
+    // In Lambda every log line is one JSON object (CloudWatch's JSON log format).
+    let log = lambda.log();
+    assert!(
+        log.lines().count() > 0 && log.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{log}"
+    );
+    assert!(!log.contains(nexus_shared::testing::TEST_PASSWORD), "a password reached the log");
+}

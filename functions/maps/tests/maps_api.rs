@@ -234,3 +234,24 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(features(&r.body)[0]["properties"]["point_count"], 1);
 }
+
+/// The built `maps` binary, started as Lambda starts it, answers a real API Gateway v2 event
+/// through the Runtime API against the real database.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
+    let state = nexus_shared::testing::state(pool.clone());
+    let viewer = nexus_shared::testing::user(&state, "viewer@test.example", &[nexus_shared::auth::Role::Viewer]).await;
+    let site = nexus_shared::testing::site(&pool, "DPS0001", "Asia/Makassar").await;
+    sqlx::query("UPDATE locations SET latitude = -8.65, longitude = 115.21 WHERE id = $1")
+        .bind(site.location_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_maps"), &pool, &[]).await;
+    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/maps/locations", "", Some(&viewer.token), None))
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.content_type(), "application/geo+json");
+    assert_eq!(r.body["features"][0]["geometry"]["coordinates"], serde_json::json!([115.21, -8.65]));
+}

@@ -22,6 +22,7 @@ async fn health_is_503_and_other_requests_problem_503_when_the_database_is_gone(
         url: Secret::new("postgres://postgres@127.0.0.1:1/none".into()),
         max_connections: 1,
         acquire_timeout: Duration::from_millis(500),
+        ssl_mode: None,
     };
     let pool = nexus_shared::db::lazy_pool(&settings).unwrap();
     let state = nexus_shared::AppState::new(testing::config(), pool);
@@ -58,5 +59,31 @@ async fn every_group_contributes_operations_to_the_document() {
         .collect();
     for group in ["auth", "users", "locations", "assets", "audit", "meta"] {
         assert!(tags.iter().any(|t| t == group), "no operation tagged {group}");
+    }
+}
+
+/// The built `meta` binary, started as Lambda starts it, answers a real API Gateway v2 event
+/// through the Runtime API against the real database.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
+    let state = nexus_shared::testing::state(pool.clone());
+    let _ = state;
+    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_meta"), &pool, &[]).await;
+    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/health", "", None, None)).await;
+    assert_eq!(r.body, serde_json::json!({"status": "ok", "database": "ok"}));
+    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/openapi.json", "", None, None)).await;
+    assert!(r.body["paths"]["/api/tickets"].is_object());
+
+    // Without its configuration the process stops at init, naming what is missing and nothing secret.
+    let env = [("DATABASE_URL", String::new())];
+    let mut broken = start_lambda(env!("CARGO_BIN_EXE_meta"), &pool, &env).await;
+    let event = apigw_v2_event_json("GET", "/api/health", "", None, None);
+    match broken.invoke(&event, std::time::Duration::from_secs(30)).await {
+        Err(nexus_shared::lambda_emulator::InvokeError::Exited { log, .. }) => {
+            assert!(log.contains("DATABASE_URL"), "{log}");
+            assert!(!log.contains("test-signing-key"), "{log}");
+        }
+        other => panic!("expected the process to exit at init, got {other:?}"),
     }
 }

@@ -197,3 +197,26 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     let r = testing::send_event(&f.pdf, event).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
 }
+
+/// The built `pdf` binary, started as Lambda starts it (S3 store from its environment), renders
+/// and stores a jobcard for a real API Gateway v2 event.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: PgPool) {
+    use nexus_shared::storage::ObjectStore;
+    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
+    let f = setup(pool.clone()).await;
+    let ticket = f.closed_ticket().await;
+    let env = [("NEXUS_JOBCARD_BUCKET", f.store.bucket().to_string())];
+    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_pdf"), &pool, &env).await;
+    let body = json!({"ticket_id": ticket["id"]});
+    let r =
+        invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/pdf/jobcard", "", Some(&f.spv.token), Some(body)))
+            .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let key: String = sqlx::query_scalar("SELECT object_key FROM jobcards WHERE ticket_id = $1")
+        .bind(ticket["id"].as_i64().unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(f.store.exists(&key).await.unwrap(), "the PDF is in the bucket");
+}

@@ -375,3 +375,18 @@ async fn an_eventbridge_scheduled_event_sweeps_at_its_time(pool: PgPool) {
     let detected: BTreeSet<DateTime<Utc>> = site.events(ticket).await.into_iter().map(|(.., at)| at).collect();
     assert_eq!(detected, BTreeSet::from([fired_at]));
 }
+
+/// The built `sla-check` binary, started as Lambda starts it, sweeps for the EventBridge
+/// scheduled event it is sent through the Runtime API.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_built_function_sweeps_for_a_scheduled_event_through_the_runtime_api(pool: PgPool) {
+    let site = site(pool.clone()).await;
+    let ticket = site.ticket("open").await;
+    let event: Value = serde_json::from_slice(include_bytes!("fixtures/eventbridge-scheduled.json")).unwrap();
+    let mut lambda = nexus_shared::testing::start_lambda(env!("CARGO_BIN_EXE_sla-check"), &pool, &[]).await;
+    let answer = lambda.invoke(&event, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(answer, serde_json::to_value(report(1, 1, 0, 0)).unwrap());
+    assert_eq!(site.events(ticket).await.len(), 2, "the response warning and breach, recorded once each");
+    let again = lambda.invoke(&event, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(again, serde_json::to_value(report(0, 0, 0, 0)).unwrap(), "a second run records nothing twice");
+}

@@ -1,0 +1,32 @@
+//! `migrate`: applies the migrations embedded in `nexus_shared::db::MIGRATOR`. It is invoked once
+//! after each deploy (`infra/deploy.sh`), never at a cold start of the API functions, so a
+//! request never waits for, or races, a schema change.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// What the invocation returns: the versions this run applied and the newest one now present.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub applied: Vec<i64>,
+    pub latest: Option<i64>,
+}
+
+/// Applies every pending migration; already applied ones are skipped (sqlx checks their
+/// checksums and refuses an edited migration, which is why migrations are never edited).
+pub async fn migrate(pool: &PgPool) -> Result<MigrationReport, sqlx::migrate::MigrateError> {
+    let before = applied_versions(pool).await?;
+    nexus_shared::db::MIGRATOR.run(pool).await?;
+    let after = applied_versions(pool).await?;
+    let applied = after.iter().copied().filter(|v| !before.contains(v)).collect();
+    Ok(MigrationReport { applied, latest: after.last().copied() })
+}
+
+async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let table_exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if !table_exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(pool).await
+}

@@ -1,0 +1,16 @@
+//! The Lambda entry point: any event applies the pending migrations and answers what it did.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    nexus_shared::telemetry::init();
+    let pool = &nexus_shared::db::lazy_pool(&nexus_shared::config::DatabaseSettings::load().await?)?;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde::de::IgnoredAny>| async move {
+        nexus_migrate::migrate(pool).await.map_err(|error| {
+            tracing::error!(%error, "migration failed");
+            lambda_runtime::Error::from("the migration failed; the cause is in the function's log")
+        })
+    }))
+    .await
+}
