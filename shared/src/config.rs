@@ -68,7 +68,9 @@ impl Default for LoginThrottle {
 pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// A connection URL from an RDS-style secret `{"username", "password", "host", "port", "dbname"}`.
-pub fn database_url(secret_json: &str) -> Result<String, ConfigError> {
+/// `host` (`NEXUS_DATABASE_HOST`) replaces the secret's host: the secret RDS keeps names the
+/// instance, while functions must connect through the RDS Proxy endpoint.
+pub fn database_url(secret_json: &str, host: Option<&str>) -> Result<String, ConfigError> {
     #[derive(serde::Deserialize)]
     struct RdsSecret {
         username: String,
@@ -86,7 +88,7 @@ pub fn database_url(secret_json: &str) -> Result<String, ConfigError> {
         "postgres://{}:{}@{}:{}/{}",
         percent_encode(&s.username),
         percent_encode(&s.password),
-        s.host,
+        host.unwrap_or(&s.host),
         s.port.unwrap_or(5432),
         percent_encode(s.dbname.as_deref().unwrap_or("postgres"))
     ))
@@ -111,7 +113,7 @@ impl DatabaseSettings {
         let from_secret = match env("NEXUS_DATABASE_SECRET_ID") {
             Some(id) => {
                 let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
-                Some(database_url(&crate::secrets::fetch(&client, &id).await?)?)
+                Some(database_url(&crate::secrets::fetch(&client, &id).await?, env("NEXUS_DATABASE_HOST").as_deref())?)
             }
             None => None,
         };
@@ -178,7 +180,8 @@ impl Config {
                 from_secrets.insert("NEXUS_JWT_SECRET", crate::secrets::fetch(&client, &id).await?);
             }
             if let Some(id) = database_id {
-                from_secrets.insert("DATABASE_URL", database_url(&crate::secrets::fetch(&client, &id).await?)?);
+                let secret = crate::secrets::fetch(&client, &id).await?;
+                from_secrets.insert("DATABASE_URL", database_url(&secret, env("NEXUS_DATABASE_HOST").as_deref())?);
             }
         }
         Self::from_lookup(|name| from_secrets.get(name).cloned().or_else(|| env(name)))
@@ -292,10 +295,13 @@ mod tests {
     fn an_rds_secret_becomes_a_url_with_an_encoded_password() {
         let url = database_url(
             r#"{"username": "nexus", "password": "p@ss:w/rd %", "host": "db.proxy", "port": 5432, "dbname": "nexus"}"#,
+            None,
         )
         .unwrap();
         assert_eq!(url, "postgres://nexus:p%40ss%3Aw%2Frd%20%25@db.proxy:5432/nexus");
-        assert!(database_url(r#"{"user": "x"}"#).is_err());
+        let through_proxy = database_url(r#"{"username": "u", "password": "p", "host": "instance"}"#, Some("proxy"));
+        assert_eq!(through_proxy.unwrap(), "postgres://u:p@proxy:5432/postgres");
+        assert!(database_url(r#"{"user": "x"}"#, None).is_err());
     }
 
     #[test]

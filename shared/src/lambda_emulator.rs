@@ -246,3 +246,28 @@ fn answer(emulator: &Emulator, id: &str, outcome: Result<Bytes, serde_json::Valu
         None => StatusCode::NOT_FOUND,
     }
 }
+
+/// An API Gateway HTTP API (payload 2.0) event for `method path?query`, as API Gateway hands it
+/// to Lambda; `token` goes in `Authorization`, `body` is sent as JSON.
+pub fn api_gateway_v2_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).expect("fixture");
+    event["rawPath"] = path.into();
+    event["rawQueryString"] = query.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    if let Some(token) = token {
+        event["headers"]["authorization"] = format!("Bearer {token}").into();
+    }
+    if let Some(body) = body {
+        event["headers"]["content-type"] = "application/json".into();
+        event["body"] = body.to_string().into();
+    }
+    event
+}

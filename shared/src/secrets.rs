@@ -44,7 +44,7 @@ mod tests {
         let name = format!("nexus/db-{}", uuid::Uuid::new_v4());
         let secret = r#"{"username": "nexus", "password": "s3cr3t/+", "host": "proxy.internal", "port": 5432, "dbname": "nexus"}"#;
         client.create_secret().name(&name).secret_string(secret).send().await.unwrap();
-        let url = crate::config::database_url(&fetch(&client, &name).await.unwrap()).unwrap();
+        let url = crate::config::database_url(&fetch(&client, &name).await.unwrap(), None).unwrap();
         assert_eq!(url, "postgres://nexus:s3cr3t%2F%2B@proxy.internal:5432/nexus");
     }
 }

@@ -15,6 +15,7 @@ use crate::auth::Role;
 use crate::auth::session;
 use crate::config::{Config, DatabaseSettings, JwtSettings, LoginThrottle, PasswordHashing};
 use crate::lambda_emulator::LambdaProcess;
+pub use crate::lambda_emulator::api_gateway_v2_event as apigw_v2_event_json;
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -143,25 +144,8 @@ pub fn apigw_v2_event(
     token: Option<&str>,
     body: Option<Value>,
 ) -> lambda_http::Request {
-    let event = apigw_v2_event_json(method, path, query, token, body);
+    let event = crate::lambda_emulator::api_gateway_v2_event(method, path, query, token, body);
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
-}
-
-/// The same event as JSON, as API Gateway hands it to the Lambda service.
-pub fn apigw_v2_event_json(method: &str, path: &str, query: &str, token: Option<&str>, body: Option<Value>) -> Value {
-    let mut event: Value = serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).expect("fixture");
-    event["rawPath"] = path.into();
-    event["rawQueryString"] = query.into();
-    event["requestContext"]["http"]["method"] = method.into();
-    event["requestContext"]["http"]["path"] = path.into();
-    if let Some(token) = token {
-        event["headers"]["authorization"] = format!("Bearer {token}").into();
-    }
-    if let Some(body) = body {
-        event["headers"]["content-type"] = "application/json".into();
-        event["body"] = body.to_string().into();
-    }
-    event
 }
 
 /// What a deployed function is given, pointed at this test's database (and at the

@@ -103,6 +103,15 @@ pub struct Figures {
     pub p95: Duration,
 }
 
+impl Figures {
+    /// The figures of a non-empty set of samples.
+    pub fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        let n = samples.len();
+        Self { median: samples[n / 2], p95: samples[(n * 95 / 100).min(n - 1)] }
+    }
+}
+
 pub async fn measure<F: AsyncFnMut() -> Result<(), ApiError>>(runs: usize, mut f: F) -> Result<Figures, ApiError> {
     for _ in 0..5 {
         f().await?;
@@ -113,8 +122,7 @@ pub async fn measure<F: AsyncFnMut() -> Result<(), ApiError>>(runs: usize, mut f
         f().await?;
         samples.push(started.elapsed());
     }
-    samples.sort();
-    Ok(Figures { median: samples[runs / 2], p95: samples[(runs * 95 / 100).min(runs - 1)] })
+    Ok(Figures::of(samples))
 }
 
 pub fn row(label: &str, f: &Figures) -> String {
@@ -238,6 +246,5 @@ pub fn jobcard(runs: usize) -> (Figures, usize) {
         size = nexus_pdf::jobcard::render(&facts).len();
         samples.push(started.elapsed());
     }
-    samples.sort();
-    (Figures { median: samples[runs / 2], p95: samples[(runs * 95 / 100).min(runs - 1)] }, size)
+    (Figures::of(samples), size)
 }

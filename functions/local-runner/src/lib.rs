@@ -3,6 +3,7 @@
 
 pub mod bench;
 mod bench_support;
+pub mod cold_start;
 pub mod demo;
 
 use axum::Router;

@@ -9,7 +9,7 @@ use nexus_shared::db::MIGRATOR;
 use sqlx::PgPool;
 use sqlx::types::chrono::{DateTime, Utc};
 
-const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]|bench-tickets [N]]   \
+const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]|bench-tickets [N]|bench-cold-start [DIR [STARTS]]]   \
                      (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 /// How often the local server runs the SLA check (the deployed schedule's rate).
@@ -28,6 +28,11 @@ enum Command {
     BenchTickets {
         tickets: i64,
     },
+    /// Time STARTS cold starts of every built Lambda under DIR (`target/lambda`).
+    BenchColdStart {
+        dir: std::path::PathBuf,
+        starts: usize,
+    },
 }
 
 impl Command {
@@ -45,6 +50,11 @@ impl Command {
             }
             ["bench-tickets"] => Some(Command::BenchTickets { tickets: 100_000 }),
             ["bench-tickets", n] => n.parse().ok().filter(|n| *n > 0).map(|tickets| Command::BenchTickets { tickets }),
+            ["bench-cold-start", rest @ ..] if rest.len() <= 2 => {
+                let dir = rest.first().map_or("target/lambda", |d| d).into();
+                let starts = rest.get(1).map_or(Some(11), |n| n.parse().ok().filter(|n| *n > 0))?;
+                Some(Command::BenchColdStart { dir, starts })
+            }
             _ => None,
         }
     }
@@ -73,6 +83,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             println!("{}", serde_json::to_string(&report)?);
         }
         Command::BenchTickets { tickets } => bench_tickets(&state, tickets).await?,
+        Command::BenchColdStart { dir, starts } => {
+            println!("Cold starts through the loopback Runtime API, median of {starts} starts each:\n");
+            println!("{}", nexus_local_runner::cold_start::HEADER);
+            for row in nexus_local_runner::cold_start::run(&state, &dir, starts).await? {
+                println!("{row}");
+            }
+        }
         Command::Serve => {
             let summary = nexus_local_runner::demo::seed(&state).await?;
             tokio::spawn(check_sla_periodically(state.pool.clone()));

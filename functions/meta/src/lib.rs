@@ -17,20 +17,26 @@ pub fn router(state: AppState) -> Router {
     nexus_shared::http::serve(routes(), state)
 }
 
+/// Each HTTP function's binary name (its Lambda in `template.yaml`) and its routes.
+pub fn functions() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
+    vec![
+        ("auth", nexus_auth::routes()),
+        ("users", nexus_users::routes()),
+        ("locations", nexus_locations::routes()),
+        ("assets", nexus_assets::routes()),
+        ("audit", nexus_audit::routes()),
+        ("tickets", nexus_tickets::routes()),
+        ("approvals", nexus_approvals::routes()),
+        ("sla", nexus_sla::routes()),
+        ("maps", nexus_maps::routes()),
+        ("pdf", nexus_pdf::routes()),
+        ("meta", routes()),
+    ]
+}
+
 /// Every function's routes: what the local runner mounts and what the document describes.
 pub fn all_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(nexus_auth::routes())
-        .merge(nexus_users::routes())
-        .merge(nexus_locations::routes())
-        .merge(nexus_assets::routes())
-        .merge(nexus_audit::routes())
-        .merge(nexus_tickets::routes())
-        .merge(nexus_approvals::routes())
-        .merge(nexus_sla::routes())
-        .merge(nexus_maps::routes())
-        .merge(nexus_pdf::routes())
-        .merge(routes())
+    functions().into_iter().fold(OpenApiRouter::new(), |all, (_, routes)| all.merge(routes))
 }
 
 /// The OpenAPI 3.1 document of all routes, built from the same routers that serve them.

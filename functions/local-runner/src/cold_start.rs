@@ -1,0 +1,161 @@
+//! Cold-start benchmark: each built Lambda (`target/lambda/<name>/bootstrap`) is spawned against
+//! the loopback Runtime API and timed from spawn to its first answer, for a request that needs
+//! no database and for one that does (the difference is what the first connection costs).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nexus_shared::AppState;
+use nexus_shared::auth::Role;
+use nexus_shared::lambda_emulator::LambdaProcess;
+use nexus_shared::lambda_emulator::api_gateway_v2_event as apigw_v2_event;
+use serde_json::{Value, json};
+
+use crate::bench::Figures;
+
+/// One function and the two events it is timed with.
+struct Case {
+    function: &'static str,
+    /// Answered without touching the database (a 401 before any session lookup, or a static
+    /// document); `None` for functions that are all database work.
+    without_database: Option<Value>,
+    with_database: Value,
+}
+
+fn cases(token: &str) -> Vec<Case> {
+    let anonymous = |path: &str| Some(apigw_v2_event("GET", path, "", None, None));
+    let signed_in = |path: &str, query: &str| apigw_v2_event("GET", path, query, Some(token), None);
+    let http = |function, open: &str, path: &str, query: &str| Case {
+        function,
+        without_database: anonymous(open),
+        with_database: signed_in(path, query),
+    };
+    vec![
+        http("auth", "/api/auth/me", "/api/auth/me", ""),
+        http("users", "/api/users", "/api/users", "limit=20"),
+        http("locations", "/api/locations", "/api/locations", "limit=20"),
+        http("assets", "/api/assets", "/api/assets", "limit=20"),
+        http("audit", "/api/audit-logs", "/api/audit-logs", "limit=20"),
+        http("tickets", "/api/tickets", "/api/tickets", "limit=20"),
+        http("approvals", "/api/approvals/1", "/api/approvals/1", ""),
+        http("sla", "/api/sla", "/api/sla", ""),
+        http("maps", "/api/maps/locations", "/api/maps/locations", ""),
+        http("pdf", "/api/pdf/jobcard/1", "/api/pdf/jobcard/1", ""),
+        http("meta", "/api/openapi.json", "/api/health", ""),
+        Case { function: "sla-check", without_database: None, with_database: scheduled_event() },
+        Case { function: "migrate", without_database: None, with_database: json!({}) },
+    ]
+}
+
+fn scheduled_event() -> Value {
+    json!({
+        "version": "0", "id": "cold-start", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(), "region": "ap-southeast-3",
+        "resources": ["arn:aws:scheduler:ap-southeast-3:123456789012:schedule/default/nexus-sla"], "detail": {}
+    })
+}
+
+/// One row of the printed table.
+pub struct Row {
+    function: &'static str,
+    zip_bytes: Option<u64>,
+    without_database: Option<Figures>,
+    with_database: Figures,
+    warm: Figures,
+}
+
+impl std::fmt::Display for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1e3);
+        let zip = self.zip_bytes.map(|b| format!("{:.2}", b as f64 / 1024.0 / 1024.0)).unwrap_or("-".into());
+        let (cold, connect) = match &self.without_database {
+            Some(t) => (ms(t.median), ms(self.with_database.median.saturating_sub(t.median))),
+            None => ("-".into(), "-".into()),
+        };
+        write!(
+            f,
+            "| {} | {zip} | {cold} | {} | {connect} | {} |",
+            self.function,
+            ms(self.with_database.median),
+            ms(self.warm.median)
+        )
+    }
+}
+
+pub const HEADER: &str = "| function | zip MB | cold, no database (ms) | cold, first query (ms) | connect + query adds (ms) | warm, same query (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: |";
+
+/// Times `starts` cold starts per event for every function found under `dir`.
+pub async fn run(
+    state: &AppState,
+    dir: &Path,
+    starts: usize,
+) -> Result<Vec<Row>, Box<dyn std::error::Error + Send + Sync>> {
+    let token = crate::bench_support::sign_in(state, Role::Admin).await?;
+    let env = environment(state);
+    let mut rows = Vec::new();
+    for case in cases(&token) {
+        let binary = dir.join(case.function).join("bootstrap");
+        if !binary.exists() {
+            return Err(format!("{} is missing: run scripts/build-lambdas first", binary.display()).into());
+        }
+        let without_database = match &case.without_database {
+            Some(event) => Some(Figures::of(cold_starts(&binary, case.function, &env, event, starts).await?.0)),
+            None => None,
+        };
+        let (cold, warm) = cold_starts(&binary, case.function, &env, &case.with_database, starts).await?;
+        let zip_bytes = std::fs::metadata(dir.join(case.function).join("bootstrap.zip")).ok().map(|m| m.len());
+        rows.push(Row {
+            function: case.function,
+            zip_bytes,
+            without_database,
+            with_database: Figures::of(cold),
+            warm: Figures::of(warm),
+        });
+    }
+    Ok(rows)
+}
+
+/// `starts` fresh processes: spawn → first answer, then the same event again (warm).
+async fn cold_starts(
+    binary: &PathBuf,
+    function: &str,
+    env: &[(&str, String)],
+    event: &Value,
+    starts: usize,
+) -> Result<(Vec<Duration>, Vec<Duration>), Box<dyn std::error::Error + Send + Sync>> {
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    for _ in 0..starts {
+        let mut process = LambdaProcess::start(binary, function, env).await?;
+        let answer = process.invoke(event, Duration::from_secs(30)).await?;
+        check(function, &answer)?;
+        cold.push(process.answered_at.expect("answered").duration_since(process.spawned_at));
+        let sent = std::time::Instant::now();
+        process.invoke(event, Duration::from_secs(30)).await?;
+        warm.push(process.answered_at.expect("answered").duration_since(sent));
+    }
+    Ok((cold, warm))
+}
+
+/// A benchmark of failures measures nothing: every answer must be the expected kind.
+fn check(function: &str, answer: &Value) -> Result<(), String> {
+    match answer.get("statusCode").and_then(Value::as_u64) {
+        Some(200 | 401 | 404) | None => Ok(()),
+        Some(status) => Err(format!("{function} answered {status}: {answer}")),
+    }
+}
+
+/// What Lambda would pass: the database, the signing key, and AWS settings that make the SDK
+/// read credentials from the environment (no metadata-service probing on a laptop).
+fn environment(state: &AppState) -> Vec<(&'static str, String)> {
+    let secret = String::from_utf8_lossy(state.config.jwt.secret.expose()).into_owned();
+    vec![
+        ("DATABASE_URL", state.config.database.url.expose().clone()),
+        ("NEXUS_JWT_SECRET", secret),
+        ("NEXUS_DB_MAX_CONNECTIONS", "2".into()),
+        ("NEXUS_JOBCARD_BUCKET", "cold-start-bench".into()),
+        ("AWS_REGION", "ap-southeast-3".into()),
+        ("AWS_ACCESS_KEY_ID", "bench".into()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        ("RUST_LOG", "warn".into()),
+    ]
+}

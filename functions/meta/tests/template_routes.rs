@@ -1,0 +1,56 @@
+//! `template.yaml` routes each OpenAPI operation to the function that serves it, and nothing
+//! else: a route added to a function without its API Gateway route (or the reverse) fails here.
+
+use std::collections::BTreeSet;
+
+type Routes = BTreeSet<(String, String, String)>;
+
+/// (binary, METHOD, path) for every `HttpApi` event in the template. The template's layout is
+/// ours, so a line scan suffices: `Binary:` opens a function, `Method:`/`Path:` pairs follow.
+fn template_routes() -> Routes {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let (mut binary, mut method, mut routes) = (String::new(), String::new(), Routes::new());
+    for line in template.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("Binary: ") {
+            binary = name.to_string();
+        } else if let Some(m) = line.strip_prefix("Method: ") {
+            method = m.to_uppercase();
+        } else if let Some(path) = line.strip_prefix("Path: ").filter(|p| *p != "$default") {
+            routes.insert((binary.clone(), std::mem::take(&mut method), path.to_string()));
+        }
+    }
+    routes
+}
+
+fn served_routes() -> Routes {
+    let mut routes = Routes::new();
+    for (binary, router) in nexus_meta::functions() {
+        for (path, item) in router.into_openapi().paths.paths {
+            let json = serde_json::to_value(&item).unwrap();
+            for method in json
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "delete", "patch"].contains(&k.as_str()))
+            {
+                routes.insert((binary.to_string(), method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_served_operation_has_exactly_its_api_gateway_route() {
+    let (template, served) = (template_routes(), served_routes());
+    assert_eq!(served.len(), 39, "the operations the functions serve");
+    let missing: Vec<_> = served.difference(&template).collect();
+    let extra: Vec<_> = template.difference(&served).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing in template.yaml: {missing:?}\nnot served: {extra:?}");
+}
+
+#[test]
+fn unknown_routes_fall_through_to_meta_for_a_problem_json_404() {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    assert_eq!(template.matches("Path: $default").count(), 1);
+}
