@@ -246,7 +246,7 @@ async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
 
 #[test]
 fn the_table_covers_exactly_the_documented_operations() {
-    let doc: Value = serde_json::from_str(&nexus_meta::document().to_json().unwrap()).unwrap();
+    let doc: Value = serde_json::from_str(&nexus_local_runner::api::document().to_json().unwrap()).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {

@@ -1,4 +1,3 @@
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -42,8 +41,5 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<He
 #[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi() -> impl IntoResponse {
-    // Built once per instance, on first request, not at cold start.
-    static DOCUMENT: OnceLock<String> = OnceLock::new();
-    let json = DOCUMENT.get_or_init(|| crate::document().to_json().unwrap_or_else(|_| "{}".into()));
-    ([(header::CONTENT_TYPE, "application/json")], json.clone())
+    ([(header::CONTENT_TYPE, "application/json")], crate::DOCUMENT)
 }
