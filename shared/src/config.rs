@@ -176,15 +176,46 @@ impl Config {
         let mut from_secrets = std::collections::HashMap::new();
         if jwt_id.is_some() || database_id.is_some() {
             let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
-            if let Some(id) = jwt_id {
-                from_secrets.insert("NEXUS_JWT_SECRET", crate::secrets::fetch(&client, &id).await?);
+            // Both at once: each is a network round trip on the cold-start path.
+            let fetch = |id: Option<String>| {
+                let client = &client;
+                async move {
+                    match id {
+                        Some(id) => crate::secrets::fetch(client, &id).await.map(Some),
+                        None => Ok(None),
+                    }
+                }
+            };
+            let (jwt, database) = tokio::try_join!(fetch(jwt_id), fetch(database_id))?;
+            if let Some(key) = jwt {
+                from_secrets.insert("NEXUS_JWT_SECRET", key);
             }
-            if let Some(id) = database_id {
-                let secret = crate::secrets::fetch(&client, &id).await?;
+            if let Some(secret) = database {
                 from_secrets.insert("DATABASE_URL", database_url(&secret, env("NEXUS_DATABASE_HOST").as_deref())?);
             }
         }
         Self::from_lookup(|name| from_secrets.get(name).cloned().or_else(|| env(name)))
+    }
+
+    /// For a function that accepts no tokens (`meta`): only the database from the environment,
+    /// and a random signing key, so it needs no access to the real one and no token verifies.
+    pub async fn load_without_signing_key() -> Result<Self, ConfigError> {
+        let database = DatabaseSettings::load().await?;
+        let mut key = vec![0u8; 32];
+        getrandom::fill(&mut key)
+            .map_err(|e| ConfigError::Invalid { name: "signing key", reason: format!("no randomness: {e}") })?;
+        Ok(Self {
+            database,
+            jwt: JwtSettings {
+                secret: Secret::new(key),
+                issuer: "nexus".into(),
+                audience: "nexus-api".into(),
+                access_ttl: MAX_ACCESS_TTL,
+                refresh_ttl: MAX_ACCESS_TTL,
+            },
+            password_hashing: PasswordHashing::OWASP,
+            login_throttle: LoginThrottle::default(),
+        })
     }
 
     /// Same as [`Config::from_env`] over any lookup, so it can be tested without touching the

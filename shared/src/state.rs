@@ -36,6 +36,14 @@ impl AppState {
         self
     }
 
+    /// [`AppState::from_env`] for a function without authenticated routes: it never reads the
+    /// signing key (see [`Config::load_without_signing_key`]).
+    pub async fn from_env_without_signing_key() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let config = Config::load_without_signing_key().await?;
+        let pool = db::lazy_pool(&config.database)?;
+        Ok(Self::new(config, pool))
+    }
+
     /// Configuration from the environment (and Secrets Manager, when secret ids are given) and
     /// a lazy pool: no database connection at cold start.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {

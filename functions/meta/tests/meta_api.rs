@@ -65,7 +65,8 @@ async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::P
     use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
     let state = nexus_shared::testing::state(pool.clone());
     let _ = state;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_meta"), &pool, &[]).await;
+    // No signing key: this function never needs (nor may read) it.
+    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_meta"), &pool, &[("NEXUS_JWT_SECRET", String::new())]).await;
     let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/health", "", None, None)).await;
     assert_eq!(r.body, serde_json::json!({"status": "ok", "database": "ok"}));
     let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/openapi.json", "", None, None)).await;
