@@ -82,7 +82,7 @@ impl std::fmt::Display for Row {
     }
 }
 
-pub const HEADER: &str = "| function | zip MB | cold, no database (ms) | cold, first query (ms) | connect + query adds (ms) | warm, same query (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: |";
+pub const HEADER: &str = "| function | zip MiB | cold, no database (ms) | cold, first query (ms) | connect + query adds (ms) | warm, same query (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: |";
 
 /// Times `starts` cold starts per event for every function found under `dir`.
 pub async fn run(
