@@ -6,6 +6,7 @@ pub mod bench;
 mod bench_support;
 pub mod cold_start;
 pub mod demo;
+pub mod generate;
 
 use axum::Router;
 use nexus_shared::AppState;

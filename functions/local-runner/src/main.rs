@@ -9,7 +9,7 @@ use nexus_shared::db::MIGRATOR;
 use sqlx::PgPool;
 use sqlx::types::chrono::{DateTime, Utc};
 
-const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]|bench-tickets [N]|bench-cold-start [DIR [STARTS]]]   \
+const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]|bench-tickets [N]|bench-cold-start [DIR [STARTS]]|generate [--tids N] [--assets N] [--tickets N]]   \
                      (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 /// How often the local server runs the SLA check (the deployed schedule's rate).
@@ -28,6 +28,8 @@ enum Command {
     BenchTickets {
         tickets: i64,
     },
+    /// Load realistic data at scale (see `generate.rs`).
+    Generate(nexus_local_runner::generate::Scale),
     /// Time STARTS cold starts of every built Lambda under DIR (`target/lambda`).
     BenchColdStart {
         dir: std::path::PathBuf,
@@ -50,6 +52,19 @@ impl Command {
             }
             ["bench-tickets"] => Some(Command::BenchTickets { tickets: 100_000 }),
             ["bench-tickets", n] => n.parse().ok().filter(|n| *n > 0).map(|tickets| Command::BenchTickets { tickets }),
+            ["generate", rest @ ..] => {
+                let mut scale = nexus_local_runner::generate::Scale::default();
+                for pair in rest.chunks(2) {
+                    let value: i64 = pair.get(1)?.parse().ok().filter(|n| *n > 0)?;
+                    match pair[0] {
+                        "--tids" => scale.tids = value,
+                        "--assets" => scale.assets = value,
+                        "--tickets" => scale.tickets = value,
+                        _ => return None,
+                    }
+                }
+                Some(Command::Generate(scale))
+            }
             ["bench-cold-start", rest @ ..] if rest.len() <= 2 => {
                 let dir = rest.first().map_or("target/lambda", |d| d).into();
                 let starts = rest.get(1).map_or(Some(11), |n| n.parse().ok().filter(|n| *n > 0))?;
@@ -83,6 +98,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             println!("{}", serde_json::to_string(&report)?);
         }
         Command::BenchTickets { tickets } => bench_tickets(&state, tickets).await?,
+        Command::Generate(scale) => {
+            println!("Generating {} sites, {} devices, {} tickets", scale.tids, scale.assets, scale.tickets);
+            nexus_local_runner::generate::generate(&state, scale).await?;
+        }
         Command::BenchColdStart { dir, starts } => {
             println!("Cold starts through the loopback Runtime API, median of {starts} starts each:\n");
             println!("{}", nexus_local_runner::cold_start::HEADER);
