@@ -168,9 +168,16 @@ pub async fn tickets_list(state: &AppState, runs: usize) -> Result<Vec<String>, 
     Ok(rows)
 }
 
-/// Adds `open` open tickets whose lines are a day away, except `due_share` of them, whose lines
-/// have passed: the load a scheduled SLA check meets.
-pub async fn load_open(state: &AppState, open: i64, due_share: f64) -> Result<i64, ApiError> {
+/// Adds `open` open tickets (numbered `OPEN-<batch>-<n>`) whose lines are a day away, except
+/// `due_share` of them, created `overdue_minutes` ago (targets 120/480 min, warning at 80 %:
+/// 100 minutes crosses one line, 600 all four): the load a scheduled SLA check meets.
+pub async fn load_open(
+    state: &AppState,
+    batch: &str,
+    open: i64,
+    due_share: f64,
+    overdue_minutes: i32,
+) -> Result<i64, ApiError> {
     let due_every = (1.0 / due_share.clamp(1e-6, 1.0)).round() as i64;
     let (due,): (i64,) = sqlx::query_as(
         "WITH a AS (SELECT id, location_id, row_number() OVER (ORDER BY id) AS rn FROM assets WHERE tag LIKE 'B-BENCH%'),
@@ -179,19 +186,21 @@ pub async fn load_open(state: &AppState, open: i64, due_share: f64) -> Result<i6
                   INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description,
                       sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
                       response_warning_at, response_due_at, resolution_warning_at, resolution_due_at, created_at, updated_at)
-                  SELECT 'OPEN-' || g, 'CM', 'high', 'open', a.id, a.location_id, 'Bench open ticket', 1, 120, 480, 0.8,
+                  SELECT 'OPEN-' || $3 || '-' || g, 'CM', 'high', 'open', a.id, a.location_id, 'Bench open ticket', 1, 120, 480, 0.8,
                          l.base + interval '96 minutes', l.base + interval '120 minutes',
                          l.base + interval '384 minutes', l.base + interval '480 minutes', now(), now()
                   FROM generate_series(1, $1) g
                   CROSS JOIN n
                   JOIN a ON a.rn = 1 + g % n.c
-                  CROSS JOIN LATERAL (SELECT CASE WHEN g % $2 = 0 THEN now() - interval '10 hours' ELSE now() + interval '1 day' END AS base) l
-                  RETURNING response_due_at
+                  CROSS JOIN LATERAL (SELECT CASE WHEN g % $2 = 0 THEN now() - make_interval(mins => $4) ELSE now() + interval '1 day' END AS base) l
+                  RETURNING response_warning_at
               )
-         SELECT count(*) FILTER (WHERE response_due_at < now()) FROM ins",
+         SELECT count(*) FILTER (WHERE response_warning_at < now()) FROM ins",
     )
     .bind(open)
     .bind(due_every)
+    .bind(batch)
+    .bind(overdue_minutes)
     .fetch_one(&state.pool)
     .await?;
     sqlx::query("ANALYZE tickets").execute(&state.pool).await?;

@@ -28,6 +28,10 @@ enum Command {
     BenchTickets {
         tickets: i64,
     },
+    /// SLA sweep and jobcard figures on a scratch database: OPEN open tickets, 1 % crossing a line.
+    BenchSweep {
+        open: i64,
+    },
     /// Load realistic data at scale (see `generate.rs`).
     Generate(nexus_local_runner::generate::Scale),
     /// Time STARTS cold starts of every built Lambda under DIR (`target/lambda`).
@@ -52,6 +56,8 @@ impl Command {
             }
             ["bench-tickets"] => Some(Command::BenchTickets { tickets: 100_000 }),
             ["bench-tickets", n] => n.parse().ok().filter(|n| *n > 0).map(|tickets| Command::BenchTickets { tickets }),
+            ["bench-sweep"] => Some(Command::BenchSweep { open: 1_000_000 }),
+            ["bench-sweep", n] => n.parse().ok().filter(|n| *n > 0).map(|open| Command::BenchSweep { open }),
             ["generate", rest @ ..] => {
                 let mut scale = nexus_local_runner::generate::Scale::default();
                 for pair in rest.chunks(2) {
@@ -98,6 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             println!("{}", serde_json::to_string(&report)?);
         }
         Command::BenchTickets { tickets } => bench_tickets(&state, tickets).await?,
+        Command::BenchSweep { open } => bench_sweep(&state, open).await?,
         Command::Generate(scale) => {
             println!("Generating {} sites, {} devices, {} tickets", scale.tids, scale.assets, scale.tickets);
             nexus_local_runner::generate::generate(&state, scale).await?;
@@ -137,7 +144,7 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), nexus_share
     // Record what the loaded history has already crossed, so the timed run sees only the 1 %.
     let (catch_up, caught) = bench::time_sweep(state).await?;
     let open = tickets;
-    let due = bench::load_open(state, open, 0.01).await?;
+    let due = bench::load_open(state, "a", open, 0.01, 600).await?;
     let (first, recorded) = bench::time_sweep(state).await?;
     let (idle, nothing) = bench::time_sweep(state).await?;
     println!("\nSLA sweep over {open} more open tickets ({due} past their lines):");
@@ -152,6 +159,44 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), nexus_share
     for row in bench::live_map(state, 50).await? {
         println!("{row}");
     }
+    Ok(())
+}
+
+/// The in-process part of `bench/run`: the SLA sweep at scale (and that its cost follows what is
+/// due, not what is open) and jobcard rendering, as Markdown rows.
+async fn bench_sweep(state: &AppState, open: i64) -> Result<(), nexus_shared::ApiError> {
+    use nexus_local_runner::bench;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    bench::load(state, 2_000, 0).await?;
+    let mut rows = Vec::new();
+    let due = bench::load_open(state, "a", open, 0.01, 100).await?;
+    let (first, recorded) = bench::time_sweep(state).await?;
+    rows.push(format!("| {open} open, {due} crossing one line (warning) | {:.0} | {recorded} |", ms(first)));
+    let more = bench::load_open(state, "b", open, 0.01, 100).await?;
+    let (doubled, recorded) = bench::time_sweep(state).await?;
+    rows.push(format!(
+        "| {} open (non-due doubled), {more} crossing one line | {:.0} | {recorded} |",
+        2 * open,
+        ms(doubled)
+    ));
+    let (idle, nothing) = bench::time_sweep(state).await?;
+    rows.push(format!("| {} open, nothing due | {:.0} | {nothing} |", 2 * open, ms(idle)));
+    let outage = bench::load_open(state, "c", open / 10, 0.1, 600).await?;
+    let (all_four, recorded) = bench::time_sweep(state).await?;
+    rows.push(format!(
+        "| after a 10-hour outage: {outage} tickets crossing all four lines | {:.0} | {recorded} |",
+        ms(all_four)
+    ));
+    println!("| SLA sweep | ms | events recorded |\n| --- | ---: | ---: |");
+    for row in rows {
+        println!("{row}");
+    }
+    let (render, size) = bench::jobcard(1_000);
+    println!(
+        "\n| jobcard PDF (1000 renders) | median ms | p95 ms | bytes |\n| --- | ---: | ---: | ---: |\n| render | {:.3} | {:.3} | {size} |",
+        ms(render.median),
+        ms(render.p95)
+    );
     Ok(())
 }
 
