@@ -161,6 +161,14 @@ impl LambdaProcess {
         }
     }
 
+    /// The process's peak resident memory so far (Linux `VmHWM`), in KiB: what Lambda's
+    /// "Max Memory Used" reports.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Everything the process printed so far (its CloudWatch log, in Lambda).
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()

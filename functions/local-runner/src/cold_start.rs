@@ -16,6 +16,9 @@ use crate::bench::Figures;
 /// One function and the two events it is timed with.
 struct Case {
     function: &'static str,
+    /// Sent 21 times to one warm instance before its peak memory is read (its heaviest
+    /// request: a login's argon2 for auth, the biggest page or document for the others).
+    heaviest: Value,
     /// Answered without touching the database (a 401 before any session lookup, or a static
     /// document); `None` for functions that are all database work.
     without_database: Option<Value>,
@@ -25,27 +28,43 @@ struct Case {
 fn cases(token: &str) -> Vec<Case> {
     let anonymous = |path: &str| Some(apigw_v2_event("GET", path, "", None, None));
     let signed_in = |path: &str, query: &str| apigw_v2_event("GET", path, query, Some(token), None);
-    let http = |function, open: &str, path: &str, query: &str| Case {
+    let http = |function, open: &str, path: &str, query: &str, heaviest: &str| Case {
         function,
+        heaviest: signed_in(path, heaviest),
         without_database: anonymous(open),
         with_database: signed_in(path, query),
     };
+    let login = json!({"email": LOGIN_EMAIL, "password": LOGIN_PASSWORD});
     vec![
-        http("auth", "/api/auth/me", "/api/auth/me", ""),
-        http("users", "/api/users", "/api/users", "limit=20"),
-        http("locations", "/api/locations", "/api/locations", "limit=20"),
-        http("assets", "/api/assets", "/api/assets", "limit=20"),
-        http("audit", "/api/audit-logs", "/api/audit-logs", "limit=20"),
-        http("tickets", "/api/tickets", "/api/tickets", "limit=20"),
-        http("approvals", "/api/approvals/1", "/api/approvals/1", ""),
-        http("sla", "/api/sla", "/api/sla", ""),
-        http("maps", "/api/maps/locations", "/api/maps/locations", ""),
-        http("pdf", "/api/pdf/jobcard/1", "/api/pdf/jobcard/1", ""),
-        http("meta", "/api/openapi.json", "/api/health", ""),
-        Case { function: "sla-check", without_database: None, with_database: scheduled_event() },
-        Case { function: "migrate", without_database: None, with_database: json!({}) },
+        Case {
+            heaviest: apigw_v2_event("POST", "/api/auth/login", "", None, Some(login)),
+            ..http("auth", "/api/auth/me", "/api/auth/me", "", "")
+        },
+        http("users", "/api/users", "/api/users", "limit=20", "limit=500"),
+        http("locations", "/api/locations", "/api/locations", "limit=20", "limit=500"),
+        http("assets", "/api/assets", "/api/assets", "limit=20", "limit=500"),
+        http("audit", "/api/audit-logs", "/api/audit-logs", "limit=20", "limit=500"),
+        http("tickets", "/api/tickets", "/api/tickets", "limit=20", "limit=500"),
+        http("approvals", "/api/approvals/1", "/api/approvals/1", "", ""),
+        http("sla", "/api/sla", "/api/sla", "", ""),
+        http("maps", "/api/maps/locations", "/api/maps/locations", "", ""),
+        http("pdf", "/api/pdf/jobcard/1", "/api/pdf/jobcard/1", "", ""),
+        Case {
+            heaviest: anonymous("/api/openapi.json").unwrap(),
+            ..http("meta", "/api/openapi.json", "/api/health", "", "")
+        },
+        Case {
+            function: "sla-check",
+            heaviest: scheduled_event(),
+            without_database: None,
+            with_database: scheduled_event(),
+        },
+        Case { function: "migrate", heaviest: json!({}), without_database: None, with_database: json!({}) },
     ]
 }
+
+const LOGIN_EMAIL: &str = "bench-login@example.com";
+const LOGIN_PASSWORD: &str = "bench-login-password";
 
 fn scheduled_event() -> Value {
     json!({
@@ -62,6 +81,7 @@ pub struct Row {
     without_database: Option<Figures>,
     with_database: Figures,
     warm: Figures,
+    peak_rss_kib: Option<u64>,
 }
 
 impl std::fmt::Display for Row {
@@ -74,15 +94,16 @@ impl std::fmt::Display for Row {
         };
         write!(
             f,
-            "| {} | {zip} | {cold} | {} | {connect} | {} |",
+            "| {} | {zip} | {cold} | {} | {connect} | {} | {} |",
             self.function,
             ms(self.with_database.median),
-            ms(self.warm.median)
+            ms(self.warm.median),
+            self.peak_rss_kib.map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0))
         )
     }
 }
 
-pub const HEADER: &str = "| function | zip MiB | cold, no database (ms) | cold, first query (ms) | connect + query adds (ms) | warm, same query (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: |";
+pub const HEADER: &str = "| function | zip MiB | cold, no database (ms) | cold, first query (ms) | connect + query adds (ms) | warm, same query (ms) | peak RSS, heaviest request (MiB) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |";
 
 /// Times `starts` cold starts per event for every function found under `dir`.
 pub async fn run(
@@ -91,6 +112,10 @@ pub async fn run(
     starts: usize,
 ) -> Result<Vec<Row>, Box<dyn std::error::Error + Send + Sync>> {
     let token = crate::bench_support::sign_in(state, Role::Admin).await?;
+    let hash = state.passwords.hash(nexus_shared::secret::Secret::new(LOGIN_PASSWORD.into())).await?;
+    let mut tx = state.pool.begin().await?;
+    nexus_shared::user::ensure(&mut tx, LOGIN_EMAIL, None, &hash, &[Role::Technician]).await?;
+    tx.commit().await?;
     let env = environment(state);
     let mut rows = Vec::new();
     for case in cases(&token) {
@@ -104,7 +129,9 @@ pub async fn run(
         };
         let (cold, warm) = cold_starts(&binary, case.function, &env, &case.with_database, starts).await?;
         let zip_bytes = std::fs::metadata(dir.join(case.function).join("bootstrap.zip")).ok().map(|m| m.len());
+        let peak_rss_kib = peak_memory(&binary, case.function, &env, &case.heaviest).await?;
         rows.push(Row {
+            peak_rss_kib,
             function: case.function,
             zip_bytes,
             without_database,
@@ -134,6 +161,22 @@ async fn cold_starts(
         warm.push(process.answered_at.expect("answered").duration_since(sent));
     }
     Ok((cold, warm))
+}
+
+/// One instance serving its heaviest request 21 times, as Lambda would one after another: its
+/// peak resident memory (what Lambda reports as "Max Memory Used").
+async fn peak_memory(
+    binary: &Path,
+    function: &str,
+    env: &[(&str, String)],
+    event: &Value,
+) -> Result<Option<u64>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut process = LambdaProcess::start(binary, function, env).await?;
+    for _ in 0..21 {
+        let answer = process.invoke(event, Duration::from_secs(60)).await?;
+        check(function, &answer)?;
+    }
+    Ok(process.peak_rss_kib())
 }
 
 /// A benchmark of failures measures nothing: every answer must be the expected kind.
