@@ -3,7 +3,7 @@
 release build). It drives the local runner over HTTP with wrk, runs the tickets-list SQL with
 pgbench at the same concurrency, collects the in-process figures (SLA sweep, jobcard) and the
 cold starts, and writes bench/RESULTS.md. It reports; it asserts nothing but that every request
-it timed succeeded (a benchmark of errors measures nothing)."""
+it timed is counted, failures included (a row with failures says so)."""
 
 import datetime
 import json
@@ -59,10 +59,14 @@ def wrk(path, connections, token, lua=None):
     if lua:
         command += ["-s", lua]
     output = subprocess.run(command + [BASE + path], check=True, capture_output=True, text=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors or "Socket errors" in output:
-        raise SystemExit(f"wrk {path} at {connections}: failures\n{output}")
+    # Failures are reported with the row, not hidden: a 503 (pool exhausted) is a finding.
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    failures = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
+    total = int(re.search(r"(\d+) requests in", output).group(1))
     return {
+        "failed": failures,
+        "total": total,
         "median": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
         "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
@@ -196,9 +200,10 @@ def report(directory):
             f"First SLA check after loading (catches up on every line the generated open tickets have already "
             f"crossed): {read('catchup.txt')}.", ""]
     out += ["## HTTP (wrk, 2 threads, " + str(SECONDS) + " s per row)", "",
-            "| request | connections | median ms | p99 ms | requests/s |", "| --- | ---: | ---: | ---: | ---: |"]
+            "| request | connections | median ms | p99 ms | requests/s | failed |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, connections, r in http_figures["rows"]:
-        out.append(f"| {label} | {connections} | {r['median']:.2f} | {r['p99']:.2f} | {r['rps']:.0f} |")
+        failed = f"**{r['failed']} of {r['total']}**" if r["failed"] else "0"
+        out.append(f"| {label} | {connections} | {r['median']:.2f} | {r['p99']:.2f} | {r['rps']:.0f} | {failed} |")
     out += ["", "## The physical limit: the list's SQL through pgbench", "",
             "`bench/tickets-list.sql` is the statement the first-page list request sends; pgbench runs it "
             "(prepared) at the same concurrency against the same database. The API does more per request: the "

@@ -11,6 +11,9 @@ pub struct Config {
     pub jwt: JwtSettings,
     pub password_hashing: PasswordHashing,
     pub login_throttle: LoginThrottle,
+    /// How long identical live-map views share one computation (`NEXUS_MAP_CACHE_SECS`, 0–60,
+    /// default 5: the maps' `Cache-Control: max-age`).
+    pub map_cache_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +218,7 @@ impl Config {
             },
             password_hashing: PasswordHashing::OWASP,
             login_throttle: LoginThrottle::default(),
+            map_cache_ttl: Duration::ZERO,
         })
     }
 
@@ -236,6 +240,10 @@ impl Config {
             });
         }
 
+        let map_cache_ttl = Duration::from_secs(number("NEXUS_MAP_CACHE_SECS", 5)?);
+        if map_cache_ttl > Duration::from_secs(60) {
+            return Err(ConfigError::Invalid { name: "NEXUS_MAP_CACHE_SECS", reason: "at most 60 seconds".into() });
+        }
         Ok(Self {
             database: DatabaseSettings::from_lookup(&get)?,
             jwt: JwtSettings {
@@ -247,6 +255,7 @@ impl Config {
             },
             password_hashing: PasswordHashing::OWASP,
             login_throttle: LoginThrottle::default(),
+            map_cache_ttl,
         })
     }
 }

@@ -39,6 +39,8 @@ pub fn config() -> Config {
         },
         password_hashing: PasswordHashing::FAST_INSECURE_FOR_TESTS,
         login_throttle: LoginThrottle::default(),
+        // Tests change data and look again at once: no view may be served from a cache.
+        map_cache_ttl: Duration::ZERO,
     }
 }
 

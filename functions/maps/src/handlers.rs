@@ -1,5 +1,9 @@
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use nexus_shared::auth::Auth;
@@ -15,6 +19,7 @@ use utoipa::ToSchema;
 use crate::geojson::{Feature, FeatureCollection};
 use crate::query::{MapQuery, View};
 use crate::severity::{self, SEVERITY_SQL};
+use crate::view_cache::ViewCache;
 
 /// More points than this unclustered is a request for clustering.
 const MAX_POINTS: i64 = 10_000;
@@ -112,13 +117,27 @@ fn tickets_query(
               (status = 304, description = "Unchanged since the ETag sent in If-None-Match")))]
 pub async fn live_tickets(
     State(state): State<AppState>,
+    Extension(views): Extension<Arc<ViewCache>>,
     caller: Auth,
     headers: HeaderMap,
+    uri: Uri,
     Query(map): Query<MapQuery>,
     Query(tickets): Query<TicketQuery>,
 ) -> ApiResult<Response> {
     let view = map.parse()?;
     let visibility = Visibility::of(&caller);
+    let ttl = state.config.map_cache_ttl;
+    let body =
+        views.get_or_compute(cache_key(visibility, &uri), ttl, || live_tickets_body(&state, view, tickets, visibility));
+    geojson_response(&headers, body.await?)
+}
+
+async fn live_tickets_body(
+    state: &AppState,
+    view: View,
+    tickets: TicketQuery,
+    visibility: Visibility,
+) -> ApiResult<Bytes> {
     let features: Vec<Feature<TicketProperties>> = match view.cell {
         Some(cell) => {
             let select = format!(
@@ -173,7 +192,7 @@ pub async fn live_tickets(
                 .collect()
         }
     };
-    geojson_response(&headers, &FeatureCollection::new(features))
+    to_json(&FeatureCollection::new(features))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -227,19 +246,34 @@ struct SiteCellRow {
               (status = 304, description = "Unchanged since the ETag sent in If-None-Match")))]
 pub async fn locations(
     State(state): State<AppState>,
+    Extension(views): Extension<Arc<ViewCache>>,
     caller: Auth,
     headers: HeaderMap,
+    uri: Uri,
     Query(map): Query<MapQuery>,
     Query(tickets): Query<TicketQuery>,
 ) -> ApiResult<Response> {
     let view = map.parse()?;
+    let visibility = Visibility::of(&caller);
+    let ttl = state.config.map_cache_ttl;
+    let body =
+        views.get_or_compute(cache_key(visibility, &uri), ttl, || locations_body(&state, view, tickets, visibility));
+    geojson_response(&headers, body.await?)
+}
+
+async fn locations_body(
+    state: &AppState,
+    view: View,
+    tickets: TicketQuery,
+    visibility: Visibility,
+) -> ApiResult<Bytes> {
     let filter = tickets.parse()?;
     // Active tickets per site, counted once, then joined to the sites in view.
     let mut qb = QueryBuilder::new(format!(
         "WITH counts AS (SELECT t.location_id, count(*) AS n FROM tickets t JOIN locations l ON l.id = t.location_id
          WHERE t.status IN {ACTIVE}"
     ));
-    filter.push(&mut qb, Visibility::of(&caller));
+    filter.push(&mut qb, visibility);
     qb.push(" GROUP BY t.location_id) SELECT ");
     match view.cell {
         Some(cell) => qb.push(format_args!(
@@ -290,13 +324,21 @@ pub async fn locations(
                 .collect()
         }
     };
-    geojson_response(&headers, &FeatureCollection::new(features))
+    to_json(&FeatureCollection::new(features))
+}
+
+/// The cache key of a view: who may see what, and exactly what was asked.
+fn cache_key(visibility: Visibility, uri: &Uri) -> String {
+    format!("{visibility:?} {uri}")
+}
+
+fn to_json<T: Serialize>(body: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(body).map(Bytes::from).map_err(ApiError::internal)
 }
 
 /// A map polled every few seconds: a content ETag, so an unchanged view costs a 304 and no
 /// body; private (per caller) and to be revalidated after 5 s.
-fn geojson_response<T: Serialize>(headers: &HeaderMap, body: &T) -> ApiResult<Response> {
-    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+fn geojson_response(headers: &HeaderMap, bytes: Bytes) -> ApiResult<Response> {
     let digest = Sha256::digest(&bytes);
     let etag = format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>());
     let cache = HeaderValue::from_static("private, max-age=5, must-revalidate");

@@ -6,6 +6,7 @@ mod geojson;
 mod handlers;
 mod query;
 mod severity;
+mod view_cache;
 
 use axum::Router;
 use nexus_shared::AppState;
@@ -14,7 +15,12 @@ use utoipa_axum::routes;
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(handlers::live_tickets)).routes(routes!(handlers::locations))
+    // One view cache per router: per Lambda instance, and per test.
+    let views = std::sync::Arc::new(view_cache::ViewCache::default());
+    OpenApiRouter::new()
+        .routes(routes!(handlers::live_tickets))
+        .routes(routes!(handlers::locations))
+        .layer(axum::Extension(views))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -235,6 +235,34 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert_eq!(features(&r.body)[0]["properties"]["point_count"], 1);
 }
 
+/// With the view cache on (as deployed), a view asked again within its TTL is the same body
+/// even after a change, while another caller's visibility never shares it.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn identical_views_are_shared_for_the_cache_ttl_but_never_across_visibility(pool: PgPool) {
+    let (f, assets) = setup(pool.clone()).await;
+    let mut config = testing::config();
+    config.map_cache_ttl = std::time::Duration::from_secs(60);
+    let cached = nexus_maps::router(nexus_shared::AppState::new(config, pool));
+    let ticket = f.open(assets[0], "high").await;
+    let assign = json!({"assigned_to": f.tech.id});
+    let r = testing::put(&f.tickets, &format!("/api/tickets/{}", ticket["id"]), &f.spv, assign).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    let first = get(&cached, "/api/maps/live-tickets", &f.spv).await;
+    assert_eq!(features(&first.body).len(), 1);
+    f.open(assets[2], "low").await;
+    let again = get(&cached, "/api/maps/live-tickets", &f.spv).await;
+    assert_eq!(again.body, first.body, "served from the cache within its TTL");
+    assert_eq!(features(&get(&f.app, "/api/maps/live-tickets", &f.spv).await.body).len(), 2, "uncached: both");
+    // The technician's own view is computed for them: only their ticket, never the supervisor's body.
+    let own = get(&cached, "/api/maps/live-tickets", &f.tech).await;
+    assert_eq!(features(&own.body).len(), 1);
+    assert_eq!(features(&own.body)[0]["properties"]["id"], ticket["id"]);
+    // Another query is another view.
+    let bali = get(&cached, "/api/maps/live-tickets?region=Bali", &f.spv).await;
+    assert_eq!(features(&bali.body).len(), 1);
+}
+
 /// The built `maps` binary, started as Lambda starts it, answers a real API Gateway v2 event
 /// through the Runtime API against the real database.
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
