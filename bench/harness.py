@@ -194,7 +194,7 @@ def report(directory):
                f"{platform.machine()}, {os.cpu_count()} cores, "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB, "
                f"{platform.platform()}. Load generator (wrk), server (release `nexus-local`: every function's "
-               f"router in one process, pool of 20) and PostgreSQL 15 share these cores, so figures are for "
+               f"router in one process, a pool of 64 connections) and PostgreSQL 15 share these cores, so figures are for "
                f"comparison within one run (ratios), not absolute capacity.")
     out += ["", "## Data", "", "```", read("generate.log"), "```", "",
             f"First SLA check after loading (catches up on every line the generated open tickets have already "
@@ -217,7 +217,10 @@ def report(directory):
     out += ["## In process (release build)", "", read("sweep.md"), "",
             "Budgets: sweep ≤ 1 s for 1 % of 1,000,000 open tickets crossing a line, flat when the non-due "
             "tickets double; jobcard ≤ 2 ms median, ≤ 50 KB.", ""]
-    out += ["## Cold starts (scripts/bench-cold-start)", "", read("cold.md"), ""]
+    out += ["## Cold starts and memory per Lambda instance (scripts/bench-cold-start, on this data)", "",
+            read("cold.md"), ""]
+    # What was slow, what changed, before and after: kept by hand, carried into every report.
+    out += [open(os.path.join(ROOT, "bench/before-after.md")).read().strip(), ""]
     print("\n".join(out))
 
 

@@ -20,6 +20,8 @@ use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
+/// 6 MB: the largest answer a synchronous Lambda invocation may give.
+pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 
 /// How an invocation ended, as the runtime reported it.
 #[derive(Debug)]
@@ -205,6 +207,8 @@ fn routes(emulator: Emulator) -> Router {
         .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
         .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
         .route("/2018-06-01/runtime/init/error", post(init_failed))
+        // Lambda's limit for a synchronous response; a bigger one fails there too.
+        .layer(axum::extract::DefaultBodyLimit::max(RESPONSE_LIMIT))
         .with_state(emulator)
 }
 
