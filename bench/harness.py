@@ -20,7 +20,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, "target/release/nexus-local")
 BASE = os.environ.get("BENCH_URL", "http://127.0.0.1:3900")
-DATABASE_URL = os.environ["DATABASE_URL"]
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONCURRENCY = [16, 64]
 
