@@ -4,7 +4,7 @@ use std::any::Any;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, Response};
+use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -19,6 +19,18 @@ use crate::state::AppState;
 
 /// Request bodies above this are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Headers every response carries (unless the handler set its own, as the maps' caching does):
+/// nothing is sniffed, framed, cached by default, leaks a referrer or is fetched over plain HTTP;
+/// a JSON API has no page a browser should render, so no content source is allowed at all.
+pub const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"),
+    (header::CACHE_CONTROL, "no-store"),
+];
 
 /// Turns a function's routes into the service Lambda (or the local runner) serves: state, a
 /// body limit, problem+json for unknown routes and methods, panics answered as 500 instead of a
@@ -37,10 +49,20 @@ pub fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::map_response(add_security_headers))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .with_state(state)
+}
+
+/// Adds each of [`SECURITY_HEADERS`] the response does not already carry.
+async fn add_security_headers<B>(mut response: Response<B>) -> Response<B> {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 fn request_span<B>(request: &Request<B>) -> tracing::Span {

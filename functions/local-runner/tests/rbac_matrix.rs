@@ -236,6 +236,11 @@ async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
                     route.method, route.path, response.status, response.body
                 ));
             }
+            for (header, _) in nexus_shared::http::SECURITY_HEADERS {
+                if !response.headers.contains_key(&header) {
+                    failures.push(format!("{} {} as {name}: no {header} header", route.method, route.path));
+                }
+            }
             if !response.status.is_success() && response.content_type() != "application/problem+json" {
                 failures.push(format!("{} {} as {name}: error without problem+json", route.method, route.path));
             }
