@@ -193,3 +193,37 @@ async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::P
         sqlx::query_scalar("SELECT name FROM locations WHERE code = 'JKT0001'").fetch_one(&pool).await.unwrap();
     assert_eq!(stored, "Jakarta Sudirman");
 }
+
+/// A change and its audit row commit together: when the audit insert fails (a fault injected
+/// with a trigger), the change is rolled back and the caller gets a 500 problem without detail.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_failing_audit_insert_rolls_the_change_back(pool: PgPool) {
+    let (app, admin) = setup(&pool).await;
+    let existing = post(&app, "/api/locations", &admin, site("JKT0001")).await;
+    assert_eq!(existing.status, StatusCode::CREATED);
+    sqlx::query(
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RAISE EXCEPTION 'injected audit failure'; END $$",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let created = post(&app, "/api/locations", &admin, site("JKT0002")).await;
+    assert_eq!(created.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(created.content_type(), "application/problem+json");
+    assert!(!created.body.to_string().contains("injected"), "the cause stays in the log");
+    let url = format!("/api/locations/{}", existing.body["id"]);
+    let renamed = put(&app, &url, &admin, json!({"name": "Renamed"})).await;
+    assert_eq!(renamed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let deleted = delete(&app, &url, &admin).await;
+    assert_eq!(deleted.status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM locations ORDER BY code").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows, [("JKT0001".to_string(), existing.body["name"].as_str().unwrap().to_string())]);
+}

@@ -390,3 +390,53 @@ async fn the_built_function_sweeps_for_a_scheduled_event_through_the_runtime_api
     let again = lambda.invoke(&event, std::time::Duration::from_secs(30)).await.unwrap();
     assert_eq!(again, serde_json::to_value(report(0, 0, 0, 0)).unwrap(), "a second run records nothing twice");
 }
+
+/// A sweep killed mid-run (its connection terminated while it waits on a ticket another
+/// transaction holds) records nothing; the next run records every crossing exactly once.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_sweep_killed_mid_run_leaves_nothing_and_the_rerun_records_each_crossing_once(pool: PgPool) {
+    let site = site(pool.clone()).await;
+    let tickets = [site.ticket("open").await, site.ticket("open").await, site.ticket("assigned").await];
+    let now = minutes_after_opening(10 * 60); // every line of every ticket crossed
+
+    // Hold the last ticket: the sweep flags the others, then waits on this row.
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE")
+        .bind(tickets[2])
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let running = tokio::spawn({
+        let pool = pool.clone();
+        async move { sweep(&pool, now).await }
+    });
+    let waiting = loop {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE tickets%'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            break pid;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let killed: bool =
+        sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(waiting).fetch_one(&pool).await.unwrap();
+    assert!(killed);
+    assert!(running.await.unwrap().is_err(), "the killed sweep reports its failure");
+    blocker.rollback().await.unwrap();
+    assert_eq!((site.count("sla_events").await, site.count("audit_logs").await), (0, 0), "nothing half-written");
+
+    assert_eq!(sweep(&pool, now).await.unwrap(), report(3, 3, 3, 3));
+    assert_eq!(sweep(&pool, now).await.unwrap(), report(0, 0, 0, 0));
+    let per_kind: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, count(*) FROM sla_events GROUP BY kind ORDER BY kind")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(per_kind.len(), 4);
+    assert!(per_kind.iter().all(|(_, n)| *n == 3), "{per_kind:?}");
+}
