@@ -230,3 +230,34 @@ async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::P
     );
     assert!(!log.contains(nexus_shared::testing::TEST_PASSWORD), "a password reached the log");
 }
+
+/// The login throttle lives in the database, so two separate processes (two built `auth`
+/// binaries, as two Lambda instances) share it: 3 failures on one and 2 on the other lock the
+/// e-mail on both, with the same Retry-After.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_login_throttle_holds_across_two_processes(pool: PgPool) {
+    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
+    signup(&app(pool.clone()), "gita@example.com", TEST_PASSWORD).await;
+    let mut first = start_lambda(env!("CARGO_BIN_EXE_auth"), &pool, &[]).await;
+    let mut second = start_lambda(env!("CARGO_BIN_EXE_auth"), &pool, &[]).await;
+    let attempt = |password: &str| {
+        apigw_v2_event_json(
+            "POST",
+            "/api/auth/login",
+            "",
+            None,
+            Some(json!({"email": "gita@example.com", "password": password})),
+        )
+    };
+    for (process, failures) in [(&mut first, 3), (&mut second, 2)] {
+        for _ in 0..failures {
+            assert_eq!(invoke_http(process, attempt("wrong-password-123")).await.status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    for process in [&mut first, &mut second] {
+        let locked = invoke_http(process, attempt(TEST_PASSWORD)).await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((880..=900).contains(&retry), "Retry-After {retry}");
+    }
+}
