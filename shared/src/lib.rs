@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
 pub mod secret;

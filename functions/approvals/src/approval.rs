@@ -42,7 +42,8 @@ impl Audited for Approval {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Serialize: its fingerprint tells a retry (same Idempotency-Key, same request) from a misuse.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     ticket_id: Option<i64>,

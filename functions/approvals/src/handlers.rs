@@ -1,9 +1,11 @@
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use nexus_shared::audit::{self, Action, EntityType};
 use nexus_shared::auth::{Auth, Staff};
 use nexus_shared::extract::{Json, Path};
+use nexus_shared::idempotency::{self, Idempotency};
 use nexus_shared::ticket::{Transition, Visibility};
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Serialize;
@@ -15,15 +17,23 @@ use crate::store;
 /// Approves (→ `closed`) or rejects (→ `in_progress`, with the comments) a resolved ticket.
 /// Only one decision per resolution wins: concurrent ones get 409.
 #[utoipa::path(post, path = "/api/approvals", tag = "approvals", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+            description = "1–255 visible ASCII characters; a retry with the same key and body gets the first response")),
     request_body = DecisionBody,
-    responses((status = 201, description = "Decision recorded", body = Approval),
+    responses((status = 201, description = "Decision recorded (or, with Idempotency-Replayed: true, recorded by the first request with this key)", body = Approval),
               (status = 404, description = "No such ticket", body = nexus_shared::error::Problem),
-              (status = 409, description = "The ticket is not resolved", body = nexus_shared::error::Problem)))]
+              (status = 409, description = "The ticket is not resolved, or a concurrent request with the same Idempotency-Key", body = nexus_shared::error::Problem),
+              (status = 422, description = "Invalid body, or an Idempotency-Key already used for another request", body = nexus_shared::error::Problem)))]
 pub async fn decide(
     State(state): State<AppState>,
     caller: Auth<Staff>,
+    headers: HeaderMap,
     Json(body): Json<DecisionBody>,
-) -> ApiResult<(StatusCode, axum::Json<Approval>)> {
+) -> ApiResult<Response> {
+    let idempotency = Idempotency::from_headers(&headers, caller.id, "POST /api/approvals", &body)?;
+    if let Some(replay) = idempotency::replayed(&idempotency, &state.pool).await? {
+        return Ok(replay);
+    }
     let decision = NewDecision::parse(body)?;
     let actor = caller.actor();
     let mut approval = None;
@@ -38,12 +48,15 @@ pub async fn decide(
         let after = store::apply(conn, ticket, to, Utc::now()).await?;
         let recorded = store::insert(conn, &decision, caller.id).await?;
         audit::record(conn, &actor, EntityType::Approval, recorded.id, Action::Create, None, Some(&recorded)).await?;
+        if let Some(key) = &idempotency {
+            key.remember(conn, StatusCode::CREATED, &recorded, None).await?;
+        }
         approval = Some(recorded);
         Ok(after)
     })
     .await?;
     let approval = approval.ok_or_else(|| ApiError::internal("decision recorded without an approval"))?;
-    Ok((StatusCode::CREATED, axum::Json(approval)))
+    Ok((StatusCode::CREATED, axum::Json(approval)).into_response())
 }
 
 #[derive(Debug, Serialize, ToSchema)]

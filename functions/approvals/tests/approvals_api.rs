@@ -209,3 +209,25 @@ async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::P
             .await;
     assert_eq!(r.status, axum::http::StatusCode::NOT_FOUND, "{:?}", r.body);
 }
+
+/// A retried decision with the same Idempotency-Key returns the first answer and records no
+/// second approval (the first closed the ticket, so re-running it would have been a 409).
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn an_idempotency_key_records_a_decision_once(pool: PgPool) {
+    let f = setup(pool.clone()).await;
+    let t = f.resolved().await;
+    let decide = || {
+        let body = json!({"ticket_id": t["id"], "decision": "approve", "comments": "Good"});
+        let mut request = testing::request(axum::http::Method::POST, "/api/approvals", Some(&f.spv.token), Some(body));
+        request.headers_mut().insert("idempotency-key", "approve-once".parse().unwrap());
+        request
+    };
+    let first = testing::send(&f.approvals, decide()).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let retry = testing::send(&f.approvals, decide()).await;
+    assert_eq!(retry.status, StatusCode::CREATED);
+    assert_eq!(retry.headers["idempotency-replayed"], "true");
+    assert_eq!(retry.body, first.body);
+    let approvals: i64 = sqlx::query_scalar("SELECT count(*) FROM approvals").fetch_one(&pool).await.unwrap();
+    assert_eq!(approvals, 1);
+}

@@ -1,10 +1,12 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, AuthUser, Staff, Worker};
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
+use nexus_shared::idempotency::{self, Idempotency};
 use nexus_shared::pagination::{Page, PageParams};
 use nexus_shared::ticket::{TicketQuery, TicketStatus, Visibility};
 use nexus_shared::{ApiError, ApiResult, AppState};
@@ -56,14 +58,23 @@ fn with_etag(row: TicketRow) -> (HeaderMap, axum::Json<Ticket>) {
 
 /// Opens a ticket for an asset; its location, number and SLA deadlines are derived.
 #[utoipa::path(post, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+            description = "1–255 visible ASCII characters; a retry with the same key and body gets the first response")),
     request_body = NewTicketBody,
-    responses((status = 201, description = "Created", body = Ticket, headers(("ETag" = String))),
-              (status = 409, description = "No SLA rule for this type and priority", body = nexus_shared::error::Problem)))]
+    responses((status = 201, description = "Created (or, with Idempotency-Replayed: true, created by the first request with this key)",
+               body = Ticket, headers(("ETag" = String))),
+              (status = 409, description = "No SLA rule for this type and priority, or a concurrent request with the same Idempotency-Key", body = nexus_shared::error::Problem),
+              (status = 422, description = "Invalid body, or an Idempotency-Key already used for another request", body = nexus_shared::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Auth<Staff>,
+    request_headers: HeaderMap,
     Json(body): Json<NewTicketBody>,
-) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Ticket>)> {
+) -> ApiResult<Response> {
+    let idempotency = Idempotency::from_headers(&request_headers, caller.id, "POST /api/tickets", &body)?;
+    if let Some(replay) = idempotency::replayed(&idempotency, &state.pool).await? {
+        return Ok(replay);
+    }
     let new = NewTicket::parse(body)?;
     let now = Utc::now();
     let created = audit::create(&state.pool, &caller.actor(), async |conn| {
@@ -92,13 +103,17 @@ pub async fn create(
             },
         )
         .await?;
-        store::find(conn, id, Visibility::All, Lock::None)
+        let row = store::find(conn, id, Visibility::All, Lock::None)
             .await?
-            .ok_or_else(|| ApiError::internal("ticket vanished after insert"))
+            .ok_or_else(|| ApiError::internal("ticket vanished after insert"))?;
+        if let Some(key) = &idempotency {
+            key.remember(conn, StatusCode::CREATED, &row.clone().view(now), Some(&row.etag())).await?;
+        }
+        Ok(row)
     })
     .await?;
     let (headers, body) = with_etag(created);
-    Ok((StatusCode::CREATED, headers, body))
+    Ok((StatusCode::CREATED, headers, body).into_response())
 }
 
 /// Changes status, assignment, priority, description or notes. Send the `ETag` you read as

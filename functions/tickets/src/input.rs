@@ -3,10 +3,11 @@
 use nexus_shared::ApiError;
 use nexus_shared::ticket::{HoldReason, Priority, TicketStatus, TicketType};
 use nexus_shared::validate::{Validator, nullable};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Serialize: its fingerprint tells a retry (same Idempotency-Key, same request) from a misuse.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketBody {
     asset_id: Option<i64>,

@@ -90,3 +90,56 @@ async fn with_if_match_exactly_one_of_fifty_wins(pool: PgPool) {
         sqlx::query_as("SELECT notes, version FROM tickets WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
     assert_eq!((notes, version), (won[0].clone(), 2), "the winner's change, and only it");
 }
+
+fn with_key(key: &str, token: &str, body: serde_json::Value) -> axum::http::Request<axum::body::Body> {
+    let mut request = testing::request(Method::POST, "/api/tickets", Some(token), Some(body));
+    request.headers_mut().insert("idempotency-key", key.parse().unwrap());
+    request
+}
+
+/// A retried create with the same Idempotency-Key returns the first response and creates
+/// nothing; the same key with another body is 422; ten concurrent sends create one ticket.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn an_idempotency_key_creates_once(pool: PgPool) {
+    let (app, spv, _, _) = ticket(&pool).await;
+    let asset: i64 = sqlx::query_scalar("SELECT id FROM assets").fetch_one(&pool).await.unwrap();
+    let body = json!({"asset_id": asset, "ticket_type": "CM", "priority": "high", "description": "Retried"});
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM tickets WHERE description = 'Retried'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+
+    let first = testing::send(&app, with_key("create-1", &spv.token, body.clone())).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert!(first.headers.get("idempotency-replayed").is_none());
+    let retry = testing::send(&app, with_key("create-1", &spv.token, body.clone())).await;
+    assert_eq!(retry.status, StatusCode::CREATED);
+    assert_eq!(retry.headers["idempotency-replayed"], "true");
+    assert_eq!(retry.body, first.body);
+    assert_eq!(retry.headers[header::ETAG], first.headers[header::ETAG]);
+    assert_eq!(count().await, 1);
+
+    let other = json!({"asset_id": asset, "ticket_type": "CM", "priority": "low", "description": "Retried"});
+    let misuse = testing::send(&app, with_key("create-1", &spv.token, other)).await;
+    assert_eq!(misuse.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count().await, 1);
+    let bad = testing::send(&app, with_key("spaces are not allowed", &spv.token, body.clone())).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let racers = (0..10).map(|_| {
+        let (app, token, body) = (app.clone(), spv.token.clone(), body.clone());
+        tokio::spawn(async move { testing::send(&app, with_key("create-2", &token, body)).await })
+    });
+    let mut statuses = Vec::new();
+    for racer in racers {
+        let r = racer.await.unwrap();
+        assert!([StatusCode::CREATED, StatusCode::CONFLICT].contains(&r.status), "{:?}", r.body);
+        statuses.push(r.status);
+    }
+    assert!(statuses.contains(&StatusCode::CREATED));
+    assert_eq!(count().await, 2, "one ticket per key, however many sends");
+    let again = testing::send(&app, with_key("create-2", &spv.token, body)).await;
+    assert_eq!((again.status, &again.headers["idempotency-replayed"]), (StatusCode::CREATED, &"true".parse().unwrap()));
+}
