@@ -11,6 +11,9 @@ pub struct Config {
     pub jwt: JwtSettings,
     pub password_hashing: PasswordHashing,
     pub login_throttle: LoginThrottle,
+    /// The web app's origin (`NEXUS_CORS_ORIGIN`, `https://host[:port]`): the only one browsers
+    /// may call the API from. Unset: no CORS headers, so no cross-origin browser calls at all.
+    pub cors_origin: Option<String>,
     /// How long identical live-map views share one computation (`NEXUS_MAP_CACHE_SECS`, 0–60,
     /// default 5: the maps' `Cache-Control: max-age`).
     pub map_cache_ttl: Duration,
@@ -218,6 +221,7 @@ impl Config {
             },
             password_hashing: PasswordHashing::OWASP,
             login_throttle: LoginThrottle::default(),
+            cors_origin: None,
             map_cache_ttl: Duration::ZERO,
         })
     }
@@ -240,6 +244,18 @@ impl Config {
             });
         }
 
+        let cors_origin = get("NEXUS_CORS_ORIGIN").filter(|v| !v.is_empty());
+        if let Some(origin) = &cors_origin {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && origin.bytes().all(|b| b.is_ascii_graphic());
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    name: "NEXUS_CORS_ORIGIN",
+                    reason: "one origin, scheme://host[:port] without a path".into(),
+                });
+            }
+        }
         let map_cache_ttl = Duration::from_secs(number("NEXUS_MAP_CACHE_SECS", 5)?);
         if map_cache_ttl > Duration::from_secs(60) {
             return Err(ConfigError::Invalid { name: "NEXUS_MAP_CACHE_SECS", reason: "at most 60 seconds".into() });
@@ -255,6 +271,7 @@ impl Config {
             },
             password_hashing: PasswordHashing::OWASP,
             login_throttle: LoginThrottle::default(),
+            cors_origin,
             map_cache_ttl,
         })
     }

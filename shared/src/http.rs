@@ -4,10 +4,11 @@ use std::any::Any;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Request, Response, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -37,6 +38,7 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
 /// dropped connection, and a request id on every request, log span and response.
 pub fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let cors = state.config.cors_origin.as_deref().and_then(cors);
     Router::from(routes)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -53,7 +55,35 @@ pub fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
+        // Outermost, so a preflight is answered before routing (no 405 for OPTIONS).
+        .layer(tower::util::option_layer(cors))
         .with_state(state)
+}
+
+/// CORS for exactly one origin: the methods and headers the API uses, and the response headers
+/// a web app needs to read (ETag for If-Match, the request id, Retry-After, replays).
+fn cors(origin: &str) -> Option<CorsLayer> {
+    let origin = HeaderValue::from_str(origin).ok()?;
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list([origin]))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static(crate::idempotency::HEADER),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LOCATION,
+                header::RETRY_AFTER,
+                HeaderName::from_static(REQUEST_ID_HEADER),
+                HeaderName::from_static(crate::idempotency::REPLAYED),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// Adds each of [`SECURITY_HEADERS`] the response does not already carry.

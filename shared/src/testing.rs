@@ -41,6 +41,7 @@ pub fn config() -> Config {
         login_throttle: LoginThrottle::default(),
         // Tests change data and look again at once: no view may be served from a cache.
         map_cache_ttl: Duration::ZERO,
+        cors_origin: None,
     }
 }
 

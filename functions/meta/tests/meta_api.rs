@@ -84,3 +84,40 @@ async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::P
         other => panic!("expected the process to exit at init, got {other:?}"),
     }
 }
+
+/// CORS answers only the configured origin: its preflight is allowed, any other origin gets no
+/// CORS headers (so the browser refuses), and without an origin configured there are none.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn cors_is_for_the_configured_origin_only(pool: sqlx::PgPool) {
+    use axum::http::header;
+    let mut config = testing::config();
+    config.cors_origin = Some("https://app.example.com".into());
+    let app = nexus_meta::router(nexus_shared::AppState::new(config, pool.clone()));
+    let preflight = |origin: &str| {
+        let mut r = request(Method::OPTIONS, "/api/health", None, None);
+        r.headers_mut().insert(header::ORIGIN, origin.parse().unwrap());
+        r.headers_mut().insert(header::ACCESS_CONTROL_REQUEST_METHOD, "GET".parse().unwrap());
+        r.headers_mut()
+            .insert(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,idempotency-key".parse().unwrap());
+        r
+    };
+    let allowed = send(&app, preflight("https://app.example.com")).await;
+    assert!(allowed.status.is_success(), "{}", allowed.status);
+    assert_eq!(allowed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
+    let allowed_headers = allowed.headers[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap().to_string();
+    assert!(allowed_headers.contains("idempotency-key"), "{allowed_headers}");
+
+    let evil = send(&app, preflight("https://evil.example.net")).await;
+    assert!(evil.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+
+    let mut get = request(Method::GET, "/api/health", None, None);
+    get.headers_mut().insert(header::ORIGIN, "https://app.example.com".parse().unwrap());
+    let r = send(&app, get).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
+    assert!(r.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS].to_str().unwrap().contains("etag"));
+
+    let without = nexus_meta::router(testing::state(pool));
+    let none = send(&without, preflight("https://app.example.com")).await;
+    assert!(none.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
