@@ -1,8 +1,9 @@
-//! `auth`: sign-up, login, token refresh, logout and "who am I".
+//! `auth`: sign-up, login, token refresh, logout, password change and "who am I".
 
 mod login;
 mod logout;
 mod me;
+mod password;
 mod refresh;
 mod signup;
 mod throttle;
@@ -21,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh::refresh))
         .routes(routes!(logout::logout))
         .routes(routes!(me::me))
+        .routes(routes!(password::change_password))
 }
 
 pub fn router(state: AppState) -> Router {

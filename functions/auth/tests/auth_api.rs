@@ -261,3 +261,47 @@ async fn the_login_throttle_holds_across_two_processes(pool: PgPool) {
         assert!((880..=900).contains(&retry), "Retry-After {retry}");
     }
 }
+
+/// A password change keeps the caller signed in, ends every other session (access and refresh
+/// tokens), makes the old password useless and the new one work; a wrong current password or an
+/// unchanged or short new one is 422 and changes nothing.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_password_change_ends_the_other_sessions(pool: PgPool) {
+    let app = app(pool.clone());
+    signup(&app, "hana@example.com", TEST_PASSWORD).await;
+    let here = login(&app, "hana@example.com", TEST_PASSWORD).await.body;
+    let elsewhere = login(&app, "hana@example.com", TEST_PASSWORD).await.body;
+    let change = |current: &str, new: &str| {
+        request(
+            Method::POST,
+            "/api/auth/password",
+            here["access_token"].as_str(),
+            Some(json!({"current_password": current, "new_password": new})),
+        )
+    };
+    let new_password = "another-long-password-42";
+    for (current, new, field) in [
+        ("not-my-password-at-all", new_password, "current_password"),
+        (TEST_PASSWORD, TEST_PASSWORD, "new_password"),
+        (TEST_PASSWORD, "short", "new_password"),
+    ] {
+        let refused = send(&app, change(current, new)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert_eq!(refused.body["errors"][0]["field"], field);
+    }
+    assert_eq!(me(&app, &elsewhere["access_token"]).await.status, StatusCode::OK, "nothing changed yet");
+
+    assert_eq!(send(&app, change(TEST_PASSWORD, new_password)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, &here["access_token"]).await.status, StatusCode::OK, "this session stays");
+    assert_eq!(me(&app, &elsewhere["access_token"]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&app, &elsewhere["refresh_token"]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&app, "hana@example.com", TEST_PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&app, "hana@example.com", new_password).await.status, StatusCode::OK);
+    let audited: String = sqlx::query_scalar(
+        "SELECT changes::text FROM audit_logs WHERE entity_type = 'user' AND action = 'update' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(audited.contains("changed") && !audited.contains("argon2"), "{audited}");
+}

@@ -44,6 +44,7 @@ fn table() -> Vec<Route> {
         route(Method::POST, "/api/auth/login", Public, 200),
         route(Method::POST, "/api/auth/refresh", Public, 200),
         route(Method::GET, "/api/auth/me", Roles(ALL), 200),
+        route(Method::POST, "/api/auth/password", Roles(ALL), 204),
         route(Method::GET, "/api/users", Roles(ADMIN), 200),
         route(Method::GET, "/api/users/{id}", Roles(ADMIN), 200),
         route(Method::PUT, "/api/users/{id}", Roles(ADMIN), 200),
@@ -104,6 +105,10 @@ async fn prepare(
             let login = json!({"email": target.email, "password": TEST_PASSWORD});
             let tokens = send(app, request(Method::POST, "/api/auth/login", None, Some(login))).await.body;
             (path.into(), Some(json!({"refresh_token": tokens["refresh_token"]})))
+        }
+        ("POST", "/api/auth/password") => {
+            let change = json!({"current_password": TEST_PASSWORD, "new_password": "a-new-password-of-length"});
+            (path.into(), Some(change))
         }
         ("PUT", "/api/users/{id}") => (format!("/api/users/{}", target.id), Some(json!({"full_name": "Renamed"}))),
         (_, "/api/users/{id}") => (format!("/api/users/{}", target.id), None),

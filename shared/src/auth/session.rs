@@ -13,6 +13,7 @@ pub enum RevokeReason {
     Logout,
     RefreshTokenReuse,
     UserDeactivated,
+    PasswordChange,
 }
 
 impl RevokeReason {
@@ -21,6 +22,7 @@ impl RevokeReason {
             Self::Logout => "logout",
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::UserDeactivated => "user_deactivated",
+            Self::PasswordChange => "password_change",
         }
     }
 }
@@ -89,6 +91,25 @@ pub async fn revoke(conn: &mut PgConnection, session_id: i64, reason: RevokeReas
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Ends every live session of `user_id` except `keep` (the caller's own).
+pub async fn revoke_others(
+    conn: &mut PgConnection,
+    user_id: i64,
+    keep: i64,
+    reason: RevokeReason,
+) -> Result<u64, ApiError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+         WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(reason.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn revoke_all_of_user(conn: &mut PgConnection, user_id: i64, reason: RevokeReason) -> Result<u64, ApiError> {
