@@ -177,10 +177,11 @@ def main():
     claims = json.loads(base64.urlsafe_b64decode(admin.split(".")[1] + "=="))
     defines = {"statuses": "{" + active + "}", "priority": "high", "region": region, "page": "51",
                "session": str(claims["sid"]), "user": str(claims["sub"])}
-    request_sql = lua_file("")  # a temporary file: the session check, then the list statement
-    with open(request_sql, "w") as script:
+    # One pgbench transaction = one request's SQL: the session check, then the list statement.
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         for part in ("bench/session-check.sql", "bench/tickets-list.sql"):
             script.write(open(os.path.join(ROOT, part)).read())
+    request_sql = script.name
     limits = []
     for connections in CONCURRENCY:
         log(f"pgbench tickets list c={connections}")

@@ -1,6 +1,7 @@
 -- The statement GET /api/tickets?status=open,assigned,in_progress,on_hold,resolved&priority=high&region=…&limit=50 sends (first
 -- page, default sort -created_at), as functions/tickets/src/store.rs and ticket.rs build it,
 -- with its four parameters as pgbench variables (bench/harness.py passes them with -D).
+-- functions/tickets/src/store.rs tests that it still matches what the list builds.
 SELECT t.id, t.number, t.ticket_type, t.priority, t.status, t.description, t.notes,
         t.resolution_notes, t.hold_reason, t.asset_id, a.tag AS asset_tag, a.name AS asset_name,
         t.location_id, l.code AS location_code, l.name AS location_name, l.latitude, l.longitude, l.region,

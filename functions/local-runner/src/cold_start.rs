@@ -2,7 +2,7 @@
 //! the loopback Runtime API and timed from spawn to its first answer, for a request that needs
 //! no database and for one that does (the difference is what the first connection costs).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use nexus_shared::AppState;
@@ -144,7 +144,7 @@ pub async fn run(
 
 /// `starts` fresh processes: spawn → first answer, then the same event again (warm).
 async fn cold_starts(
-    binary: &PathBuf,
+    binary: &Path,
     function: &str,
     env: &[(&str, String)],
     event: &Value,

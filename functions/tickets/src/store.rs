@@ -5,7 +5,7 @@ use nexus_shared::db::Lock;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use nexus_shared::ticket::{Lines, Priority, Targets, TicketFilter, TicketStatus, TicketType, Visibility};
 use nexus_shared::{ApiError, ApiResult};
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, QueryBuilder};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::ticket::{SELECT, TicketRow};
 
@@ -38,11 +38,16 @@ pub async fn list(
     visibility: Visibility,
     page: &PageRequest,
 ) -> ApiResult<Page<TicketRow>> {
+    page.fetch(list_query(filter, visibility, page), pool).await
+}
+
+/// The list's statement up to its filters; the page adds the cursor, order and limit.
+fn list_query(filter: &TicketFilter, visibility: Visibility, page: &PageRequest) -> QueryBuilder<Postgres> {
     let select = SELECT.replacen(" FROM tickets t", &format!("{} FROM tickets t", page.select_keys()), 1);
     let mut qb = QueryBuilder::new(select);
     qb.push(" WHERE true");
     filter.push(&mut qb, visibility);
-    page.fetch(qb, pool).await
+    qb
 }
 
 /// The SLA rule for a type and priority, as the targets a ticket keeps.
@@ -236,4 +241,34 @@ pub async fn record_crossings(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use nexus_shared::pagination::PageParams;
+    use nexus_shared::ticket::{Priority, TicketFilter, TicketStatus, Visibility};
+
+    use super::{SORTS, list_query};
+
+    /// `bench/tickets-list.sql`, which pgbench runs as the list's physical limit, is the
+    /// statement this list sends for its filter (pgbench variables in place of `$n`).
+    #[test]
+    fn the_benchmarks_copy_of_the_list_statement_is_current() {
+        let filter = TicketFilter {
+            statuses: TicketStatus::ACTIVE.to_vec(),
+            priority: Some(Priority::High),
+            region: Some("Bali".into()),
+            ..TicketFilter::default()
+        };
+        let page = PageParams::default().resolve(&SORTS, "-created_at", "t.id").unwrap();
+        let mut qb = list_query(&filter, Visibility::All, &page);
+        page.push_after(&mut qb);
+        page.push_order_limit(&mut qb);
+        let bench = include_str!("../../../bench/tickets-list.sql");
+        let bench: String = bench.lines().filter(|l| !l.starts_with("--")).collect::<Vec<_>>().join(" ");
+        let bench = bench.trim_end().trim_end_matches(';').replace(":statuses", "$1").replace(":priority", "$2");
+        let bench = bench.replace(":region", "$3").replace(":page", "$4");
+        let words = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ").replace(" ,", ",");
+        assert_eq!(words(&bench), words(qb.sql().as_str()), "update bench/tickets-list.sql");
+    }
 }
