@@ -107,6 +107,11 @@ impl ApiError {
                 ("method-not-allowed", "Method not allowed", "This resource does not support that method.".into())
             }
             Self::Conflict(msg) => ("conflict", "Conflict", msg.clone()),
+            Self::PreconditionFailed => (
+                "precondition-failed",
+                "Precondition failed",
+                "The resource changed since it was read (If-Match); read it again and retry.".into(),
+            ),
             Self::PayloadTooLarge => {
                 ("payload-too-large", "Payload too large", "The request body is larger than allowed.".into())
             }
@@ -265,5 +270,29 @@ mod tests {
         let (status, _, retry) = body_of(ApiError::TooManyRequests { retry_after_secs: 42 }).await;
         assert_eq!(status, 429);
         assert_eq!(retry.as_deref(), Some("42"));
+    }
+
+    /// Found by the contract fuzz: a stale `If-Match` was a 412 labelled "Internal error".
+    #[tokio::test]
+    async fn every_client_error_has_its_own_problem_type() {
+        let client_errors = [
+            ApiError::BadRequest("x".into()),
+            ApiError::Unauthorized("x"),
+            ApiError::Forbidden,
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::Conflict("x".into()),
+            ApiError::PreconditionFailed,
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::validation("f", "x"),
+            ApiError::TooManyRequests { retry_after_secs: 1 },
+            ApiError::Unavailable,
+        ];
+        for error in client_errors {
+            let (status, body, _) = body_of(error).await;
+            assert_ne!(body["type"], "/problems/internal", "{status}");
+            assert_eq!(body["status"], status.as_u16());
+        }
     }
 }

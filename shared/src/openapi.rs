@@ -3,7 +3,7 @@
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
@@ -51,6 +51,14 @@ impl Modify for ProblemResponses {
 }
 
 fn add_problems(op: &mut Operation, has_id: bool) {
+    // Errors a handler declares with `body = Problem` are served as problem+json too.
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let (true, RefOr::T(response)) = (status.parse::<u16>().is_ok_and(|s| s >= 400), response) {
+            if let Some(content) = response.content.shift_remove("application/json") {
+                response.content.insert("application/problem+json".into(), content);
+            }
+        }
+    }
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut statuses = vec![("422", "Invalid input"), ("500", "Internal error"), ("503", "Database unavailable")];
     if op.request_body.is_some() {

@@ -10,10 +10,13 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketBody {
+    #[schema(required = true, value_type = i64)]
     asset_id: Option<i64>,
+    #[schema(required = true, value_type = TicketType)]
     ticket_type: Option<TicketType>,
+    #[schema(required = true, value_type = Priority)]
     priority: Option<Priority>,
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 5000)]
     description: Option<String>,
     /// A technician to assign at once (the ticket then starts `assigned`).
     assigned_to: Option<i64>,
