@@ -39,22 +39,38 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// Parses a JSON document, telling syntax (400) from shape (422) errors.
+/// Parses a request body, telling syntax (400) from shape (422) errors. Every body is a JSON
+/// object (serde would also fill a struct from an array, `[null, null]`, which no client means).
+/// Numbers with a zero fraction count as integers, as in JSON Schema: `7.0` is a valid id.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| syntax_error(&e))?;
+    if !value.is_object() {
+        return Err(ApiError::validation("", "the body must be a JSON object"));
+    }
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => ApiError::Validation(vec![FieldError::new(
-                if path == "." { String::new() } else { path },
-                clean_serde_message(&inner.to_string()),
-            )]),
-            _ => syntax_error(&inner),
+        ApiError::Validation(vec![FieldError::new(
+            if path == "." { String::new() } else { path },
+            clean_serde_message(&err.into_inner().to_string()),
+        )])
+    })
+}
+
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Only where the conversion is exact: |f| below 2^63.
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                *value = Value::from(f as i64);
+            }
         }
-    })?;
-    de.end().map_err(|e| syntax_error(&e))?;
-    Ok(value)
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 fn syntax_error(e: &serde_json::Error) -> ApiError {
@@ -130,6 +146,27 @@ mod tests {
         let Err(ApiError::Validation(errors)) = parse_json::<Body>(br#"{"latitude": "north"}"#) else { panic!() };
         assert_eq!(errors[0].field, "latitude");
         assert!(!errors[0].message.contains("line"));
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for not_an_object in [&b"[null, null]"[..], b"null", b"\"x\"", b"3"] {
+            let Err(ApiError::Validation(errors)) = parse_json::<Body>(not_an_object) else { panic!() };
+            assert_eq!(errors[0].message, "the body must be a JSON object");
+        }
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_whatever_their_spelling() {
+        #[derive(Deserialize)]
+        struct Ids {
+            id: i64,
+            latitude: f64,
+        }
+        let ids: Ids = parse_json(br#"{"id": 192.0, "latitude": -6.0}"#).unwrap();
+        assert_eq!((ids.id, ids.latitude), (192, -6.0));
+        let Err(ApiError::Validation(errors)) = parse_json::<Ids>(br#"{"id": 1.5, "latitude": 0}"#) else { panic!() };
+        assert_eq!(errors[0].field, "id");
     }
 
     #[test]
