@@ -13,7 +13,7 @@ pub struct UserUpdate {
     #[schema(format = "email", max_length = 254)]
     email: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 200)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     full_name: Option<Option<String>>,
     /// Replaces the user's roles; at least one.
     #[schema(min_items = 1, max_items = 4)]
@@ -52,10 +52,14 @@ impl UserChange {
             Some(name) => v.field("full_name", validate::optional_line(name, 200)),
         };
         let mut roles = update.roles.unwrap_or_else(|| stored.roles.0.clone());
+        let given = roles.len();
         roles.sort();
         roles.dedup();
         if roles.is_empty() {
             v.error("roles", "must hold at least one role");
+        } else if given > Role::ALL.len() {
+            // As the document's maxItems says (found by the contract fuzz: 5 items were taken).
+            v.error("roles", format!("must hold at most {} roles", Role::ALL.len()));
         }
         let active = update.active.unwrap_or(stored.active);
         let (Some(email), Some(full_name)) = (email, full_name) else { return Err(v.into_error()) };

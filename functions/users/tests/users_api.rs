@@ -80,6 +80,8 @@ async fn bad_updates_are_refused_and_change_nothing(pool: PgPool) {
     let unknown = put(&f.app, &url, &f.admin, json!({"roles": ["root"]})).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown.body["errors"][0]["field"], "roles[0]");
+    let five = json!({"roles": ["viewer", "viewer", "viewer", "viewer", "viewer"]});
+    assert_eq!(put(&f.app, &url, &f.admin, five).await.status, StatusCode::UNPROCESSABLE_ENTITY, "maxItems is 4");
     let taken = put(&f.app, &url, &f.admin, json!({"email": "ADMIN@test.example"})).await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
     assert_eq!(put(&f.app, "/api/users/424242", &f.admin, json!({"active": true})).await.status, StatusCode::NOT_FOUND);
