@@ -220,7 +220,7 @@ pub struct AuditEntry {
 }
 
 /// Audit entries page by time (ties broken by id).
-pub static ENTRY_SORTS: [SortKey; 1] = [SortKey { name: "created_at", column: "a.created_at", cast: "timestamptz" }];
+pub const ENTRY_SORTS: [SortKey; 1] = [SortKey { name: "created_at", column: "a.created_at", cast: "timestamptz" }];
 
 /// `SELECT` [`AuditEntry`] columns and the page keys `FROM audit_logs a … WHERE true`: the caller
 /// adds its conditions and fetches with `page.fetch`.

@@ -51,12 +51,15 @@ impl Modify for ProblemResponses {
 }
 
 fn add_problems(op: &mut Operation, has_id: bool) {
-    // Errors a handler declares with `body = Problem` are served as problem+json too.
-    for (status, response) in op.responses.responses.iter_mut() {
-        if let (true, RefOr::T(response)) = (status.parse::<u16>().is_ok_and(|s| s >= 400), response) {
-            if let Some(content) = response.content.shift_remove("application/json") {
-                response.content.insert("application/problem+json".into(), content);
-            }
+    // Errors a handler declares with `body = Problem` are served as problem+json.
+    let problem = RefOr::Ref(Ref::from_schema_name("Problem"));
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(response) = response
+            && let Some(RefOr::T(content)) = response.content.get("application/json")
+            && content.schema.as_ref() == Some(&problem)
+            && let Some(content) = response.content.shift_remove("application/json")
+        {
+            response.content.insert("application/problem+json".into(), content);
         }
     }
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());

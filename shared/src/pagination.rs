@@ -10,6 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Postgres, QueryBuilder, Row};
+use std::marker::PhantomData;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
@@ -17,17 +21,69 @@ use crate::error::ApiError;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 
-/// The paging parameters every list accepts.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Page size, 1–500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+/// How a list can be ordered: the sorts it offers, the one used by default (possibly with `-`)
+/// and the list's primary key as its query names it (the tie-breaker).
+pub trait Sorting {
+    const KEYS: &'static [SortKey];
+    const DEFAULT: &'static str;
+    const ID_COLUMN: &'static str;
+}
+
+/// The paging parameters every list accepts; the `sort` values a list offers come from `S`,
+/// so the document lists them.
+#[derive(Debug, Deserialize)]
+#[serde(bound = "")]
+pub struct PageParams<S: Sorting> {
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// A sort key the list offers; prefix with `-` for descending.
     pub sort: Option<String>,
+    #[serde(skip)]
+    sorting: PhantomData<S>,
+}
+
+impl<S: Sorting> Default for PageParams<S> {
+    fn default() -> Self {
+        Self { limit: None, cursor: None, sort: None, sorting: PhantomData }
+    }
+}
+
+/// The longest cursor a list issues is well under this (a sort name, a value and an id).
+const MAX_CURSOR_LEN: usize = 1024;
+
+impl<S: Sorting> IntoParams for PageParams<S> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = |name: &str, description: &str, schema: ObjectBuilder| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build()
+        };
+        let sorts = S::KEYS.iter().flat_map(|k| [k.name.to_string(), format!("-{}", k.name)]);
+        vec![
+            query(
+                "limit",
+                &format!("Page size, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT})."),
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_LIMIT)),
+            ),
+            query(
+                "cursor",
+                "`next_cursor` of the previous page (only a value the list issued is valid).",
+                ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_CURSOR_LEN)),
+            ),
+            query(
+                "sort",
+                &format!("Order of the list; `-` for descending (default `{}`).", S::DEFAULT),
+                ObjectBuilder::new().schema_type(Type::String).enum_values(Some(sorts)),
+            ),
+        ]
+    }
 }
 
 /// One way a list can be ordered. `column` is trusted SQL (a constant), `cast` the type the
@@ -59,15 +115,10 @@ struct CursorData {
     i: i64,
 }
 
-impl PageParams {
-    /// Validates limit, sort and cursor against the sorts a list offers. `default_sort` is one
-    /// of them, possibly with `-`; `id_column` is the list's primary key as the query names it.
-    pub fn resolve(
-        self,
-        keys: &'static [SortKey],
-        default_sort: &'static str,
-        id_column: &'static str,
-    ) -> Result<PageRequest, ApiError> {
+impl<S: Sorting> PageParams<S> {
+    /// Validates limit, sort and cursor against the sorts the list offers.
+    pub fn resolve(self) -> Result<PageRequest, ApiError> {
+        let (keys, default_sort, id_column) = (S::KEYS, S::DEFAULT, S::ID_COLUMN);
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
@@ -83,6 +134,9 @@ impl PageParams {
         })?;
         let after = match self.cursor {
             None => None,
+            Some(cursor) if cursor.len() > MAX_CURSOR_LEN => {
+                return Err(ApiError::validation("cursor", "is not a cursor this list issued"));
+            }
             Some(cursor) => {
                 let data = decode_cursor(&cursor)
                     .ok_or_else(|| ApiError::validation("cursor", "is not a cursor this list issued"))?;
@@ -183,32 +237,45 @@ pub struct Page<T> {
 mod tests {
     use super::*;
 
-    static KEYS: [SortKey; 2] = [
-        SortKey { name: "code", column: "code", cast: "text" },
-        SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },
-    ];
+    struct ByCode;
 
-    fn params(limit: Option<i64>, sort: Option<&str>, cursor: Option<&str>) -> PageParams {
-        PageParams { limit, sort: sort.map(Into::into), cursor: cursor.map(Into::into) }
+    impl Sorting for ByCode {
+        const KEYS: &'static [SortKey] = &[
+            SortKey { name: "code", column: "code", cast: "text" },
+            SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },
+        ];
+        const DEFAULT: &'static str = "code";
+        const ID_COLUMN: &'static str = "id";
+    }
+
+    fn params(limit: Option<i64>, sort: Option<&str>, cursor: Option<&str>) -> PageParams<ByCode> {
+        PageParams { limit, sort: sort.map(Into::into), cursor: cursor.map(Into::into), sorting: PhantomData }
+    }
+
+    #[test]
+    fn the_document_lists_the_sorts_offered() {
+        let params = PageParams::<ByCode>::into_params(|| None);
+        let sort = serde_json::to_value(&params[2]).unwrap();
+        assert_eq!(sort["schema"]["enum"], serde_json::json!(["code", "-code", "created_at", "-created_at"]));
     }
 
     #[test]
     fn limit_outside_bounds_is_422() {
         for bad in [0, -1, 501] {
-            assert!(matches!(params(Some(bad), None, None).resolve(&KEYS, "code", "id"), Err(ApiError::Validation(_))));
+            assert!(matches!(params(Some(bad), None, None).resolve(), Err(ApiError::Validation(_))));
         }
-        assert_eq!(params(None, None, None).resolve(&KEYS, "code", "id").unwrap().limit, 50);
+        assert_eq!(params(None, None, None).resolve().unwrap().limit, 50);
     }
 
     #[test]
     fn unknown_sort_and_forged_cursor_are_422() {
-        assert!(params(None, Some("password"), None).resolve(&KEYS, "code", "id").is_err());
-        assert!(params(None, None, Some("not-a-cursor")).resolve(&KEYS, "code", "id").is_err());
+        assert!(params(None, Some("password"), None).resolve().is_err());
+        assert!(params(None, None, Some("not-a-cursor")).resolve().is_err());
     }
 
     #[test]
     fn a_cursor_only_works_with_its_own_sort() {
-        let req = params(Some(1), Some("-created_at"), None).resolve(&KEYS, "code", "id").unwrap();
+        let req = params(Some(1), Some("-created_at"), None).resolve().unwrap();
         let rows = vec![
             Keyed { item: 1, sort_value: "2026-01-01 00:00:00+00".into(), id: 1 },
             Keyed { item: 2, sort_value: "2025-01-01 00:00:00+00".into(), id: 2 },
@@ -216,13 +283,13 @@ mod tests {
         let page = req.finish(rows);
         assert_eq!(page.items, vec![1]);
         let cursor = page.next_cursor.unwrap();
-        assert!(params(None, Some("-created_at"), Some(&cursor)).resolve(&KEYS, "code", "id").is_ok());
-        assert!(params(None, Some("created_at"), Some(&cursor)).resolve(&KEYS, "code", "id").is_err());
+        assert!(params(None, Some("-created_at"), Some(&cursor)).resolve().is_ok());
+        assert!(params(None, Some("created_at"), Some(&cursor)).resolve().is_err());
     }
 
     #[test]
     fn descending_pages_compare_backwards() {
-        let req = params(None, Some("-code"), None).resolve(&KEYS, "code", "id").unwrap();
+        let req = params(None, Some("-code"), None).resolve().unwrap();
         let mut qb = QueryBuilder::new("SELECT 1 WHERE true");
         let with_cursor = PageRequest { after: Some(CursorData { s: "-code".into(), v: "X".into(), i: 3 }), ..req };
         with_cursor.push_after(&mut qb);

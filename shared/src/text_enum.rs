@@ -38,3 +38,22 @@ macro_rules! text_enum {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ticket::{TicketStatus, TicketType};
+    use utoipa::PartialSchema;
+
+    fn documented<T: PartialSchema>() -> serde_json::Value {
+        serde_json::to_value(T::schema()).unwrap()["enum"].clone()
+    }
+
+    /// The schema once listed the Rust names (`Pm`, `InProgress`) while the API sent `PM`,
+    /// `in_progress`: the spelling is passed as a token tree so utoipa sees the literal.
+    #[test]
+    fn the_schema_lists_the_spellings_sent() {
+        assert_eq!(documented::<TicketType>(), serde_json::json!(["PM", "CM"]));
+        let sent: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(documented::<TicketStatus>(), serde_json::json!(sent));
+    }
+}

@@ -46,10 +46,12 @@ impl Audited for Approval {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
+    #[schema(required = true, value_type = i64)]
     ticket_id: Option<i64>,
+    #[schema(required = true, value_type = Decision)]
     decision: Option<Decision>,
     /// Required when rejecting: the technician needs to know what is missing.
-    #[schema(max_length = 5000)]
+    #[schema(max_length = 5000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     comments: Option<String>,
 }
 

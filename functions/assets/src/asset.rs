@@ -66,18 +66,31 @@ impl Audited for Asset {
 #[serde(deny_unknown_fields)]
 pub struct AssetBody {
     location_id: Option<i64>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     tag: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     category: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     purchase_date: Option<Option<NaiveDate>>,
     /// Default `active`.
     status: Option<AssetStatus>,
+}
+
+nexus_shared::create_body! {
+    /// What creates an asset.
+    pub struct NewAssetBody(AssetBody) requires ["location_id", "tag", "name"];
 }
 
 impl AssetBody {
@@ -138,6 +151,13 @@ impl AssetDraft {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_document_requires_what_parse_requires() {
+        use nexus_shared::create_body::{fields_in, required_fields};
+        let missing = fields_in(AssetDraft::parse(AssetBody::default()).unwrap_err());
+        assert_eq!(required_fields(<NewAssetBody as utoipa::PartialSchema>::schema()), missing);
+    }
 
     fn parse(body: serde_json::Value) -> Result<AssetDraft, ApiError> {
         AssetDraft::parse(serde_json::from_value(body).unwrap())

@@ -4,15 +4,15 @@ use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, AuthUser, Staff};
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
-use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::validate;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use utoipa::IntoParams;
 
-use crate::asset::{Asset, AssetBody, AssetDraft, AssetStatus};
-use crate::store::{self, Filter, SORTS};
+use crate::asset::{Asset, AssetBody, AssetDraft, AssetStatus, NewAssetBody};
+use crate::store::{self, Filter};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -20,24 +20,33 @@ pub struct ListQuery {
     location_id: Option<i64>,
     status: Option<AssetStatus>,
     /// Exact category.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     category: Option<String>,
     /// Matches anywhere in the tag or name, case-insensitively.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     q: Option<String>,
+}
+
+/// How the list below is ordered.
+pub struct AssetSorting;
+
+impl Sorting for AssetSorting {
+    const KEYS: &'static [SortKey] = &crate::store::SORTS;
+    const DEFAULT: &'static str = "tag";
+    const ID_COLUMN: &'static str = "id";
 }
 
 /// Lists assets; `sort` is `tag` (default), `name` or `created_at`, `-` for descending.
 #[utoipa::path(get, path = "/api/assets", tag = "assets", security(("bearer" = [])),
-    params(ListQuery, PageParams),
+    params(ListQuery, PageParams<AssetSorting>),
     responses((status = 200, description = "A page of assets", body = Page<Asset>)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
     Query(query): Query<ListQuery>,
-    Query(page): Query<PageParams>,
+    Query(page): Query<PageParams<AssetSorting>>,
 ) -> ApiResult<axum::Json<Page<Asset>>> {
-    let page = page.resolve(&SORTS, "tag", "id")?;
+    let page = page.resolve()?;
     let filter = Filter {
         location_id: query.location_id,
         status: query.status,
@@ -56,13 +65,13 @@ pub async fn get(State(state): State<AppState>, _caller: Auth, Path(id): Path<i6
 }
 
 #[utoipa::path(post, path = "/api/assets", tag = "assets", security(("bearer" = [])),
-    request_body = AssetBody,
+    request_body = NewAssetBody,
     responses((status = 201, description = "Created", body = Asset),
               (status = 409, description = "Tag already used", body = nexus_shared::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Auth<Staff>,
-    Json(body): Json<AssetBody>,
+    Json(NewAssetBody(body)): Json<NewAssetBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Asset>)> {
     let draft = AssetDraft::parse(body)?;
     let created =

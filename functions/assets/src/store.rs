@@ -10,7 +10,7 @@ use crate::asset::{Asset, AssetDraft, AssetStatus};
 
 const COLUMNS: &str = "id, location_id, tag, name, category, purchase_date, status, created_at, updated_at";
 
-pub static SORTS: [SortKey; 3] = [
+pub const SORTS: [SortKey; 3] = [
     SortKey { name: "tag", column: "tag", cast: "text" },
     SortKey { name: "name", column: "name", cast: "text" },
     SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },

@@ -1,8 +1,8 @@
 use axum::extract::State;
-use nexus_shared::audit::{self, Action, AuditEntry, ENTRY_SORTS, EntityType};
+use nexus_shared::audit::{self, Action, AuditEntry, EntityType};
 use nexus_shared::auth::{Auth, Staff};
 use nexus_shared::extract::Query;
-use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::{ApiResult, AppState};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -16,17 +16,26 @@ pub struct ListQuery {
     action: Option<Action>,
 }
 
+/// How the list below is ordered.
+pub struct AuditSorting;
+
+impl Sorting for AuditSorting {
+    const KEYS: &'static [SortKey] = &nexus_shared::audit::ENTRY_SORTS;
+    const DEFAULT: &'static str = "-created_at";
+    const ID_COLUMN: &'static str = "a.id";
+}
+
 /// The audit log, newest first by default (`sort=created_at` for oldest first).
 #[utoipa::path(get, path = "/api/audit-logs", tag = "audit", security(("bearer" = [])),
-    params(ListQuery, PageParams),
+    params(ListQuery, PageParams<AuditSorting>),
     responses((status = 200, description = "A page of audit entries", body = Page<AuditEntry>)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth<Staff>,
     Query(query): Query<ListQuery>,
-    Query(page): Query<PageParams>,
+    Query(page): Query<PageParams<AuditSorting>>,
 ) -> ApiResult<axum::Json<Page<AuditEntry>>> {
-    let page = page.resolve(&ENTRY_SORTS, "-created_at", "a.id")?;
+    let page = page.resolve()?;
     let mut qb = audit::entries_query(&page);
     if let Some(entity_type) = query.entity_type {
         qb.push(" AND a.entity_type = ").push_bind(entity_type.as_str());

@@ -14,10 +14,10 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
-    #[schema(max_length = 128)]
+    #[schema(required = true, value_type = String, max_length = 128)]
     current_password: Option<String>,
     /// 12–128 characters, different from the current one.
-    #[schema(min_length = 12, max_length = 128)]
+    #[schema(required = true, value_type = String, min_length = 12, max_length = 128)]
     new_password: Option<String>,
 }
 

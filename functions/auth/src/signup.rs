@@ -14,12 +14,12 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
-    #[schema(format = "email", max_length = 254)]
+    #[schema(required = true, value_type = String, format = "email", max_length = 254)]
     email: Option<String>,
     /// 12–128 characters.
-    #[schema(min_length = 12, max_length = 128)]
+    #[schema(required = true, value_type = String, min_length = 12, max_length = 128)]
     password: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     full_name: Option<String>,
 }
 

@@ -4,38 +4,47 @@ use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, Staff};
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
-use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::validate;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use utoipa::IntoParams;
 
-use crate::location::{Location, LocationBody, LocationDraft};
-use crate::store::{self, Filter, SORTS};
+use crate::location::{Location, LocationBody, LocationDraft, NewLocationBody};
+use crate::store::{self, Filter};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Matches anywhere in the code or name, case-insensitively.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     q: Option<String>,
     /// Exact region.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     region: Option<String>,
+}
+
+/// How the list below is ordered.
+pub struct LocationSorting;
+
+impl Sorting for LocationSorting {
+    const KEYS: &'static [SortKey] = &crate::store::SORTS;
+    const DEFAULT: &'static str = "code";
+    const ID_COLUMN: &'static str = "id";
 }
 
 /// Lists locations; `sort` is `code` (default), `name` or `created_at`, `-` for descending.
 #[utoipa::path(get, path = "/api/locations", tag = "locations", security(("bearer" = [])),
-    params(ListQuery, PageParams),
+    params(ListQuery, PageParams<LocationSorting>),
     responses((status = 200, description = "A page of locations", body = Page<Location>)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
     Query(query): Query<ListQuery>,
-    Query(page): Query<PageParams>,
+    Query(page): Query<PageParams<LocationSorting>>,
 ) -> ApiResult<axum::Json<Page<Location>>> {
-    let page = page.resolve(&SORTS, "code", "id")?;
+    let page = page.resolve()?;
     let filter =
         Filter { q: validate::query_text("q", query.q)?, region: validate::query_text("region", query.region)? };
     Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
@@ -50,13 +59,13 @@ pub async fn get(State(state): State<AppState>, _caller: Auth, Path(id): Path<i6
 }
 
 #[utoipa::path(post, path = "/api/locations", tag = "locations", security(("bearer" = [])),
-    request_body = LocationBody,
+    request_body = NewLocationBody,
     responses((status = 201, description = "Created", body = Location),
               (status = 409, description = "Code already used", body = nexus_shared::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Auth<Staff>,
-    Json(body): Json<LocationBody>,
+    Json(NewLocationBody(body)): Json<NewLocationBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Location>)> {
     let draft = LocationDraft::parse(body)?;
     let created =

@@ -42,10 +42,14 @@ impl Audited for Location {
 pub struct LocationBody {
     #[schema(pattern = "^[A-Za-z0-9_-]{1,100}$", min_length = 1, max_length = 100)]
     code: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     address: Option<Option<String>>,
     /// -90..90; give latitude and longitude together, or neither.
     #[serde(default, deserialize_with = "nullable")]
@@ -57,11 +61,16 @@ pub struct LocationBody {
     longitude: Option<Option<f64>>,
     /// IANA name such as `Asia/Makassar`; default `Asia/Jakarta`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 64)]
+    #[schema(value_type = Option<TimeZoneName>)]
     timezone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     region: Option<Option<String>>,
+}
+
+nexus_shared::create_body! {
+    /// What creates a location.
+    pub struct NewLocationBody(LocationBody) requires ["code", "name"];
 }
 
 impl LocationBody {
@@ -141,6 +150,19 @@ fn parse_coordinates(v: &mut Validator, latitude: Option<f64>, longitude: Option
     }
 }
 
+/// An IANA time zone name; documented as the list of names the server knows (chrono-tz's).
+pub struct TimeZoneName;
+
+impl utoipa::PartialSchema for TimeZoneName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)).into()
+    }
+}
+
+impl ToSchema for TimeZoneName {}
+
 fn parse_timezone(timezone: Option<String>) -> Result<String, String> {
     let Some(tz) = timezone.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else {
         return Ok(DEFAULT_TIMEZONE.into());
@@ -152,6 +174,13 @@ fn parse_timezone(timezone: Option<String>) -> Result<String, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_document_requires_what_parse_requires() {
+        use nexus_shared::create_body::{fields_in, required_fields};
+        let missing = fields_in(LocationDraft::parse(LocationBody::default()).unwrap_err());
+        assert_eq!(required_fields(<NewLocationBody as utoipa::PartialSchema>::schema()), missing);
+    }
 
     fn parse(body: serde_json::Value) -> Result<LocationDraft, ApiError> {
         LocationDraft::parse(serde_json::from_value(body).unwrap())

@@ -10,7 +10,7 @@ use crate::location::{Location, LocationDraft};
 
 const COLUMNS: &str = "id, code, name, address, latitude, longitude, timezone, region, created_at, updated_at";
 
-pub static SORTS: [SortKey; 3] = [
+pub const SORTS: [SortKey; 3] = [
     SortKey { name: "code", column: "code", cast: "text" },
     SortKey { name: "name", column: "name", cast: "text" },
     SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },

@@ -9,14 +9,26 @@ use crate::bbox::Bbox;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MapQuery {
-    /// `minLng,minLat,maxLng,maxLat`.
-    #[param(example = "95,-11,141,6")]
+    /// `minLng,minLat,maxLng,maxLat` (degrees; the minimum not above the maximum).
+    #[param(
+        example = "95,-11,141,6",
+        pattern = r"^ *-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?) *, *-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?) *, *-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?) *, *-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?) *$"
+    )]
     bbox: Option<String>,
     /// Group nearby points into grid clusters sized for `zoom`.
     cluster: Option<bool>,
-    /// Map zoom 0–20 (required with `cluster=true`).
+    /// Map zoom 0–20 for `cluster=true`; without it, the zoom at which `bbox` fills about
+    /// 1,024 px (the whole world without a bbox: 2).
     #[param(minimum = 0, maximum = 20)]
     zoom: Option<u8>,
+}
+
+/// The zoom at which `bbox` is about four 256 px tiles wide (the world's: 2).
+fn fitting_zoom(bbox: Option<&Bbox>) -> u8 {
+    let width = bbox.map_or(360.0, |b| (b.max_lng - b.min_lng).max(b.max_lat - b.min_lat));
+    // At zoom z one tile spans 360 / 2^z degrees.
+    let zoom = (4.0 * 360.0 / width.max(1e-6)).log2().floor();
+    zoom.clamp(0.0, 20.0) as u8
 }
 
 pub struct View {
@@ -28,13 +40,29 @@ pub struct View {
 impl MapQuery {
     pub fn parse(self) -> Result<View, ApiError> {
         let bbox = self.bbox.as_deref().map(Bbox::parse).transpose()?;
+        if self.zoom.is_some_and(|z| z > 20) {
+            return Err(ApiError::validation("zoom", "must be 0 to 20"));
+        }
         let cell = match (self.cluster.unwrap_or(false), self.zoom) {
             (false, _) => None,
-            (true, None) => return Err(ApiError::validation("zoom", "is required with cluster=true")),
-            (true, Some(z)) if z > 20 => return Err(ApiError::validation("zoom", "must be 0 to 20")),
             // A quarter of a 256 px tile: clusters about 64 px apart on screen.
-            (true, Some(z)) => Some(360.0 / f64::from(1u32 << z) / 4.0),
+            (true, zoom) => Some(360.0 / f64::from(1u32 << zoom.unwrap_or_else(|| fitting_zoom(bbox.as_ref()))) / 4.0),
         };
         Ok(View { bbox, cell })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clustering_without_a_zoom_fits_the_viewport() {
+        assert_eq!(fitting_zoom(None), 2);
+        // 10 degrees wide: four tiles of 360 / 2^7 = 2.8 degrees.
+        let java = Bbox::parse("105,-9,115,-5").unwrap();
+        assert_eq!(fitting_zoom(Some(&java)), 7);
+        let street = Bbox::parse("106.80,-6.21,106.81,-6.20").unwrap();
+        assert_eq!(fitting_zoom(Some(&street)), 17);
     }
 }

@@ -61,8 +61,9 @@ pub async fn list(State(state): State<AppState>, _caller: Auth) -> ApiResult<axu
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarBody {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: Option<String>,
+    #[schema(required = true, value_type = CalendarKind)]
     kind: Option<CalendarKind>,
     /// Required for `business_hours`: seven days from Monday, e.g. `[[["08:00","17:00"]], ..., [], []]`.
     #[schema(max_items = 7)]

@@ -4,7 +4,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use nexus_shared::auth::{Auth, Staff};
 use nexus_shared::extract::Query;
-use nexus_shared::pagination::{Page, PageParams, SortKey};
+use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::{ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, QueryBuilder};
@@ -41,19 +41,28 @@ pub struct EventQuery {
     since: Option<DateTime<Utc>>,
 }
 
-static SORTS: [SortKey; 1] = [SortKey { name: "detected_at", column: "e.detected_at", cast: "timestamptz" }];
+const SORTS: [SortKey; 1] = [SortKey { name: "detected_at", column: "e.detected_at", cast: "timestamptz" }];
+
+/// How the list below is ordered.
+pub struct EventSorting;
+
+impl Sorting for EventSorting {
+    const KEYS: &'static [SortKey] = &SORTS;
+    const DEFAULT: &'static str = "-detected_at";
+    const ID_COLUMN: &'static str = "e.id";
+}
 
 /// Recorded crossings, newest first by default.
 #[utoipa::path(get, path = "/api/sla/events", tag = "sla", security(("bearer" = [])),
-    params(EventQuery, PageParams),
+    params(EventQuery, PageParams<EventSorting>),
     responses((status = 200, description = "A page of SLA events", body = Page<SlaEvent>)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth<Staff>,
     Query(query): Query<EventQuery>,
-    Query(page): Query<PageParams>,
+    Query(page): Query<PageParams<EventSorting>>,
 ) -> ApiResult<axum::Json<Page<SlaEvent>>> {
-    let page = page.resolve(&SORTS, "-detected_at", "e.id")?;
+    let page = page.resolve()?;
     let mut qb = QueryBuilder::new(format!(
         "SELECT e.id, e.ticket_id, t.number AS ticket_number, e.kind, e.line_at, e.detected_at{}
          FROM sla_events e JOIN tickets t ON t.id = e.ticket_id WHERE true",

@@ -61,7 +61,9 @@ pub async fn list(State(state): State<AppState>, _caller: Auth) -> ApiResult<axu
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
+    #[schema(required = true, value_type = TicketType)]
     ticket_type: Option<TicketType>,
+    #[schema(required = true, value_type = Priority)]
     priority: Option<Priority>,
     #[schema(minimum = 1, maximum = 525600)]
     response_target_minutes: Option<i32>,
@@ -70,6 +72,7 @@ pub struct RuleBody {
     /// Default: the `24x7` calendar.
     calendar_id: Option<i64>,
     /// Between 0 and 1, exclusive (default 0.8).
+    #[schema(exclusive_minimum = 0, exclusive_maximum = 1)]
     warning_ratio: Option<f32>,
 }
 

@@ -7,27 +7,36 @@ use nexus_shared::auth::{Auth, AuthUser, Staff, Worker};
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::idempotency::{self, Idempotency};
-use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::ticket::{TicketQuery, TicketStatus, Visibility};
 use nexus_shared::{ApiError, ApiResult, AppState};
 
 use crate::input::{NewTicket, NewTicketBody, TicketUpdate, TicketUpdateBody};
 use crate::lifecycle;
-use crate::store::{self, SORTS};
+use crate::store;
 use crate::ticket::{Ticket, TicketRow};
+
+/// How the list below is ordered.
+pub struct TicketSorting;
+
+impl Sorting for TicketSorting {
+    const KEYS: &'static [SortKey] = &crate::store::SORTS;
+    const DEFAULT: &'static str = "-created_at";
+    const ID_COLUMN: &'static str = "t.id";
+}
 
 /// Lists tickets, each with its asset and location, so a list screen needs one request.
 /// `sort` is `-created_at` (default), `created_at` or `resolution_due_at` (`-` for descending).
 #[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
-    params(TicketQuery, PageParams),
+    params(TicketQuery, PageParams<TicketSorting>),
     responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Auth,
     Query(query): Query<TicketQuery>,
-    Query(page): Query<PageParams>,
+    Query(page): Query<PageParams<TicketSorting>>,
 ) -> ApiResult<axum::Json<Page<Ticket>>> {
-    let page = page.resolve(&SORTS, "-created_at", "t.id")?;
+    let page = page.resolve()?;
     let filter = query.parse()?;
     let rows = store::list(&state.pool, &filter, Visibility::of(&caller), &page).await?;
     let now = Utc::now();

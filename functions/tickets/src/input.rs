@@ -16,7 +16,7 @@ pub struct NewTicketBody {
     ticket_type: Option<TicketType>,
     #[schema(required = true, value_type = Priority)]
     priority: Option<Priority>,
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 5000)]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 5000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     description: Option<String>,
     /// A technician to assign at once (the ticket then starts `assigned`).
     assigned_to: Option<i64>,
@@ -75,15 +75,21 @@ pub struct TicketUpdateBody {
     assigned_to: Option<Option<i64>>,
     /// Changing it recomputes the SLA deadlines from the new rule.
     priority: Option<Priority>,
-    #[schema(max_length = 5000)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     description: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 20000)]
+    #[schema(value_type = Option<String>, max_length = 20000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     notes: Option<Option<String>>,
     /// Required when moving to `on_hold`.
     hold_reason: Option<HoldReason>,
     /// Required when moving to `resolved`.
-    #[schema(max_length = 5000)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     resolution_notes: Option<String>,
 }
 

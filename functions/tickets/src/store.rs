@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::ticket::{SELECT, TicketRow};
 
-pub static SORTS: [SortKey; 2] = [
+pub const SORTS: [SortKey; 2] = [
     SortKey { name: "created_at", column: "t.created_at", cast: "timestamptz" },
     SortKey { name: "resolution_due_at", column: "t.resolution_due_at", cast: "timestamptz" },
 ];
@@ -248,7 +248,7 @@ mod tests {
     use nexus_shared::pagination::PageParams;
     use nexus_shared::ticket::{Priority, TicketFilter, TicketStatus, Visibility};
 
-    use super::{SORTS, list_query};
+    use super::list_query;
 
     /// `bench/tickets-list.sql`, which pgbench runs as the list's physical limit, is the
     /// statement this list sends for its filter (pgbench variables in place of `$n`).
@@ -260,7 +260,7 @@ mod tests {
             region: Some("Bali".into()),
             ..TicketFilter::default()
         };
-        let page = PageParams::default().resolve(&SORTS, "-created_at", "t.id").unwrap();
+        let page = PageParams::<crate::handlers::TicketSorting>::default().resolve().unwrap();
         let mut qb = list_query(&filter, Visibility::All, &page);
         page.push_after(&mut qb);
         page.push_order_limit(&mut qb);

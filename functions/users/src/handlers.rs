@@ -3,37 +3,46 @@ use axum::http::StatusCode;
 use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Admin, Auth, AuthUser, Role};
 use nexus_shared::extract::{Json, Path, Query};
-use nexus_shared::pagination::{Page, PageParams};
+use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::user::{self, User};
 use nexus_shared::validate;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::store::{self, Filter, SORTS};
+use crate::store::{self, Filter};
 use crate::update::{UserChange, UserUpdate};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Matches anywhere in the e-mail or name, case-insensitively.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     q: Option<String>,
     role: Option<Role>,
     active: Option<bool>,
 }
 
+/// How the list below is ordered.
+pub struct UserSorting;
+
+impl Sorting for UserSorting {
+    const KEYS: &'static [SortKey] = &crate::store::SORTS;
+    const DEFAULT: &'static str = "email";
+    const ID_COLUMN: &'static str = "u.id";
+}
+
 /// Lists accounts; `sort` is `email` (default) or `created_at`, `-` for descending.
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
-    params(ListQuery, PageParams),
+    params(ListQuery, PageParams<UserSorting>),
     responses((status = 200, description = "A page of users", body = Page<User>)))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: Auth<Admin>,
     Query(query): Query<ListQuery>,
-    Query(page): Query<PageParams>,
+    Query(page): Query<PageParams<UserSorting>>,
 ) -> ApiResult<axum::Json<Page<User>>> {
-    let page = page.resolve(&SORTS, "email", "u.id")?;
+    let page = page.resolve()?;
     let filter = Filter { q: validate::query_text("q", query.q)?, role: query.role, active: query.active };
     Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
 }

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool, QueryBuilder};
 
 use crate::update::UserChange;
 
-pub static SORTS: [SortKey; 2] = [
+pub const SORTS: [SortKey; 2] = [
     SortKey { name: "email", column: "u.email", cast: "text" },
     SortKey { name: "created_at", column: "u.created_at", cast: "timestamptz" },
 ];

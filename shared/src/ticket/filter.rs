@@ -33,7 +33,10 @@ impl Visibility {
 #[into_params(parameter_in = Query)]
 pub struct TicketQuery {
     /// One status or a comma-separated list, e.g. `open,assigned,in_progress`.
-    #[param(max_length = 200)]
+    #[param(
+        max_length = 200,
+        pattern = r"^ *((open|assigned|in_progress|on_hold|resolved|closed|cancelled) *(, *(open|assigned|in_progress|on_hold|resolved|closed|cancelled) *)*)?$"
+    )]
     pub status: Option<String>,
     pub priority: Option<Priority>,
     pub ticket_type: Option<TicketType>,
@@ -41,7 +44,7 @@ pub struct TicketQuery {
     pub location_id: Option<i64>,
     pub asset_id: Option<i64>,
     /// The location's region.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub region: Option<String>,
     /// Whether a response or resolution target has been breached.
     pub breached: Option<bool>,
