@@ -32,6 +32,7 @@ macro_rules! create_body {
 /// `schema` (an object) with `fields` added to `required` and `null` taken out of their types.
 pub fn requiring(schema: RefOr<Schema>, fields: &[&str]) -> RefOr<Schema> {
     let mut value = serde_json::to_value(&schema).expect("a schema serializes");
+    value["description"] = format!("Creates one: {} required; otherwise as the update body.", fields.join(", ")).into();
     for field in fields {
         let property = &mut value["properties"][*field];
         assert!(!property.is_null(), "create_body!: no property {field}");

@@ -42,7 +42,8 @@ impl Audited for Approval {
     }
 }
 
-/// Serialize: its fingerprint tells a retry (same Idempotency-Key, same request) from a misuse.
+/// The body of `POST /api/approvals`.
+// Serialize: its fingerprint tells a retry (same Idempotency-Key, same request) from a misuse.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {

@@ -6,7 +6,8 @@ use nexus_shared::validate::{Validator, nullable};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Serialize: its fingerprint tells a retry (same Idempotency-Key, same request) from a misuse.
+/// The body of `POST /api/tickets`.
+// Serialize: its fingerprint tells a retry (same Idempotency-Key, same request) from a misuse.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketBody {
