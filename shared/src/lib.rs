@@ -16,6 +16,7 @@ pub mod http;
 pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
+pub mod scheduled;
 pub mod secret;
 pub mod secrets;
 pub mod sla;

@@ -1,20 +1,11 @@
 //! The EventBridge schedule that triggers a sweep.
 
-use chrono::{DateTime, Utc};
 use nexus_shared::ApiError;
-use serde::{Deserialize, Serialize};
+pub use nexus_shared::scheduled::ScheduledEvent;
 use sqlx::PgPool;
 
 use crate::report::SweepReport;
 use crate::sweep::sweep;
-
-/// An EventBridge "Scheduled Event". Only `time` matters: the instant the schedule fired,
-/// used as the run's "now" so a delayed or retried invocation judges the lines as of its slot.
-/// Every other field (id, account, region, resources, detail) is ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScheduledEvent {
-    pub time: DateTime<Utc>,
-}
 
 /// Runs one sweep at the event's time and logs what it recorded.
 pub async fn handle(pool: &PgPool, event: ScheduledEvent) -> Result<SweepReport, ApiError> {

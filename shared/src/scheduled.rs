@@ -1,0 +1,41 @@
+//! What every scheduled (EventBridge) function shares: the event it receives and its Lambda
+//! entry point, so each `main.rs` stays a few lines.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use crate::ApiError;
+
+/// An EventBridge "Scheduled Event". Only `time` matters: the instant the schedule fired, used
+/// as the run's "now" so a delayed or retried invocation judges as of its slot. Every other
+/// field (id, account, region, resources, detail) is ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledEvent {
+    pub time: DateTime<Utc>,
+}
+
+/// Runs a scheduled function: a pool built once per cold start (only the database: no signing
+/// key), then `job` for every event. A failure's cause goes to the log only; the invocation's
+/// error names the job and nothing internal.
+pub async fn run<F, Fut, R>(job: &'static str, handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static PgPool, ScheduledEvent) -> Fut,
+    Fut: Future<Output = Result<R, ApiError>>,
+    R: Serialize,
+{
+    crate::telemetry::init();
+    let settings = crate::config::DatabaseSettings::load().await?;
+    let pool: &'static PgPool = Box::leak(Box::new(crate::db::lazy_pool(&settings)?));
+    let handle = &handle;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| async move {
+        handle(pool, event.payload).await.map_err(|error| {
+            tracing::error!(%error, job, "scheduled job failed");
+            lambda_runtime::Error::from(format!("{job} failed; the cause is in the function's log"))
+        })
+    }))
+    .await
+}
