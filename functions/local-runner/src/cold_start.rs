@@ -59,6 +59,12 @@ fn cases(token: &str) -> Vec<Case> {
             without_database: None,
             with_database: scheduled_event(),
         },
+        Case {
+            function: "housekeeping",
+            heaviest: scheduled_event(),
+            without_database: None,
+            with_database: scheduled_event(),
+        },
         Case { function: "migrate", heaviest: json!({}), without_database: None, with_database: json!({}) },
     ]
 }

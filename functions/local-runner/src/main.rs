@@ -1,4 +1,4 @@
-//! `nexus-local [serve|migrate|seed|sla-check]`: runs the whole API on one port for development,
+//! `nexus-local [serve|migrate|seed|sla-check|housekeeping]`: runs the whole API on one port for development,
 //! with the scheduled SLA check running every minute beside it as EventBridge would run it.
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use nexus_shared::db::MIGRATOR;
 use sqlx::PgPool;
 use sqlx::types::chrono::{DateTime, Utc};
 
-const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]|bench-tickets [N]|bench-cold-start [DIR [STARTS]]|generate [--tids N] [--assets N] [--tickets N]]   \
+const USAGE: &str = "usage: nexus-local [serve|migrate|seed|sla-check [--now RFC3339]|housekeeping [--now RFC3339]|bench-tickets [N]|bench-cold-start [DIR [STARTS]]|generate [--tids N] [--assets N] [--tickets N]]   \
                      (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 /// How often the local server runs the SLA check (the deployed schedule's rate).
@@ -22,6 +22,10 @@ enum Command {
     Seed,
     /// One SLA sweep at `now` (the current instant if not given).
     SlaCheck {
+        now: Option<DateTime<Utc>>,
+    },
+    /// One purge of what is past its retention at `now` (the current instant if not given).
+    Housekeeping {
         now: Option<DateTime<Utc>>,
     },
     /// Load N tickets into this (scratch) database and print list and sweep figures.
@@ -50,10 +54,9 @@ impl Command {
             ["migrate"] => Some(Command::Migrate),
             ["seed"] => Some(Command::Seed),
             ["sla-check"] => Some(Command::SlaCheck { now: None }),
-            ["sla-check", "--now", instant] => {
-                let now = DateTime::parse_from_rfc3339(instant).ok()?.with_timezone(&Utc);
-                Some(Command::SlaCheck { now: Some(now) })
-            }
+            ["sla-check", "--now", instant] => Some(Command::SlaCheck { now: Some(parse_instant(instant)?) }),
+            ["housekeeping"] => Some(Command::Housekeeping { now: None }),
+            ["housekeeping", "--now", instant] => Some(Command::Housekeeping { now: Some(parse_instant(instant)?) }),
             ["bench-tickets"] => Some(Command::BenchTickets { tickets: 100_000 }),
             ["bench-tickets", n] => n.parse().ok().filter(|n| *n > 0).map(|tickets| Command::BenchTickets { tickets }),
             ["bench-sweep"] => Some(Command::BenchSweep { open: 1_000_000 }),
@@ -103,6 +106,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let report = nexus_sla_check::sweep(&state.pool, now.unwrap_or_else(Utc::now)).await?;
             println!("{}", serde_json::to_string(&report)?);
         }
+        Command::Housekeeping { now } => {
+            let report = nexus_housekeeping::purge(&state.pool, now.unwrap_or_else(Utc::now)).await?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
         Command::BenchTickets { tickets } => bench_tickets(&state, tickets).await?,
         Command::BenchSweep { open } => bench_sweep(&state, open).await?,
         Command::Generate(scale) => {
@@ -123,6 +130,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
     }
     Ok(())
+}
+
+fn parse_instant(instant: &str) -> Option<DateTime<Utc>> {
+    Some(DateTime::parse_from_rfc3339(instant).ok()?.with_timezone(&Utc))
 }
 
 /// Prints the tickets benchmark as a Markdown table.

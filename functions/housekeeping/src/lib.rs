@@ -1,0 +1,7 @@
+//! `housekeeping`: the daily scheduled Lambda that deletes what has outlived its use — login
+//! failures past the throttle's window, idempotency keys past the retry horizon, sessions long
+//! expired — so these tables stay small and keep no personal data longer than needed.
+
+mod purge;
+
+pub use purge::{PurgeReport, RETENTION, handle, purge};

@@ -1,0 +1,6 @@
+//! The Lambda entry point: one purge per EventBridge scheduled event.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    nexus_shared::scheduled::run("housekeeping", nexus_housekeeping::handle).await
+}

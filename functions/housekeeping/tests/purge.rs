@@ -1,0 +1,94 @@
+//! The purge against real PostgreSQL: what is past its retention goes, the rest stays, and the
+//! built function does the same for an EventBridge event sent through the Runtime API.
+
+use chrono::{DateTime, Duration, Utc};
+use nexus_housekeeping::{PurgeReport, purge};
+use nexus_shared::auth::Role;
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// The fixture's `time`.
+fn fired_at() -> DateTime<Utc> {
+    "2026-11-25T10:10:00Z".parse().unwrap()
+}
+
+/// A user with sessions expiring `session_expiries` after `now` (negative: already expired),
+/// and one idempotency key and one login failure `ages` before `now` each.
+async fn rows(pool: &PgPool, now: DateTime<Utc>, session_expiries: &[Duration], ages: &[Duration]) -> i64 {
+    let state = nexus_shared::testing::state(pool.clone());
+    let user = nexus_shared::testing::user(&state, "old@test.example", &[Role::Technician]).await;
+    for expiry in session_expiries {
+        sqlx::query("INSERT INTO sessions (user_id, refresh_token_hash, expires_at) VALUES ($1, '\\x00', $2)")
+            .bind(user.id)
+            .bind(now + *expiry)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    for (i, age) in ages.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, route, request_sha256, status, body, created_at)
+             VALUES ($1, $2, 'POST /api/tickets', 'x', 201, '{}', $3)",
+        )
+        .bind(user.id)
+        .bind(format!("key-{i}"))
+        .bind(now - *age)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES ('old@test.example', $1)")
+            .bind(now - *age)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    user.id
+}
+
+async fn count(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn rows_past_their_retention_go_and_the_rest_stays(pool: PgPool) {
+    let now = Utc::now();
+    let hours = Duration::hours;
+    // Sessions: expired 31 days ago (goes), 29 days ago (stays), live (stays), plus the test
+    // user's own live session.
+    rows(&pool, now, &[-Duration::days(31), -Duration::days(29), hours(1)], &[hours(25), hours(23), hours(0)]).await;
+    let report = purge(&pool, now).await.unwrap();
+    assert_eq!(report, PurgeReport { login_failures: 1, idempotency_keys: 1, sessions: 1 });
+    assert_eq!(
+        (count(&pool, "login_failures").await, count(&pool, "idempotency_keys").await, count(&pool, "sessions").await),
+        (2, 2, 3)
+    );
+    assert_eq!(purge(&pool, now).await.unwrap(), PurgeReport::default(), "a second run finds nothing");
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn more_than_one_batch_is_purged_in_one_run(pool: PgPool) {
+    let now = Utc::now();
+    sqlx::query(
+        "INSERT INTO login_failures (email, failed_at)
+         SELECT 'flood@test.example', $1 - make_interval(days => 2, secs => n) FROM generate_series(1, 12345) n",
+    )
+    .bind(now)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(purge(&pool, now).await.unwrap().login_failures, 12_345);
+    assert_eq!(count(&pool, "login_failures").await, 0);
+}
+
+/// The release shape: the `housekeeping` binary, started as Lambda starts it, given the
+/// scheduled event it is sent through the Runtime API; "now" is the event's time.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_built_function_purges_for_a_scheduled_event_through_the_runtime_api(pool: PgPool) {
+    rows(&pool, fired_at(), &[-Duration::days(40)], &[Duration::days(3), Duration::minutes(5)]).await;
+    let event: Value = serde_json::from_slice(include_bytes!("fixtures/eventbridge-scheduled.json")).unwrap();
+    let mut lambda = nexus_shared::testing::start_lambda(env!("CARGO_BIN_EXE_housekeeping"), &pool, &[]).await;
+    let answer = lambda.invoke(&event, std::time::Duration::from_secs(30)).await.unwrap();
+    let expected = PurgeReport { login_failures: 1, idempotency_keys: 1, sessions: 1 };
+    assert_eq!(answer, serde_json::to_value(expected).unwrap());
+    assert_eq!(count(&pool, "login_failures").await, 1, "the failure five minutes before the event stays");
+}
