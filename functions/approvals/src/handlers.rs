@@ -17,7 +17,7 @@ use crate::store;
 /// Approves (→ `closed`) or rejects (→ `in_progress`, with the comments) a resolved ticket.
 /// Only one decision per resolution wins: concurrent ones get 409.
 #[utoipa::path(post, path = "/api/approvals", tag = "approvals", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
             description = "1–255 visible ASCII characters; a retry with the same key and body gets the first response")),
     request_body = DecisionBody,
     responses((status = 201, description = "Decision recorded (or, with Idempotency-Replayed: true, recorded by the first request with this key)", body = Approval),

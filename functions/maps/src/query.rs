@@ -12,6 +12,7 @@ pub struct MapQuery {
     /// `minLng,minLat,maxLng,maxLat` (degrees; the minimum not above the maximum).
     #[param(
         example = "95,-11,141,6",
+        max_length = 100,
         pattern = r"^ *-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?) *, *-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?) *, *-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?) *, *-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?) *$"
     )]
     bbox: Option<String>,
@@ -39,6 +40,9 @@ pub struct View {
 
 impl MapQuery {
     pub fn parse(self) -> Result<View, ApiError> {
+        if self.bbox.as_ref().is_some_and(|b| b.len() > 100) {
+            return Err(ApiError::validation("bbox", "must be at most 100 characters"));
+        }
         let bbox = self.bbox.as_deref().map(Bbox::parse).transpose()?;
         if self.zoom.is_some_and(|z| z > 20) {
             return Err(ApiError::validation("zoom", "must be 0 to 20"));

@@ -66,11 +66,28 @@ pub struct CalendarBody {
     #[schema(required = true, value_type = CalendarKind)]
     kind: Option<CalendarKind>,
     /// Required for `business_hours`: seven days from Monday, e.g. `[[["08:00","17:00"]], ..., [], []]`.
-    #[schema(max_items = 7)]
+    #[schema(max_items = 7, value_type = Option<Vec<Vec<(TimeOfDay, TimeOfDay)>>>)]
     weekly_hours: Option<Vec<Vec<(String, String)>>>,
     #[schema(max_items = 366)]
     holidays: Option<Vec<NaiveDate>>,
 }
+
+/// A time of day, `HH:MM` on the 24-hour clock, as the calendar's opening hours are written.
+pub struct TimeOfDay;
+
+impl utoipa::PartialSchema for TimeOfDay {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^([01]?[0-9]|2[0-3]):[0-5][0-9]$"))
+            .max_length(Some(5))
+            .examples(["08:00"])
+            .into()
+    }
+}
+
+impl ToSchema for TimeOfDay {}
 
 /// Creates a calendar; an SLA rule then refers to it by id.
 #[utoipa::path(post, path = "/api/sla/calendars", tag = "sla", security(("bearer" = [])),

@@ -67,7 +67,7 @@ fn with_etag(row: TicketRow) -> (HeaderMap, axum::Json<Ticket>) {
 
 /// Opens a ticket for an asset; its location, number and SLA deadlines are derived.
 #[utoipa::path(post, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
             description = "1–255 visible ASCII characters; a retry with the same key and body gets the first response")),
     request_body = NewTicketBody,
     responses((status = 201, description = "Created (or, with Idempotency-Replayed: true, created by the first request with this key)",
@@ -131,7 +131,7 @@ pub async fn create(
 /// to `in_progress`, `on_hold` or `resolved` and edit notes.
 #[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Ticket id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+           ("If-Match" = Option<String>, Header, max_length = 100, description = "The ETag last read")),
     request_body = TicketUpdateBody,
     responses((status = 200, description = "Updated", body = Ticket, headers(("ETag" = String))),
               (status = 409, description = "Forbidden transition or finished ticket", body = nexus_shared::error::Problem),
@@ -144,7 +144,7 @@ pub async fn update(
     Json(body): Json<TicketUpdateBody>,
 ) -> ApiResult<(HeaderMap, axum::Json<Ticket>)> {
     let update = TicketUpdate::parse(body)?;
-    change(&state, &caller, id, Action::Update, update, if_match(&headers)).await.map(with_etag)
+    change(&state, &caller, id, Action::Update, update, if_match(&headers)?).await.map(with_etag)
 }
 
 /// Cancels the ticket (before it is resolved); the ticket and its history stay.
@@ -160,8 +160,13 @@ pub async fn cancel(
     change(&state, &caller, id, Action::Delete, TicketUpdate::cancel(), None).await.map(with_etag)
 }
 
-fn if_match(headers: &HeaderMap) -> Option<String> {
-    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string())
+/// The `If-Match` header; one longer than any ETag this API issues is refused, not just stale.
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let value = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
+    match value {
+        Some(v) if v.len() > 100 => Err(ApiError::validation("If-Match", "must be at most 100 characters")),
+        value => Ok(value),
+    }
 }
 
 async fn change(
