@@ -45,31 +45,59 @@ impl Validator {
     }
 }
 
-/// Single-line text of `min..=max` characters, trimmed, without control characters (which
-/// also keeps NUL bytes, refused by Postgres, out of the database).
-pub fn line(value: String, min: usize, max: usize) -> Result<String, String> {
-    let value = value.trim().to_string();
-    let len = value.chars().count();
-    if len < min || len > max {
-        return Err(if min <= 1 && len == 0 {
-            "must not be empty".into()
-        } else {
-            format!("must be {min} to {max} characters")
-        });
+/// The checks every free-text field makes on the value as sent, before trimming, so that the
+/// document's `maxLength` and `pattern` say exactly what is accepted. The patterns, repeated as
+/// literals on the fields (`#[schema(pattern = ...)]` takes no constant):
+/// a line `^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$` (optional:
+/// `^[^\x00-\x1f\x7f-\x9f]*$`); text the same with `\t`, `\n`, `\r` allowed.
+fn check_as_sent(value: &str, max: usize, allowed_controls: &[char]) -> Result<(), String> {
+    if value.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
     }
-    if value.chars().any(char::is_control) {
+    if value.chars().any(|c| c.is_control() && !allowed_controls.contains(&c)) {
         return Err("must not contain control characters".into());
     }
-    Ok(value)
+    Ok(())
 }
 
-/// Like [`line`], but an empty or absent value means "none".
-pub fn optional_line(value: Option<String>, max: usize) -> Result<Option<String>, String> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => line(v, 1, max).map(Some),
+/// Single-line text of at most `max` characters without control characters (which also keeps
+/// NUL bytes, refused by Postgres, out of the database), trimmed, at least `min` characters.
+pub fn line(value: String, min: usize, max: usize) -> Result<String, String> {
+    check_as_sent(&value, max, &[])?;
+    let value = value.trim();
+    if value.chars().count() < min {
+        return Err(if min <= 1 { "must not be empty".into() } else { format!("must be {min} to {max} characters") });
     }
+    Ok(value.to_string())
+}
+
+/// Like [`line`], but an empty or blank value means "none".
+pub fn optional_line(value: Option<String>, max: usize) -> Result<Option<String>, String> {
+    let Some(value) = value else { return Ok(None) };
+    check_as_sent(&value, max, &[])?;
+    let value = value.trim();
+    Ok((!value.is_empty()).then(|| value.to_string()))
+}
+
+/// The control characters multi-line text may hold.
+const TEXT_CONTROLS: [char; 3] = ['\n', '\r', '\t'];
+
+/// Multi-line text: like [`line`], but line breaks and tabs are allowed; not blank.
+pub fn text(value: String, max: usize) -> Result<String, String> {
+    check_as_sent(&value, max, &TEXT_CONTROLS)?;
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(value.to_string())
+}
+
+/// Like [`text`], but an empty or blank value means "none".
+pub fn optional_text(value: Option<String>, max: usize) -> Result<Option<String>, String> {
+    let Some(value) = value else { return Ok(None) };
+    check_as_sent(&value, max, &TEXT_CONTROLS)?;
+    let value = value.trim();
+    Ok((!value.is_empty()).then(|| value.to_string()))
 }
 
 /// A free-text query parameter (search, exact-match filter): up to 100 characters, empty = absent.
@@ -101,10 +129,24 @@ mod tests {
 
     #[test]
     fn line_trims_and_bounds() {
-        assert_eq!(line("  Jakarta  ".into(), 1, 10).unwrap(), "Jakarta");
+        assert_eq!(line("  Jakarta  ".into(), 1, 11).unwrap(), "Jakarta");
         assert!(line("   ".into(), 1, 10).is_err());
         assert!(line("x".repeat(11), 1, 10).is_err());
         assert!(line("a\u{0}b".into(), 1, 10).is_err());
+    }
+
+    /// Found by the contract fuzz: "x\r " passed once trimmed, though the document refuses any
+    /// control character; and a value counts as sent against maxLength.
+    #[test]
+    fn control_characters_and_length_are_judged_as_sent() {
+        assert!(line("Jakarta\r ".into(), 1, 10).is_err());
+        assert_eq!(optional_line(Some("\r".into()), 10), Err("must not contain control characters".into()));
+        assert_eq!(optional_line(Some("  ".into()), 10), Ok(None));
+        assert!(line(format!("{} ", "x".repeat(10)), 1, 10).is_err());
+        assert_eq!(text("Line one\r\n\tline two\n".into(), 100).unwrap(), "Line one\r\n\tline two");
+        assert!(text("bell\u{7}".into(), 100).is_err());
+        assert!(text("vertical\u{b}".into(), 100).is_err());
+        assert_eq!(optional_text(Some(" \n ".into()), 100), Ok(None));
     }
 
     #[test]

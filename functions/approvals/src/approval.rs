@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use nexus_shared::ApiError;
 use nexus_shared::audit::{Audited, EntityType};
 use nexus_shared::ticket::TicketStatus;
-use nexus_shared::validate::Validator;
+use nexus_shared::validate::{self, Validator};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
@@ -68,18 +68,15 @@ impl NewDecision {
         let mut v = Validator::new();
         let ticket_id = v.required("ticket_id", body.ticket_id);
         let decision = v.required("decision", body.decision);
-        let comments = body.comments.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-        if comments.as_ref().is_some_and(|c| c.chars().count() > 5000) {
-            v.error("comments", "must be at most 5000 characters");
-        }
-        if comments.as_ref().is_some_and(|c| c.chars().any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))) {
-            v.error("comments", "must not contain control characters");
-        }
-        if decision == Some(Decision::Reject) && comments.is_none() {
+        // None: invalid (already reported); Some(None): none given.
+        let comments = v.field("comments", validate::optional_text(body.comments, 5000));
+        if decision == Some(Decision::Reject) && comments == Some(None) {
             v.error("comments", "are required to reject: say what is missing");
         }
         match (ticket_id, decision) {
-            (Some(ticket_id), Some(decision)) if v.is_valid() => Ok(NewDecision { ticket_id, decision, comments }),
+            (Some(ticket_id), Some(decision)) if v.is_valid() => {
+                Ok(NewDecision { ticket_id, decision, comments: comments.flatten() })
+            }
             _ => Err(v.into_error()),
         }
     }

@@ -2,7 +2,7 @@
 
 use nexus_shared::ApiError;
 use nexus_shared::ticket::{HoldReason, Priority, TicketStatus, TicketType};
-use nexus_shared::validate::{Validator, nullable};
+use nexus_shared::validate::{self, Validator, nullable};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -39,7 +39,7 @@ impl NewTicket {
         let ticket_type = v.required("ticket_type", body.ticket_type);
         let priority = v.required("priority", body.priority);
         let description =
-            v.required("description", body.description).and_then(|d| v.field("description", text(d, 5000)));
+            v.required("description", body.description).and_then(|d| v.field("description", validate::text(d, 5000)));
         match (asset_id, ticket_type, priority, description) {
             (Some(asset_id), Some(ticket_type), Some(priority), Some(description)) if v.is_valid() => {
                 Ok(NewTicket { asset_id, ticket_type, priority, description, assigned_to: body.assigned_to })
@@ -47,21 +47,6 @@ impl NewTicket {
             _ => Err(v.into_error()),
         }
     }
-}
-
-/// Multi-line text: trimmed, bounded, no control characters other than line breaks and tabs.
-fn text(value: String, max: usize) -> Result<String, String> {
-    let value = value.trim().to_string();
-    if value.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if value.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value)
 }
 
 /// `PUT /api/tickets/{id}`: every field optional; absent fields stay as they are.
@@ -109,10 +94,10 @@ pub struct TicketUpdate {
 impl TicketUpdate {
     pub fn parse(body: TicketUpdateBody) -> Result<TicketUpdate, ApiError> {
         let mut v = Validator::new();
-        let description = body.description.map(|d| v.field("description", text(d, 5000)));
+        let description = body.description.map(|d| v.field("description", validate::text(d, 5000)));
         // Empty notes clear them, like null.
-        let notes = body.notes.map(|n| n.filter(|n| !n.trim().is_empty()).map(|n| v.field("notes", text(n, 20000))));
-        let resolution_notes = body.resolution_notes.map(|r| v.field("resolution_notes", text(r, 5000)));
+        let notes = body.notes.map(|n| v.field("notes", validate::optional_text(n, 20000)));
+        let resolution_notes = body.resolution_notes.map(|r| v.field("resolution_notes", validate::text(r, 5000)));
         if !v.is_valid() {
             return Err(v.into_error());
         }
