@@ -10,9 +10,10 @@ use sqlx::PgPool;
 
 use crate::ApiError;
 
-/// An EventBridge "Scheduled Event". Only `time` matters: the instant the schedule fired, used
-/// as the run's "now" so a delayed or retried invocation judges as of its slot. Every other
-/// field (id, account, region, resources, detail) is ignored.
+/// What a schedule sends: `{"time": ...}` from the template's EventBridge Scheduler schedules
+/// (their `Input`), or a classic EventBridge "Scheduled Event", whose other fields are ignored.
+/// `time` is the instant the schedule fired, used as the run's "now" so a delayed or retried
+/// invocation judges as of its slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduledEvent {
     pub time: DateTime<Utc>,

@@ -54,3 +54,16 @@ fn unknown_routes_fall_through_to_meta_for_a_problem_json_404() {
     let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
     assert_eq!(template.matches("Path: $default").count(), 1);
 }
+
+/// EventBridge Scheduler sends an empty payload unless a schedule says otherwise; the scheduled
+/// functions read `time` (shared::scheduled::ScheduledEvent), so every schedule must send it.
+#[test]
+fn every_schedule_sends_the_time_the_scheduled_functions_read() {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let schedules = template.matches("Type: ScheduleV2").count();
+    let inputs = template.matches(r#"Input: '{"time": "<aws.scheduler.scheduled-time>"}'"#).count();
+    assert_eq!((schedules, inputs), (2, 2), "sla-check and housekeeping, each with its Input");
+    let event: nexus_shared::scheduled::ScheduledEvent =
+        serde_json::from_str(r#"{"time": "2026-11-25T19:30:00Z"}"#).expect("what Scheduler sends parses");
+    assert_eq!(event.time.to_rfc3339(), "2026-11-25T19:30:00+00:00");
+}
