@@ -9,7 +9,7 @@ Forged cursors are covered by the Rust tests of `shared/src/pagination.rs`.
 
 import schemathesis
 
-MAX_CURSOR_LEN = 1024
+MAX_CURSOR_LEN = 4096  # shared/src/pagination.rs
 
 
 @schemathesis.hook

@@ -47,8 +47,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::validation("", "the body must be a JSON object"));
     }
-    integral_floats_as_integers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|err| {
+    // Read from the bytes, where serde refuses a repeated key; only a body that spells an
+    // integer as 7.0 is read from the parsed tree, whose repeated keys kept the last value.
+    let read = if integral_floats_as_integers(&mut value) {
+        serde_path_to_error::deserialize(value)
+    } else {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+    };
+    read.map_err(|err| {
         let path = err.path().to_string();
         ApiError::Validation(vec![FieldError::new(
             if path == "." { String::new() } else { path },
@@ -57,19 +63,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-fn integral_floats_as_integers(value: &mut serde_json::Value) {
+/// Rewrites every integral float (|f| < 2^63) as an integer; tells whether there was any.
+fn integral_floats_as_integers(value: &mut serde_json::Value) -> bool {
     use serde_json::Value;
     match value {
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
-            // Only where the conversion is exact: |f| below 2^63.
-            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+            let integral = f.fract() == 0.0 && f.abs() < 9.2e18;
+            if integral {
                 *value = Value::from(f as i64);
             }
+            integral
         }
-        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
-        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
-        _ => {}
+        Value::Array(items) => items.iter_mut().fold(false, |any, item| integral_floats_as_integers(item) | any),
+        Value::Object(fields) => fields.values_mut().fold(false, |any, field| integral_floats_as_integers(field) | any),
+        _ => false,
     }
 }
 
@@ -167,6 +175,12 @@ mod tests {
         assert_eq!((ids.id, ids.latitude), (192, -6.0));
         let Err(ApiError::Validation(errors)) = parse_json::<Ids>(br#"{"id": 1.5, "latitude": 0}"#) else { panic!() };
         assert_eq!(errors[0].field, "id");
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused() {
+        let Err(ApiError::Validation(errors)) = parse_json::<Body>(br#"{"name": "a", "name": "b"}"#) else { panic!() };
+        assert!(errors[0].message.contains("duplicate field"), "{errors:?}");
     }
 
     #[test]

@@ -47,8 +47,9 @@ impl<S: Sorting> Default for PageParams<S> {
     }
 }
 
-/// The longest cursor a list issues is well under this (a sort name, a value and an id).
-const MAX_CURSOR_LEN: usize = 1024;
+/// Longer than any cursor a list issues: a sort name, an id and a sort value of at most 200
+/// characters (a name), which base64 of its JSON keeps under 1,300 even at 4 bytes a character.
+const MAX_CURSOR_LEN: usize = 4096;
 
 impl<S: Sorting> IntoParams for PageParams<S> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
@@ -285,6 +286,22 @@ mod tests {
         let cursor = page.next_cursor.unwrap();
         assert!(params(None, Some("-created_at"), Some(&cursor)).resolve().is_ok());
         assert!(params(None, Some("created_at"), Some(&cursor)).resolve().is_err());
+    }
+
+    /// The cap on cursors must never refuse one a list issued: the longest name, all 4-byte
+    /// characters and quotes, still gives a cursor under it.
+    #[test]
+    fn the_longest_issued_cursor_is_accepted() {
+        let longest = "\"😀".repeat(100);
+        let req = params(Some(1), Some("-code"), None).resolve().unwrap();
+        let rows = vec![
+            Keyed { item: 1, sort_value: longest.clone(), id: i64::MAX },
+            Keyed { item: 2, sort_value: longest, id: 1 },
+        ];
+        let cursor = req.finish(rows).next_cursor.unwrap();
+        assert!(cursor.len() < MAX_CURSOR_LEN / 2, "{}", cursor.len());
+        assert!(params(None, Some("-code"), Some(&cursor)).resolve().is_ok());
+        assert!(params(None, Some("-code"), Some(&"A".repeat(MAX_CURSOR_LEN + 1))).resolve().is_err());
     }
 
     #[test]
