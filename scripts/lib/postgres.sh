@@ -24,6 +24,13 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Starts the (initialised) cluster in NEXUS_PG_DIR on NEXUS_PG_PORT. fsync off: a throwaway
+# development/test cluster trades durability for speed.
+start_postgres_cluster() {
+  as_pg "$(pg_bin)/pg_ctl" -D "$NEXUS_PG_DIR" -l "$NEXUS_PG_DIR/server.log" -w -s \
+    -o "-p $NEXUS_PG_PORT -k $NEXUS_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start
+}
+
 ensure_postgres() {
   if [ -n "${DATABASE_URL:-}" ]; then
     return 0
@@ -37,9 +44,7 @@ ensure_postgres() {
       chmod 700 "$NEXUS_PG_DIR"
       as_pg "$bin/initdb" -D "$NEXUS_PG_DIR" -U postgres --auth=trust -N -E UTF8 >/dev/null
     fi
-    # fsync off: a throwaway development/test cluster trades durability for speed.
-    as_pg "$bin/pg_ctl" -D "$NEXUS_PG_DIR" -l "$NEXUS_PG_DIR/server.log" -w -s \
-      -o "-p $NEXUS_PG_PORT -k $NEXUS_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start
+    start_postgres_cluster
     NEXUS_PG_STARTED=1
     echo "PostgreSQL started on 127.0.0.1:$NEXUS_PG_PORT (data in $NEXUS_PG_DIR)" >&2
   else
