@@ -164,9 +164,8 @@ impl utoipa::PartialSchema for TimeZoneName {
 impl ToSchema for TimeZoneName {}
 
 fn parse_timezone(timezone: Option<String>) -> Result<String, String> {
-    let Some(tz) = timezone.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else {
-        return Ok(DEFAULT_TIMEZONE.into());
-    };
+    // Exactly a documented name: a blank or padded one is refused, not read as the default.
+    let Some(tz) = timezone else { return Ok(DEFAULT_TIMEZONE.into()) };
     chrono_tz::Tz::from_str(&tz).map(|_| tz).map_err(|_| "must be an IANA time zone name such as Asia/Jakarta".into())
 }
 
@@ -224,5 +223,9 @@ mod tests {
             "Asia/Jayapura"
         );
         assert_eq!(fields(parse(json!({})).unwrap_err()), ["code", "name"]);
+        // Exactly a known name: a blank or padded one is not quietly the default.
+        for sent in ["", " ", " Asia/Jakarta"] {
+            assert_eq!(fields(parse(json!({"code": "A", "name": "n", "timezone": sent})).unwrap_err()), ["timezone"]);
+        }
     }
 }

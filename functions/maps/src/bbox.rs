@@ -16,11 +16,8 @@ impl Bbox {
     /// not supported (Indonesia does not need them); split such a view in two requests.
     pub fn parse(raw: &str) -> Result<Bbox, ApiError> {
         let invalid = |why: &str| ApiError::validation("bbox", format!("{why}; expected minLng,minLat,maxLng,maxLat"));
-        let parts: Vec<f64> = raw
-            .split(',')
-            .map(|p| p.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
-            .collect::<Option<_>>()
-            .ok_or_else(|| invalid("not four numbers"))?;
+        let parts: Vec<f64> =
+            raw.split(',').map(plain_degrees).collect::<Option<_>>().ok_or_else(|| invalid("not four numbers"))?;
         let [min_lng, min_lat, max_lng, max_lat] = parts[..] else { return Err(invalid("not four numbers")) };
         if ![min_lng, max_lng].iter().all(|v| (-180.0..=180.0).contains(v)) {
             return Err(invalid("longitudes must be within -180..180"));
@@ -41,6 +38,16 @@ impl Bbox {
     }
 }
 
+/// A number as the documented pattern spells it: spaces around, an optional `-`, one to three
+/// digits, an optional fraction (no `+`, exponent, or bare `.`).
+fn plain_degrees(part: &str) -> Option<f64> {
+    let part = part.trim_matches(' ');
+    let unsigned = part.strip_prefix('-').unwrap_or(part);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    let digits = |s: &str, max: usize| (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(whole, 3) && digits(fraction, usize::MAX)).then(|| part.parse().ok()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +59,17 @@ mod tests {
         assert!(Bbox::parse("-180,-90,180,90").is_ok(), "the whole world, edges included");
         for bad in ["", "1,2,3", "1,2,3,4,5", "a,b,c,d", "NaN,0,1,1", "0,0,181,1", "0,-91,1,1", "10,0,5,1", "0,5,1,1"] {
             assert!(matches!(Bbox::parse(bad), Err(ApiError::Validation(_))), "{bad}");
+        }
+    }
+
+    /// The server reads exactly what the documented pattern admits (found by review: `+95`,
+    /// `1e1` and `.5` were read as numbers the document refuses).
+    #[test]
+    fn numbers_are_read_only_as_the_document_spells_them() {
+        assert_eq!(plain_degrees(" -6.25 "), Some(-6.25));
+        assert_eq!(plain_degrees("180"), Some(180.0));
+        for refused in ["+95", "1e1", ".5", "95.", "1234", "-", "", "\t5", "0x10", "inf"] {
+            assert_eq!(plain_degrees(refused), None, "{refused:?}");
         }
     }
 }

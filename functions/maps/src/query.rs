@@ -9,11 +9,12 @@ use crate::bbox::Bbox;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MapQuery {
-    /// `minLng,minLat,maxLng,maxLat` (degrees; the minimum not above the maximum).
+    /// `minLng,minLat,maxLng,maxLat` in degrees: longitudes within ±180, latitudes within ±90,
+    /// each minimum not above its maximum (422 otherwise).
     #[param(
         example = "95,-11,141,6",
         max_length = 100,
-        pattern = r"^ *-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?) *, *-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?) *, *-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?) *, *-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?) *$"
+        pattern = r"^ *-?[0-9]{1,3}(\.[0-9]+)? *(, *-?[0-9]{1,3}(\.[0-9]+)? *){3}$"
     )]
     bbox: Option<String>,
     /// Group nearby points into grid clusters sized for `zoom`.

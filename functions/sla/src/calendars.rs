@@ -103,13 +103,14 @@ pub async fn create(
     let name = v.required("name", body.name).and_then(|n| v.field("name", validate::line(n, 1, 100)));
     let kind = v.required("kind", body.kind);
     let weekly = body.weekly_hours.unwrap_or_default();
-    let holidays: BTreeSet<NaiveDate> = body.holidays.unwrap_or_default().into_iter().collect();
+    let holidays = body.holidays.unwrap_or_default();
+    // Counted as sent, as the document's maxItems says; repeats then collapse.
     if holidays.len() > 366 {
         v.error("holidays", "must list at most 366 dates");
     }
     match kind {
         Some(CalendarKind::BusinessHours) => {
-            v.field("weekly_hours", business_hours(&weekly, holidays.clone()));
+            v.field("weekly_hours", business_hours(&weekly, holidays.iter().copied().collect()));
         }
         Some(CalendarKind::Always) if !weekly.is_empty() || !holidays.is_empty() => {
             v.error("weekly_hours", "a 24x7 calendar has no hours or holidays");
@@ -121,7 +122,7 @@ pub async fn create(
         return Err(v.into_error());
     }
     let weekly_json = serde_json::to_value(&weekly).map_err(ApiError::internal)?;
-    let holidays: Vec<NaiveDate> = holidays.into_iter().collect();
+    let holidays: Vec<NaiveDate> = holidays.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
     let created = audit::create(&state.pool, &caller.actor(), async |conn| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO sla_calendars (name, kind, weekly_hours, holidays) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"

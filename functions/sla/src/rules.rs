@@ -71,9 +71,9 @@ pub struct RuleBody {
     resolution_target_minutes: Option<i32>,
     /// Default: the `24x7` calendar.
     calendar_id: Option<i64>,
-    /// Between 0 and 1, exclusive (default 0.8).
-    #[schema(exclusive_minimum = 0, exclusive_maximum = 1)]
-    warning_ratio: Option<f32>,
+    /// The share of a target after which a warning is recorded, 0.01–0.99 (default 0.8).
+    #[schema(minimum = 0.01, maximum = 0.99)]
+    warning_ratio: Option<f64>,
 }
 
 struct Rule {
@@ -104,14 +104,20 @@ fn parse(body: RuleBody) -> ApiResult<Rule> {
     {
         v.error("resolution_target_minutes", "must not be shorter than the response target");
     }
+    // Judged as sent (f64), stored as `real`: within these bounds no rounding reaches 0 or 1.
     let warning_ratio = body.warning_ratio.unwrap_or(0.8);
-    if !(warning_ratio > 0.0 && warning_ratio < 1.0) {
-        v.error("warning_ratio", "must be between 0 and 1, exclusive");
+    if !(0.01..=0.99).contains(&warning_ratio) {
+        v.error("warning_ratio", "must be between 0.01 and 0.99");
     }
     match (ticket_type, priority, response, resolution) {
-        (Some(ticket_type), Some(priority), Some(response), Some(resolution)) if v.is_valid() => {
-            Ok(Rule { ticket_type, priority, response, resolution, calendar_id: body.calendar_id, warning_ratio })
-        }
+        (Some(ticket_type), Some(priority), Some(response), Some(resolution)) if v.is_valid() => Ok(Rule {
+            ticket_type,
+            priority,
+            response,
+            resolution,
+            calendar_id: body.calendar_id,
+            warning_ratio: warning_ratio as f32,
+        }),
         _ => Err(v.into_error()),
     }
 }

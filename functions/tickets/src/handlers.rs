@@ -160,13 +160,15 @@ pub async fn cancel(
     change(&state, &caller, id, Action::Delete, TicketUpdate::cancel(), None).await.map(with_etag)
 }
 
-/// The `If-Match` header; one longer than any ETag this API issues is refused, not just stale.
+/// The `If-Match` header; one that cannot be an ETag of ours is refused, not just stale.
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let value = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
-    match value {
-        Some(v) if v.len() > 100 => Err(ApiError::validation("If-Match", "must be at most 100 characters")),
-        value => Ok(value),
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    // Not ASCII cannot be an ETag of ours; refused rather than read as "no condition".
+    let value = value.to_str().map_err(|_| ApiError::validation("If-Match", "must be an ETag"))?;
+    if value.len() > 100 {
+        return Err(ApiError::validation("If-Match", "must be at most 100 characters"));
     }
+    Ok(Some(value.trim().to_string()))
 }
 
 async fn change(
@@ -194,4 +196,26 @@ async fn change(
         store::find(conn, id, Visibility::All, Lock::None).await?.ok_or(ApiError::NotFound)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_if_match(value: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_MATCH, HeaderValue::from_bytes(value).unwrap());
+        headers
+    }
+
+    /// Found by review: a non-ASCII If-Match was read as "no condition" and the update went
+    /// through unchecked.
+    #[test]
+    fn an_if_match_that_cannot_be_an_etag_is_refused() {
+        assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(if_match(&with_if_match(b" \"7\" ")).unwrap().as_deref(), Some("\"7\""));
+        assert!(if_match(&with_if_match("\"é\"".as_bytes())).is_err());
+        assert!(if_match(&with_if_match("x".repeat(101).as_bytes())).is_err());
+    }
 }

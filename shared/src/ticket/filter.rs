@@ -82,11 +82,15 @@ impl TicketQuery {
 }
 
 fn parse_statuses(raw: Option<String>) -> ApiResult<Vec<TicketStatus>> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(Vec::new()) };
-    raw.split(',').map(|s| TicketStatus::try_from(s.trim().to_string())).collect::<Result<Vec<_>, _>>().map_err(|_| {
-        let known: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
-        ApiError::validation("status", format!("must be one or more of {}", known.join(", ")))
-    })
+    // Spaces only around the names, as the documented pattern says.
+    let Some(raw) = raw.filter(|r| !r.trim_matches(' ').is_empty()) else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(|s| TicketStatus::try_from(s.trim_matches(' ').to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            let known: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::validation("status", format!("must be one or more of {}", known.join(", ")))
+        })
 }
 
 impl TicketFilter {
