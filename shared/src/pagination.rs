@@ -62,6 +62,10 @@ impl<S: Sorting> IntoParams for PageParams<S> {
                 .schema(Some(schema))
                 .build()
         };
+        // Checked whenever the document is built (a test does): a default the list does not
+        // offer would make every request without `sort` a 422.
+        let default = S::DEFAULT.strip_prefix('-').unwrap_or(S::DEFAULT);
+        assert!(S::KEYS.iter().any(|k| k.name == default), "default sort {default} is not offered");
         let sorts = S::KEYS.iter().flat_map(|k| [k.name.to_string(), format!("-{}", k.name)]);
         vec![
             query(

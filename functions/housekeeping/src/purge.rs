@@ -35,8 +35,14 @@ const BATCH: i64 = 5_000;
 
 /// Deletes every row older than its retention as of `now`.
 pub async fn purge(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeReport, ApiError> {
-    let mut deleted = [0u64; 3];
-    for (retention, count) in RETENTION.iter().zip(&mut deleted) {
+    let mut report = PurgeReport::default();
+    for retention in &RETENTION {
+        let count = match retention.table {
+            "login_failures" => &mut report.login_failures,
+            "idempotency_keys" => &mut report.idempotency_keys,
+            "sessions" => &mut report.sessions,
+            other => unreachable!("RETENTION names a table the report has no count for: {other}"),
+        };
         // Table and column names are the constants above, never input.
         let statement = format!(
             "DELETE FROM {table} WHERE ctid = ANY(ARRAY(
@@ -56,8 +62,7 @@ pub async fn purge(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeReport, Api
             }
         }
     }
-    let [login_failures, idempotency_keys, sessions] = deleted;
-    Ok(PurgeReport { login_failures, idempotency_keys, sessions })
+    Ok(report)
 }
 
 /// Runs one purge at the event's time and logs what it deleted.

@@ -72,3 +72,15 @@ impl UserChange {
         Ok(UserChange { email, full_name, roles, active })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check above uses `Role::ALL.len()`; the attribute needs a literal. Same number.
+    #[test]
+    fn the_documented_role_limit_is_the_number_of_roles() {
+        let schema = serde_json::to_value(<UserUpdate as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["properties"]["roles"]["maxItems"], Role::ALL.len());
+    }
+}
