@@ -20,23 +20,31 @@ pub struct ScheduledEvent {
 }
 
 /// Runs a scheduled function: a pool built once per cold start (only the database: no signing
-/// key), then `job` for every event. A failure's cause goes to the log only; the invocation's
-/// error names the job and nothing internal.
-pub async fn run<F, Fut, R>(job: &'static str, handle: F) -> Result<(), lambda_runtime::Error>
+/// key), then `job` at each event's `time`, its report logged and answered. A failure's cause
+/// goes to the log only; the invocation's error names the job and nothing internal.
+pub async fn run<F, Fut, R>(job: &'static str, work: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(&'static PgPool, ScheduledEvent) -> Fut,
+    F: Fn(&'static PgPool, DateTime<Utc>) -> Fut,
     Fut: Future<Output = Result<R, ApiError>>,
     R: Serialize,
 {
     crate::telemetry::init();
     let settings = crate::config::DatabaseSettings::load().await?;
     let pool: &'static PgPool = Box::leak(Box::new(crate::db::lazy_pool(&settings)?));
-    let handle = &handle;
+    let work = &work;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| async move {
-        handle(pool, event.payload).await.map_err(|error| {
-            tracing::error!(%error, job, "scheduled job failed");
-            lambda_runtime::Error::from(format!("{job} failed; the cause is in the function's log"))
-        })
+        let now = event.payload.time;
+        match work(pool, now).await {
+            Ok(report) => {
+                let summary = serde_json::to_string(&report).unwrap_or_default();
+                tracing::info!(job, %now, report = %summary, "scheduled job done");
+                Ok(report)
+            }
+            Err(error) => {
+                tracing::error!(%error, job, %now, "scheduled job failed");
+                Err(lambda_runtime::Error::from(format!("{job} failed; the cause is in the function's log")))
+            }
+        }
     }))
     .await
 }

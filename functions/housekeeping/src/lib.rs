@@ -4,4 +4,4 @@
 
 mod purge;
 
-pub use purge::{PurgeReport, RETENTION, handle, purge};
+pub use purge::{PurgeReport, RETENTION, purge};

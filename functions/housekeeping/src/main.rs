@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    nexus_shared::scheduled::run("housekeeping", nexus_housekeeping::handle).await
+    nexus_shared::scheduled::run("housekeeping", nexus_housekeeping::purge).await
 }

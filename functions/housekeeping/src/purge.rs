@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use nexus_shared::ApiError;
-use nexus_shared::scheduled::ScheduledEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -62,18 +61,5 @@ pub async fn purge(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeReport, Api
             }
         }
     }
-    Ok(report)
-}
-
-/// Runs one purge at the event's time and logs what it deleted.
-pub async fn handle(pool: &PgPool, event: ScheduledEvent) -> Result<PurgeReport, ApiError> {
-    let report = purge(pool, event.time).await?;
-    tracing::info!(
-        now = %event.time,
-        login_failures = report.login_failures,
-        idempotency_keys = report.idempotency_keys,
-        sessions = report.sessions,
-        "housekeeping done"
-    );
     Ok(report)
 }

@@ -3,11 +3,9 @@
 //! crossing once in `sla_events` with its audit row, so notifications and reports can rely on
 //! the events instead of recomputing clocks.
 
-mod event;
 mod line;
 mod report;
 mod sweep;
 
-pub use event::{ScheduledEvent, handle};
 pub use report::SweepReport;
 pub use sweep::sweep;

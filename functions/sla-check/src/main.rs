@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    nexus_shared::scheduled::run("the SLA sweep", nexus_sla_check::handle).await
+    nexus_shared::scheduled::run("the SLA sweep", nexus_sla_check::sweep).await
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use lambda_runtime::{Context, LambdaEvent};
-use nexus_sla_check::{ScheduledEvent, SweepReport, handle, sweep};
+use nexus_shared::scheduled::ScheduledEvent;
+use nexus_sla_check::{SweepReport, sweep};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -371,7 +372,7 @@ async fn an_eventbridge_scheduled_event_sweeps_at_its_time(pool: PgPool) {
     assert_eq!(event.payload.time, fired_at);
 
     // 10:10 is past the response deadline (10:00) and before the resolution warning (14:24).
-    assert_eq!(handle(&site.pool, event.payload).await.unwrap(), report(1, 1, 0, 0));
+    assert_eq!(sweep(&site.pool, event.payload.time).await.unwrap(), report(1, 1, 0, 0));
     let detected: BTreeSet<DateTime<Utc>> = site.events(ticket).await.into_iter().map(|(.., at)| at).collect();
     assert_eq!(detected, BTreeSet::from([fired_at]));
 }
