@@ -43,24 +43,41 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 /// object (serde would also fill a struct from an array, `[null, null]`, which no client means).
 /// Numbers with a zero fraction count as integers, as in JSON Schema: `7.0` is a valid id.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let not_an_object = || ApiError::validation("", "the body must be a JSON object");
+    // The common case reads the bytes once, straight into T (serde refuses a repeated key).
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let shape_error = match serde_path_to_error::deserialize(&mut de) {
+        Ok(body) => {
+            de.end().map_err(|e| syntax_error(&e))?;
+            // Valid JSON that starts with `{` is an object.
+            return match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') => Ok(body),
+                _ => Err(not_an_object()),
+            };
+        }
+        Err(err) if err.inner().classify() != serde_json::error::Category::Data => {
+            return Err(syntax_error(err.inner()));
+        }
+        Err(err) => field_error(err),
+    };
+    // A shape error may only be an integer spelled 7.0: read again from the parsed tree with
+    // those rewritten (where a repeated key would keep its last value).
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| syntax_error(&e))?;
     if !value.is_object() {
-        return Err(ApiError::validation("", "the body must be a JSON object"));
+        return Err(not_an_object());
     }
-    // Read from the bytes, where serde refuses a repeated key; only a body that spells an
-    // integer as 7.0 is read from the parsed tree, whose repeated keys kept the last value.
-    let read = if integral_floats_as_integers(&mut value) {
-        serde_path_to_error::deserialize(value)
-    } else {
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
-    };
-    read.map_err(|err| {
-        let path = err.path().to_string();
-        ApiError::Validation(vec![FieldError::new(
-            if path == "." { String::new() } else { path },
-            clean_serde_message(&err.into_inner().to_string()),
-        )])
-    })
+    if integral_floats_as_integers(&mut value) {
+        return serde_path_to_error::deserialize(value).map_err(field_error);
+    }
+    Err(shape_error)
+}
+
+fn field_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    ApiError::Validation(vec![FieldError::new(
+        if path == "." { String::new() } else { path },
+        clean_serde_message(&err.into_inner().to_string()),
+    )])
 }
 
 /// Rewrites every integral float (|f| < 2^63) as an integer; tells whether there was any.
