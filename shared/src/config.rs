@@ -119,7 +119,10 @@ impl DatabaseSettings {
         let from_secret = match env("NEXUS_DATABASE_SECRET_ID") {
             Some(id) => {
                 let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
-                Some(database_url(&crate::secrets::fetch(&client, &id).await?, env("NEXUS_DATABASE_HOST").as_deref())?)
+                Some(database_url(
+                    &crate::secrets_manager::fetch(&client, &id).await?,
+                    env("NEXUS_DATABASE_HOST").as_deref(),
+                )?)
             }
             None => None,
         };
@@ -187,7 +190,7 @@ impl Config {
                 let client = &client;
                 async move {
                     match id {
-                        Some(id) => crate::secrets::fetch(client, &id).await.map(Some),
+                        Some(id) => crate::secrets_manager::fetch(client, &id).await.map(Some),
                         None => Ok(None),
                     }
                 }

@@ -66,23 +66,6 @@ fn strip_null(property: &mut serde_json::Value) {
     }
 }
 
-/// For tests: the fields `schema` requires, to compare with the ones a parse of `{}` reports
-/// missing (so the document and the parser cannot drift apart).
-#[cfg(any(test, feature = "testing"))]
-pub fn required_fields(schema: RefOr<Schema>) -> Vec<String> {
-    let value = serde_json::to_value(schema).expect("a schema serializes");
-    value["required"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(String::from)).collect()
-}
-
-/// For tests: the fields a validation error names.
-#[cfg(any(test, feature = "testing"))]
-pub fn fields_in(error: crate::ApiError) -> Vec<String> {
-    match error {
-        crate::ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
-        other => panic!("not a validation error: {other:?}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod scheduled;
 pub mod secret;
-pub mod secrets;
+pub mod secrets_manager;
 pub mod sla;
 pub mod state;
 pub mod storage;
@@ -27,13 +27,6 @@ pub mod text_enum;
 pub mod ticket;
 pub mod user;
 pub mod validate;
-
-#[cfg(feature = "lambda-emulator")]
-pub mod lambda_emulator;
-#[cfg(any(test, feature = "testing"))]
-pub mod test_http;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;

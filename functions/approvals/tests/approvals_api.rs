@@ -3,13 +3,14 @@
 
 use axum::http::{Method, StatusCode};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, get, post, put, request, send};
+use nexus_testkit::{self as testing, TestUser, get, post, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 struct Fixture {
     approvals: axum::Router,
     tickets: axum::Router,
+    state: nexus_shared::AppState,
     pool: PgPool,
     spv: TestUser,
     tech: TestUser,
@@ -25,7 +26,8 @@ async fn setup(pool: PgPool) -> Fixture {
     let asset = testing::site(&pool, "UPG0001", "Asia/Makassar").await.asset_id;
     Fixture {
         approvals: nexus_approvals::router(state.clone()),
-        tickets: nexus_tickets::router(state),
+        tickets: nexus_tickets::router(state.clone()),
+        state,
         pool,
         spv,
         tech,
@@ -37,18 +39,7 @@ async fn setup(pool: PgPool) -> Fixture {
 impl Fixture {
     /// A ticket resolved by the technician.
     async fn resolved(&self) -> Value {
-        let t = post(&self.tickets, "/api/tickets", &self.spv, json!({"asset_id": self.asset, "ticket_type": "CM", "priority": "high", "description": "No cash", "assigned_to": self.tech.id})).await.body;
-        let url = format!("/api/tickets/{}", t["id"]);
-        assert_eq!(put(&self.tickets, &url, &self.tech, json!({"status": "in_progress"})).await.status, StatusCode::OK);
-        let r = put(
-            &self.tickets,
-            &url,
-            &self.tech,
-            json!({"status": "resolved", "resolution_notes": "Refilled cassettes"}),
-        )
-        .await;
-        assert_eq!(r.body["status"], "resolved");
-        r.body
+        testing::resolved_ticket(&self.state, self.asset, &self.spv, &self.tech).await
     }
 
     async fn ticket(&self, t: &Value) -> Value {
@@ -192,24 +183,6 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert_eq!(history.body["items"].as_array().unwrap().len(), 1);
 }
 
-/// The built `approvals` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let spv = nexus_shared::testing::user(&state, "spv@test.example", &[nexus_shared::auth::Role::Supervisor]).await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_approvals"), &pool, &[]).await;
-    let r =
-        invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/approvals/999999", "", Some(&spv.token), None)).await;
-    assert_eq!(r.status, axum::http::StatusCode::NOT_FOUND, "{:?}", r.body);
-    let missing = serde_json::json!({"ticket_id": 999999, "decision": "approve"});
-    let r =
-        invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/approvals", "", Some(&spv.token), Some(missing)))
-            .await;
-    assert_eq!(r.status, axum::http::StatusCode::NOT_FOUND, "{:?}", r.body);
-}
-
 /// A retried decision with the same Idempotency-Key returns the first answer and records no
 /// second approval (the first closed the ticket, so re-running it would have been a 409).
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -230,4 +203,11 @@ async fn an_idempotency_key_records_a_decision_once(pool: PgPool) {
     assert_eq!(retry.body, first.body);
     let approvals: i64 = sqlx::query_scalar("SELECT count(*) FROM approvals").fetch_one(&pool).await.unwrap();
     assert_eq!(approvals, 1);
+}
+
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_approvals"), pool).await;
 }

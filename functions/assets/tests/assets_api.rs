@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, delete, get, post, put};
+use nexus_testkit::{self as testing, TestUser, delete, get, post, put};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -120,17 +120,9 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert_eq!(got.body["tag"], "KIOSK-1");
 }
 
-/// The built `assets` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let viewer = nexus_shared::testing::user(&state, "viewer@test.example", &[nexus_shared::auth::Role::Viewer]).await;
-    let site = nexus_shared::testing::site(&pool, "BDG0001", "Asia/Jakarta").await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_assets"), &pool, &[]).await;
-    let path = format!("/api/assets/{}", site.asset_id);
-    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", &path, "", Some(&viewer.token), None)).await;
-    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
-    assert_eq!(r.body["tag"], "ATM-BDG0001");
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_assets"), pool).await;
 }

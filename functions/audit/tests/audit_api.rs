@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use nexus_shared::audit::{self, Action, Actor, EntityType};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, get};
+use nexus_testkit::{self as testing, get};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -55,20 +55,9 @@ async fn technicians_and_viewers_may_not_read_it(pool: PgPool) {
     assert_eq!(r.content_type(), "application/problem+json");
 }
 
-/// The built `audit` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let admin = nexus_shared::testing::user(&state, "admin@test.example", &[nexus_shared::auth::Role::Admin]).await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_audit"), &pool, &[]).await;
-    let r =
-        invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/audit-logs", "limit=5", Some(&admin.token), None))
-            .await;
-    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
-    assert!(r.body["items"].is_array());
-    let anonymous = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/audit-logs", "", None, None)).await;
-    assert_eq!(anonymous.status, axum::http::StatusCode::UNAUTHORIZED);
-    assert_eq!(anonymous.content_type(), "application/problem+json");
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_audit"), pool).await;
 }

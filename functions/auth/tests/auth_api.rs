@@ -1,7 +1,7 @@
 //! The auth endpoints against real Postgres, as HTTP exchanges.
 
 use axum::http::{Method, StatusCode};
-use nexus_shared::testing::{self, TEST_PASSWORD, request, send};
+use nexus_testkit::{self as testing, TEST_PASSWORD, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -208,35 +208,12 @@ async fn oversized_bodies_are_413_and_wrong_methods_405_as_problems(pool: PgPool
     assert_eq!(r.content_type(), "application/problem+json");
 }
 
-/// The built `auth` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let user = nexus_shared::testing::user(&state, "tech@test.example", &[nexus_shared::auth::Role::Technician]).await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_auth"), &pool, &[]).await;
-    let credentials = serde_json::json!({"email": user.email, "password": nexus_shared::testing::TEST_PASSWORD});
-    let r = invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/auth/login", "", None, Some(credentials))).await;
-    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
-    let token = r.body["access_token"].as_str().expect("an access token");
-    let me = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/auth/me", "", Some(token), None)).await;
-    assert_eq!(me.body["email"], "tech@test.example");
-    // In Lambda every log line is one JSON object (CloudWatch's JSON log format).
-    let log = lambda.log();
-    assert!(
-        log.lines().count() > 0 && log.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
-        "{log}"
-    );
-    assert!(!log.contains(nexus_shared::testing::TEST_PASSWORD), "a password reached the log");
-}
-
 /// The login throttle lives in the database, so two separate processes (two built `auth`
 /// binaries, as two Lambda instances) share it: 3 failures on one and 2 on the other lock the
 /// e-mail on both, with the same Retry-After.
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn the_login_throttle_holds_across_two_processes(pool: PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
+    use nexus_testkit::{apigw_v2_event_json, invoke_http, start_lambda};
     signup(&app(pool.clone()), "gita@example.com", TEST_PASSWORD).await;
     let mut first = start_lambda(env!("CARGO_BIN_EXE_auth"), &pool, &[]).await;
     let mut second = start_lambda(env!("CARGO_BIN_EXE_auth"), &pool, &[]).await;
@@ -304,4 +281,11 @@ async fn a_password_change_ends_the_other_sessions(pool: PgPool) {
     .await
     .unwrap();
     assert!(audited.contains("changed") && !audited.contains("argon2"), "{audited}");
+}
+
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_auth"), pool).await;
 }

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, request, send};
+use nexus_testkit::{self as testing, TestUser, request, send};
 use serde_json::{Value, json};
 use sha2::{Sha256, Sha512};
 use sqlx::PgPool;

@@ -4,19 +4,13 @@
 use chrono::{DateTime, Duration, Utc};
 use nexus_housekeeping::{PurgeReport, purge};
 use nexus_shared::auth::Role;
-use serde_json::Value;
 use sqlx::PgPool;
-
-/// The fixture's `time`.
-fn fired_at() -> DateTime<Utc> {
-    "2026-11-25T10:10:00Z".parse().unwrap()
-}
 
 /// A user with sessions expiring `session_expiries` after `now` (negative: already expired),
 /// and one idempotency key and one login failure `ages` before `now` each.
 async fn rows(pool: &PgPool, now: DateTime<Utc>, session_expiries: &[Duration], ages: &[Duration]) -> i64 {
-    let state = nexus_shared::testing::state(pool.clone());
-    let user = nexus_shared::testing::user(&state, "old@test.example", &[Role::Technician]).await;
+    let state = nexus_testkit::state(pool.clone());
+    let user = nexus_testkit::user(&state, "old@test.example", &[Role::Technician]).await;
     for expiry in session_expiries {
         sqlx::query("INSERT INTO sessions (user_id, refresh_token_hash, expires_at) VALUES ($1, '\\x00', $2)")
             .bind(user.id)
@@ -80,15 +74,9 @@ async fn more_than_one_batch_is_purged_in_one_run(pool: PgPool) {
     assert_eq!(count(&pool, "login_failures").await, 0);
 }
 
-/// The release shape: the `housekeeping` binary, started as Lambda starts it, given the
-/// scheduled event it is sent through the Runtime API; "now" is the event's time.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn the_built_function_purges_for_a_scheduled_event_through_the_runtime_api(pool: PgPool) {
-    rows(&pool, fired_at(), &[-Duration::days(40)], &[Duration::days(3), Duration::minutes(5)]).await;
-    let event: Value = serde_json::from_slice(include_bytes!("fixtures/eventbridge-scheduled.json")).unwrap();
-    let mut lambda = nexus_shared::testing::start_lambda(env!("CARGO_BIN_EXE_housekeeping"), &pool, &[]).await;
-    let answer = lambda.invoke(&event, std::time::Duration::from_secs(30)).await.unwrap();
-    let expected = PurgeReport { login_failures: 1, idempotency_keys: 1, sessions: 1 };
-    assert_eq!(answer, serde_json::to_value(expected).unwrap());
-    assert_eq!(count(&pool, "login_failures").await, 1, "the failure five minutes before the event stays");
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_housekeeping"), pool).await;
 }

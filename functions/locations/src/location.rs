@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn the_document_requires_what_parse_requires() {
-        use nexus_shared::create_body::{fields_in, required_fields};
+        use nexus_testkit::schema::{fields_in, required_fields};
         let missing = fields_in(LocationDraft::parse(LocationBody::default()).unwrap_err());
         assert_eq!(required_fields(<NewLocationBody as utoipa::PartialSchema>::schema()), missing);
     }

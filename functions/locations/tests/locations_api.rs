@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, delete, get, post, put};
+use nexus_testkit::{self as testing, TestUser, delete, get, post, put};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -177,23 +177,6 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert_eq!(list.body["items"][0]["code"], "TID-77");
 }
 
-/// The built `locations` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let admin = nexus_shared::testing::user(&state, "admin@test.example", &[nexus_shared::auth::Role::Admin]).await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_locations"), &pool, &[]).await;
-    let site = serde_json::json!({"code": "JKT0001", "name": "Jakarta Sudirman", "latitude": -6.2, "longitude": 106.8});
-    let r = invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/locations", "", Some(&admin.token), Some(site)))
-        .await;
-    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{:?}", r.body);
-    let stored: String =
-        sqlx::query_scalar("SELECT name FROM locations WHERE code = 'JKT0001'").fetch_one(&pool).await.unwrap();
-    assert_eq!(stored, "Jakarta Sudirman");
-}
-
 /// A change and its audit row commit together: when the audit insert fails (a fault injected
 /// with a trigger), the change is rolled back and the caller gets a 500 problem without detail.
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -226,4 +209,11 @@ async fn a_failing_audit_insert_rolls_the_change_back(pool: PgPool) {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT code, name FROM locations ORDER BY code").fetch_all(&pool).await.unwrap();
     assert_eq!(rows, [("JKT0001".to_string(), existing.body["name"].as_str().unwrap().to_string())]);
+}
+
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_locations"), pool).await;
 }

@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode, header};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, get, post, request, send};
+use nexus_testkit::{self as testing, TestUser, get, post, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -264,23 +264,9 @@ async fn identical_views_are_shared_for_the_cache_ttl_but_never_across_visibilit
     assert_eq!(features(&bali.body).len(), 1);
 }
 
-/// The built `maps` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let viewer = nexus_shared::testing::user(&state, "viewer@test.example", &[nexus_shared::auth::Role::Viewer]).await;
-    let site = nexus_shared::testing::site(&pool, "DPS0001", "Asia/Makassar").await;
-    sqlx::query("UPDATE locations SET latitude = -8.65, longitude = 115.21 WHERE id = $1")
-        .bind(site.location_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_maps"), &pool, &[]).await;
-    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/maps/locations", "", Some(&viewer.token), None))
-        .await;
-    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
-    assert_eq!(r.content_type(), "application/geo+json");
-    assert_eq!(r.body["features"][0]["geometry"]["coordinates"], serde_json::json!([115.21, -8.65]));
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_maps"), pool).await;
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use nexus_shared::config::DatabaseSettings;
 use nexus_shared::secret::Secret;
-use nexus_shared::testing::{self, request, send};
+use nexus_testkit::{self as testing, request, send};
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -58,26 +58,16 @@ fn every_group_contributes_operations_to_the_served_document() {
     }
 }
 
-/// The built `meta` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
+/// Without its configuration the built process stops at init, naming what is missing and
+/// nothing secret.
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let _ = state;
-    // No signing key: this function never needs (nor may read) it.
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_meta"), &pool, &[("NEXUS_JWT_SECRET", String::new())]).await;
-    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/health", "", None, None)).await;
-    assert_eq!(r.body, serde_json::json!({"status": "ok", "database": "ok"}));
-    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/openapi.json", "", None, None)).await;
-    assert!(r.body["paths"]["/api/tickets"].is_object());
-
-    // Without its configuration the process stops at init, naming what is missing and nothing secret.
+async fn without_its_configuration_the_built_function_stops_at_init(pool: sqlx::PgPool) {
+    use nexus_testkit::built::start_lambda;
     let env = [("DATABASE_URL", String::new())];
     let mut broken = start_lambda(env!("CARGO_BIN_EXE_meta"), &pool, &env).await;
-    let event = apigw_v2_event_json("GET", "/api/health", "", None, None);
+    let event = nexus_testkit::apigw_v2_event_json("GET", "/api/health", "", None, None);
     match broken.invoke(&event, std::time::Duration::from_secs(30)).await {
-        Err(nexus_shared::lambda_emulator::InvokeError::Exited { log, .. }) => {
+        Err(nexus_testkit::lambda::InvokeError::Exited { log, .. }) => {
             assert!(log.contains("DATABASE_URL"), "{log}");
             assert!(!log.contains("test-signing-key"), "{log}");
         }
@@ -120,4 +110,11 @@ async fn cors_is_for_the_configured_origin_only(pool: sqlx::PgPool) {
     let without = nexus_meta::router(testing::state(pool));
     let none = send(&without, preflight("https://app.example.com")).await;
     assert!(none.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_meta"), pool).await;
 }

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, get, post, put};
+use nexus_testkit::{self as testing, TestUser, get, post};
 use printpdf::{Op, PdfDocument, PdfParseOptions, TextItem};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -11,7 +11,7 @@ use sqlx::PgPool;
 struct Fixture {
     pdf: axum::Router,
     tickets: axum::Router,
-    approvals: axum::Router,
+    state: nexus_shared::AppState,
     pool: PgPool,
     store: nexus_shared::storage::S3Store,
     spv: TestUser,
@@ -20,7 +20,7 @@ struct Fixture {
 }
 
 async fn setup(pool: PgPool) -> Fixture {
-    let store = nexus_shared::test_http::s3_test_store().await;
+    let store = nexus_testkit::fetch::s3_test_store().await;
     let state = testing::state(pool.clone()).with_storage(store.clone());
     let spv = testing::user(&state, "supervisor@test.example", &[Role::Supervisor]).await;
     let tech = testing::user(&state, "technician@test.example", &[Role::Technician]).await;
@@ -28,7 +28,7 @@ async fn setup(pool: PgPool) -> Fixture {
     Fixture {
         pdf: nexus_pdf::router(state.clone()),
         tickets: nexus_tickets::router(state.clone()),
-        approvals: nexus_approvals::router(state),
+        state,
         pool,
         store,
         spv,
@@ -39,25 +39,7 @@ async fn setup(pool: PgPool) -> Fixture {
 
 impl Fixture {
     async fn closed_ticket(&self) -> Value {
-        let t = post(&self.tickets, "/api/tickets", &self.spv, json!({"asset_id": self.asset, "ticket_type": "CM", "priority": "high", "description": "Dispenser jammed", "assigned_to": self.tech.id})).await.body;
-        let url = format!("/api/tickets/{}", t["id"]);
-        put(&self.tickets, &url, &self.tech, json!({"status": "in_progress"})).await;
-        put(
-            &self.tickets,
-            &url,
-            &self.tech,
-            json!({"status": "resolved", "resolution_notes": "Replaced the pick roller"}),
-        )
-        .await;
-        let r = post(
-            &self.approvals,
-            "/api/approvals",
-            &self.spv,
-            json!({"ticket_id": t["id"], "decision": "approve", "comments": "Well documented"}),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::CREATED);
-        t
+        testing::closed_ticket(&self.state, self.asset, &self.spv, &self.tech).await
     }
 }
 
@@ -87,7 +69,7 @@ async fn a_closed_ticket_gets_a_jobcard_downloadable_through_its_presigned_url(p
     assert_eq!(r.body["version"], 1);
     let url = r.body["url"].as_str().unwrap();
     assert!(url.contains("X-Amz-Expires=900"));
-    let fetched = nexus_shared::test_http::get(url).await;
+    let fetched = nexus_testkit::fetch::get(url).await;
     assert_eq!(fetched.status, 200);
     let digest: String = {
         use sha2::Digest;
@@ -127,13 +109,13 @@ async fn asking_again_for_an_unchanged_ticket_reuses_the_object(pool: PgPool) {
     );
     let latest = get(&f.pdf, &format!("/api/pdf/jobcard/{}", t["id"]), &f.spv).await;
     assert_eq!((latest.status, &latest.body["version"]), (StatusCode::OK, &json!(1)));
-    assert_eq!(nexus_shared::test_http::get(latest.body["url"].as_str().unwrap()).await.status, 200);
+    assert_eq!(nexus_testkit::fetch::get(latest.body["url"].as_str().unwrap()).await.status, 200);
     // A ticket whose object vanished (lifecycle rule, emptied dev bucket) gets a new version.
     let store = f.store.clone();
     store.client().delete_object().bucket(store.bucket()).key(first["key"].as_str().unwrap()).send().await.unwrap();
     let remade = post(&f.pdf, "/api/pdf/jobcard", &f.spv, json!({"ticket_id": t["id"]})).await;
     assert_eq!((remade.status, &remade.body["version"]), (StatusCode::CREATED, &json!(2)));
-    assert_eq!(nexus_shared::test_http::get(remade.body["url"].as_str().unwrap()).await.status, 200);
+    assert_eq!(nexus_testkit::fetch::get(remade.body["url"].as_str().unwrap()).await.status, 200);
     // A changed ticket gets a new version.
     sqlx::query("UPDATE tickets SET version = version + 1, notes = 'late note' WHERE id = $1")
         .bind(t["id"].as_i64())
@@ -198,25 +180,9 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
 }
 
-/// The built `pdf` binary, started as Lambda starts it (S3 store from its environment), renders
-/// and stores a jobcard for a real API Gateway v2 event.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn the_built_function_answers_through_the_lambda_runtime_api(pool: PgPool) {
-    use nexus_shared::storage::ObjectStore;
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let f = setup(pool.clone()).await;
-    let ticket = f.closed_ticket().await;
-    let env = [("NEXUS_JOBCARD_BUCKET", f.store.bucket().to_string())];
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_pdf"), &pool, &env).await;
-    let body = json!({"ticket_id": ticket["id"]});
-    let r =
-        invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/pdf/jobcard", "", Some(&f.spv.token), Some(body)))
-            .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let key: String = sqlx::query_scalar("SELECT object_key FROM jobcards WHERE ticket_id = $1")
-        .bind(ticket["id"].as_i64().unwrap())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert!(f.store.exists(&key).await.unwrap(), "the PDF is in the bucket");
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_pdf"), pool).await;
 }

@@ -37,8 +37,8 @@ struct Site {
 }
 
 async fn site(pool: PgPool) -> Site {
-    let nexus_shared::testing::Site { location_id: location, asset_id: asset } =
-        nexus_shared::testing::site(&pool, "DPS0001", "Asia/Makassar").await;
+    let nexus_testkit::Site { location_id: location, asset_id: asset } =
+        nexus_testkit::site(&pool, "DPS0001", "Asia/Makassar").await;
     let technician: i64 =
         sqlx::query_scalar("INSERT INTO users (email, password_hash) VALUES ('tech@test.example', 'x') RETURNING id")
             .fetch_one(&pool)
@@ -364,9 +364,9 @@ async fn tickets_not_yet_due_are_untouched(pool: PgPool) {
 async fn an_eventbridge_scheduled_event_sweeps_at_its_time(pool: PgPool) {
     let site = site(pool).await;
     let ticket = site.ticket("open").await;
-    let fixture = include_bytes!("fixtures/eventbridge-scheduled.json");
+    let fixture = nexus_testkit::lambda::scheduled_event("sla-check");
     // As the runtime does: the payload deserialised from the invocation body, then wrapped.
-    let payload: ScheduledEvent = serde_json::from_slice(fixture).expect("a scheduled event");
+    let payload: ScheduledEvent = serde_json::from_value(fixture).expect("a scheduled event");
     let event = LambdaEvent::new(payload, Context::default());
     let fired_at: DateTime<Utc> = "2026-11-25T10:10:00Z".parse().unwrap();
     assert_eq!(event.payload.time, fired_at);
@@ -375,21 +375,6 @@ async fn an_eventbridge_scheduled_event_sweeps_at_its_time(pool: PgPool) {
     assert_eq!(sweep(&site.pool, event.payload.time).await.unwrap(), report(1, 1, 0, 0));
     let detected: BTreeSet<DateTime<Utc>> = site.events(ticket).await.into_iter().map(|(.., at)| at).collect();
     assert_eq!(detected, BTreeSet::from([fired_at]));
-}
-
-/// The built `sla-check` binary, started as Lambda starts it, sweeps for the EventBridge
-/// scheduled event it is sent through the Runtime API.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn the_built_function_sweeps_for_a_scheduled_event_through_the_runtime_api(pool: PgPool) {
-    let site = site(pool.clone()).await;
-    let ticket = site.ticket("open").await;
-    let event: Value = serde_json::from_slice(include_bytes!("fixtures/eventbridge-scheduled.json")).unwrap();
-    let mut lambda = nexus_shared::testing::start_lambda(env!("CARGO_BIN_EXE_sla-check"), &pool, &[]).await;
-    let answer = lambda.invoke(&event, std::time::Duration::from_secs(30)).await.unwrap();
-    assert_eq!(answer, serde_json::to_value(report(1, 1, 0, 0)).unwrap());
-    assert_eq!(site.events(ticket).await.len(), 2, "the response warning and breach, recorded once each");
-    let again = lambda.invoke(&event, std::time::Duration::from_secs(30)).await.unwrap();
-    assert_eq!(again, serde_json::to_value(report(0, 0, 0, 0)).unwrap(), "a second run records nothing twice");
 }
 
 /// A sweep killed mid-run (its connection terminated while it waits on a ticket another
@@ -440,4 +425,11 @@ async fn a_sweep_killed_mid_run_leaves_nothing_and_the_rerun_records_each_crossi
             .unwrap();
     assert_eq!(per_kind.len(), 4);
     assert!(per_kind.iter().all(|(_, n)| *n == 3), "{per_kind:?}");
+}
+
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
+async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_sla-check"), pool).await;
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use nexus_shared::auth::Role;
 use nexus_shared::sla::{BusinessHours, Calendar};
-use nexus_shared::testing::{self, TestUser, get, post};
+use nexus_testkit::{self as testing, TestUser, get, post};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -217,15 +217,9 @@ async fn events_are_listed_for_planners_only(pool: PgPool) {
     assert!(r.body["next_cursor"].is_string());
 }
 
-/// The built `sla` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let viewer = nexus_shared::testing::user(&state, "viewer@test.example", &[nexus_shared::auth::Role::Viewer]).await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_sla"), &pool, &[]).await;
-    let r = invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/sla", "", Some(&viewer.token), None)).await;
-    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
-    assert!(!r.body["items"].as_array().expect("rules").is_empty(), "the seeded SLA rules");
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_sla"), pool).await;
 }

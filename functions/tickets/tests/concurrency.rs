@@ -3,13 +3,13 @@
 
 use axum::http::{Method, StatusCode, header};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, post};
+use nexus_testkit::{self as testing, post};
 use serde_json::json;
 use sqlx::PgPool;
 
 const WRITERS: usize = 50;
 
-async fn ticket(pool: &PgPool) -> (axum::Router, nexus_shared::testing::TestUser, i64, String) {
+async fn ticket(pool: &PgPool) -> (axum::Router, nexus_testkit::TestUser, i64, String) {
     let state = testing::state(pool.clone());
     let spv = testing::user(&state, "spv@test.example", &[Role::Supervisor]).await;
     let site = testing::site(pool, "JKT0001", "Asia/Jakarta").await;

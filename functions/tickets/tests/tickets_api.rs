@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode, header};
 use chrono::{DateTime, Duration, Utc};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, get, post, put, request, send};
+use nexus_testkit::{self as testing, TestUser, get, post, put, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -462,22 +462,9 @@ async fn a_late_response_records_its_crossings_with_the_transition(pool: PgPool)
     assert_eq!(breached.body["items"][0]["id"], t["id"]);
 }
 
-/// The built `tickets` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let spv = nexus_shared::testing::user(&state, "spv@test.example", &[nexus_shared::auth::Role::Supervisor]).await;
-    let site = nexus_shared::testing::site(&pool, "SBY0001", "Asia/Jakarta").await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_tickets"), &pool, &[]).await;
-    let ticket = serde_json::json!({"asset_id": site.asset_id, "ticket_type": "CM", "priority": "high", "description": "Card reader fault"});
-    let r =
-        invoke_http(&mut lambda, apigw_v2_event_json("POST", "/api/tickets", "", Some(&spv.token), Some(ticket))).await;
-    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{:?}", r.body);
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE entity_type = 'ticket'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(audited, 1);
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_tickets"), pool).await;
 }

@@ -2,7 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TestUser, delete, get, put, request, send};
+use nexus_testkit::{self as testing, TestUser, delete, get, put, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -99,16 +99,9 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
     assert!(r.body["next_cursor"].is_string());
 }
 
-/// The built `users` binary, started as Lambda starts it, answers a real API Gateway v2 event
-/// through the Runtime API against the real database.
-#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+/// The built binary, started as Lambda starts it, answers its event from the test kit's table
+/// through the Runtime API.
+#[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
-    use nexus_shared::testing::{apigw_v2_event_json, invoke_http, start_lambda};
-    let state = nexus_shared::testing::state(pool.clone());
-    let admin = nexus_shared::testing::user(&state, "admin@test.example", &[nexus_shared::auth::Role::Admin]).await;
-    let mut lambda = start_lambda(env!("CARGO_BIN_EXE_users"), &pool, &[]).await;
-    let r =
-        invoke_http(&mut lambda, apigw_v2_event_json("GET", "/api/users", "q=admin", Some(&admin.token), None)).await;
-    assert_eq!(r.status, axum::http::StatusCode::OK, "{:?}", r.body);
-    assert_eq!(r.body["items"][0]["email"], "admin@test.example");
+    nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_users"), pool).await;
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, TEST_PASSWORD, TestUser, request, send};
+use nexus_testkit::{self as testing, TEST_PASSWORD, TestUser, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -216,7 +216,7 @@ async fn closed_ticket_for(
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
-    let state = testing::state(pool.clone()).with_storage(nexus_shared::test_http::s3_test_store().await);
+    let state = testing::state(pool.clone()).with_storage(nexus_testkit::fetch::s3_test_store().await);
     let app = nexus_local_runner::app(state.clone());
     let callers: Vec<(&str, Option<TestUser>)> = testing::everyone(&state).await;
     let mut n = 0;

@@ -5,7 +5,7 @@
 #[test]
 fn the_served_document_is_the_generated_one() {
     let generated = nexus_local_runner::api::document().to_pretty_json().unwrap() + "\n";
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../meta/openapi.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/meta/openapi.json");
     if std::env::var_os("NEXUS_UPDATE_OPENAPI").is_some() {
         std::fs::write(path, &generated).unwrap();
         return; // the embedded copy is the old one until the next build

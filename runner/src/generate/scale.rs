@@ -1,4 +1,4 @@
-//! `nexus-local generate`: realistic data at scale — sites (TIDs) clustered around Indonesian
+//! The `scale` preset (`nexus-local generate`): realistic data at scale — sites (TIDs) clustered around Indonesian
 //! cities in their time zones, devices per site, staff, and two years of tickets with the
 //! status, priority and SLA mix a national ATM fleet shows, their approvals and SLA events.
 //! Set-based SQL (`INSERT … SELECT` over `generate_series`, seeded `random()`), so the default
@@ -9,6 +9,8 @@ use std::time::Instant;
 use nexus_shared::auth::Role;
 use nexus_shared::secret::Secret;
 use nexus_shared::{ApiError, AppState};
+
+use super::cities::{CITIES, City};
 
 /// How much to generate.
 #[derive(Debug, Clone, Copy)]
@@ -24,38 +26,14 @@ impl Default for Scale {
     }
 }
 
-/// A city the fleet clusters around: code, name, province, latitude, longitude, IANA zone, and
-/// its share of the sites (roughly the banks' ATM density).
-const CITIES: [(&str, &str, &str, f64, f64, &str, i32); 20] = [
-    ("JKT", "Jakarta", "DKI Jakarta", -6.2088, 106.8456, "Asia/Jakarta", 20),
-    ("SBY", "Surabaya", "Jawa Timur", -7.2575, 112.7521, "Asia/Jakarta", 8),
-    ("BDG", "Bandung", "Jawa Barat", -6.9175, 107.6191, "Asia/Jakarta", 7),
-    ("MDN", "Medan", "Sumatera Utara", 3.5952, 98.6722, "Asia/Jakarta", 6),
-    ("SMG", "Semarang", "Jawa Tengah", -6.9667, 110.4167, "Asia/Jakarta", 5),
-    ("MKS", "Makassar", "Sulawesi Selatan", -5.1477, 119.4327, "Asia/Makassar", 4),
-    ("PLM", "Palembang", "Sumatera Selatan", -2.9761, 104.7754, "Asia/Jakarta", 4),
-    ("DPS", "Denpasar", "Bali", -8.6705, 115.2126, "Asia/Makassar", 4),
-    ("YOG", "Yogyakarta", "DI Yogyakarta", -7.7956, 110.3695, "Asia/Jakarta", 3),
-    ("PKU", "Pekanbaru", "Riau", 0.5071, 101.4478, "Asia/Jakarta", 3),
-    ("BPN", "Balikpapan", "Kalimantan Timur", -1.2379, 116.8529, "Asia/Makassar", 2),
-    ("BTH", "Batam", "Kepulauan Riau", 1.0456, 104.0305, "Asia/Jakarta", 2),
-    ("PNK", "Pontianak", "Kalimantan Barat", -0.0263, 109.3425, "Asia/Pontianak", 2),
-    ("MDO", "Manado", "Sulawesi Utara", 1.4748, 124.8421, "Asia/Makassar", 2),
-    ("PDG", "Padang", "Sumatera Barat", -0.9471, 100.4172, "Asia/Jakarta", 2),
-    ("BJM", "Banjarmasin", "Kalimantan Selatan", -3.3186, 114.5944, "Asia/Makassar", 2),
-    ("MLG", "Malang", "Jawa Timur", -7.9666, 112.6326, "Asia/Jakarta", 2),
-    ("KOE", "Kupang", "Nusa Tenggara Timur", -10.1772, 123.6070, "Asia/Makassar", 1),
-    ("AMQ", "Ambon", "Maluku", -3.6954, 128.1814, "Asia/Jayapura", 1),
-    ("DJJ", "Jayapura", "Papua", -2.5337, 140.7181, "Asia/Jayapura", 1),
-];
-
 /// Password of every generated account (the demo's).
-pub const PASSWORD: &str = crate::demo::PASSWORD;
+pub const PASSWORD: &str = super::demo::PASSWORD;
 
-/// Loads `scale` into the database, printing each step and its time.
-pub async fn generate(state: &AppState, scale: Scale) -> Result<(), ApiError> {
+/// Loads `scale` into the database, telling `progress` each step and its time.
+pub async fn generate(state: &AppState, scale: Scale, progress: impl Fn(&str)) -> Result<(), ApiError> {
     let started = Instant::now();
-    let step = |what: &str, rows: u64| println!("{:>7.1} s  {what}: {rows} rows", started.elapsed().as_secs_f64());
+    let step =
+        |what: &str, rows: u64| progress(&format!("{:>7.1} s  {what}: {rows} rows", started.elapsed().as_secs_f64()));
     // Same seed, same data: figures from two runs compare.
     sqlx::query("SELECT setseed(0.2026)").execute(&state.pool).await?;
 
@@ -75,10 +53,10 @@ pub async fn generate(state: &AppState, scale: Scale) -> Result<(), ApiError> {
 /// Sites: each city's share of `n`, scattered around its centre (a triangular spread of about
 /// ±15 km), coded `<CITY>-<number>`.
 async fn sites(state: &AppState, n: i64) -> Result<u64, ApiError> {
-    let column = |f: fn(&(&str, &str, &str, f64, f64, &str, i32)) -> String| CITIES.iter().map(f).collect::<Vec<_>>();
-    let weights: Vec<i32> = CITIES.iter().map(|c| c.6).collect();
-    let latitudes: Vec<f64> = CITIES.iter().map(|c| c.3).collect();
-    let longitudes: Vec<f64> = CITIES.iter().map(|c| c.4).collect();
+    let column = |f: fn(&City) -> &'static str| CITIES.iter().map(f).collect::<Vec<_>>();
+    let weights: Vec<i32> = CITIES.iter().map(|c| c.weight).collect();
+    let latitudes: Vec<f64> = CITIES.iter().map(|c| c.latitude).collect();
+    let longitudes: Vec<f64> = CITIES.iter().map(|c| c.longitude).collect();
     let result = sqlx::query(
         "WITH city AS (
              SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::int[])
@@ -100,12 +78,12 @@ async fn sites(state: &AppState, n: i64) -> Result<u64, ApiError> {
          ON CONFLICT (code) DO NOTHING",
     )
     .bind(n)
-    .bind(column(|c| c.0.to_string()))
-    .bind(column(|c| c.1.to_string()))
-    .bind(column(|c| c.2.to_string()))
+    .bind(column(|c| c.code))
+    .bind(column(|c| c.name))
+    .bind(column(|c| c.region))
     .bind(&latitudes)
     .bind(&longitudes)
-    .bind(column(|c| c.5.to_string()))
+    .bind(column(|c| c.timezone))
     .bind(&weights)
     .execute(&state.pool)
     .await?;

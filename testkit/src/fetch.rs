@@ -54,14 +54,14 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 /// A fresh bucket on the S3-compatible server `scripts/test` starts (moto), and a store over it.
-pub async fn s3_test_store() -> crate::storage::S3Store {
+pub async fn s3_test_store() -> nexus_shared::storage::S3Store {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "run through scripts/test, which starts moto and sets AWS_ENDPOINT_URL"
     );
-    let sdk = crate::aws::sdk_config().await;
+    let sdk = nexus_shared::aws::sdk_config().await;
     let bucket = format!("nexus-test-{}", uuid::Uuid::new_v4());
-    let store = crate::storage::S3Store::new(&sdk, bucket.clone(), true);
+    let store = nexus_shared::storage::S3Store::new(&sdk, bucket.clone(), true);
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
     let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
         .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))

@@ -1,6 +1,6 @@
-//! Demo data for the local runner: one user per role, 60 sites around fifteen Indonesian
-//! cities (with their real time zones), and a few devices per site. Idempotent: running it
-//! again adds nothing that is already there.
+//! The `demo` preset, what `scripts/run` serves: one user per role, 60 sites around fifteen
+//! Indonesian cities (in their real time zones), a few devices per site and 48 tickets in every
+//! state. Idempotent: running it again adds nothing that is already there.
 
 use nexus_shared::auth::Role;
 use nexus_shared::secret::Secret;
@@ -13,44 +13,6 @@ pub const USERS: [(&str, Role); 4] = [
     ("supervisor@example.com", Role::Supervisor),
     ("technician@example.com", Role::Technician),
     ("viewer@example.com", Role::Viewer),
-];
-
-struct City {
-    abbr: &'static str,
-    name: &'static str,
-    latitude: f64,
-    longitude: f64,
-    timezone: &'static str,
-    region: &'static str,
-}
-
-const fn city(
-    abbr: &'static str,
-    name: &'static str,
-    latitude: f64,
-    longitude: f64,
-    timezone: &'static str,
-    region: &'static str,
-) -> City {
-    City { abbr, name, latitude, longitude, timezone, region }
-}
-
-const CITIES: [City; 15] = [
-    city("JKT", "Jakarta", -6.2088, 106.8456, "Asia/Jakarta", "DKI Jakarta"),
-    city("BDG", "Bandung", -6.9175, 107.6191, "Asia/Jakarta", "Jawa Barat"),
-    city("SUB", "Surabaya", -7.2575, 112.7521, "Asia/Jakarta", "Jawa Timur"),
-    city("SRG", "Semarang", -6.9667, 110.4167, "Asia/Jakarta", "Jawa Tengah"),
-    city("YOG", "Yogyakarta", -7.7956, 110.3695, "Asia/Jakarta", "DI Yogyakarta"),
-    city("MDN", "Medan", 3.5952, 98.6722, "Asia/Jakarta", "Sumatera Utara"),
-    city("PLM", "Palembang", -2.9761, 104.7754, "Asia/Jakarta", "Sumatera Selatan"),
-    city("PKU", "Pekanbaru", 0.5071, 101.4478, "Asia/Jakarta", "Riau"),
-    city("PNK", "Pontianak", -0.0263, 109.3425, "Asia/Pontianak", "Kalimantan Barat"),
-    city("BPN", "Balikpapan", -1.2379, 116.8529, "Asia/Makassar", "Kalimantan Timur"),
-    city("DPS", "Denpasar", -8.6705, 115.2126, "Asia/Makassar", "Bali"),
-    city("UPG", "Makassar", -5.1477, 119.4327, "Asia/Makassar", "Sulawesi Selatan"),
-    city("MDC", "Manado", 1.4748, 124.8421, "Asia/Makassar", "Sulawesi Utara"),
-    city("AMQ", "Ambon", -3.6954, 128.1814, "Asia/Jayapura", "Maluku"),
-    city("DJJ", "Jayapura", -2.5337, 140.7181, "Asia/Jayapura", "Papua"),
 ];
 
 const SITES: [(&str, &str); 4] = [
@@ -76,10 +38,10 @@ pub struct Summary {
 pub async fn seed(state: &AppState) -> Result<Summary, ApiError> {
     seed_users(state).await?;
     let mut tx = state.pool.begin().await?;
-    for (c, city) in CITIES.iter().enumerate() {
+    for (c, city) in super::cities::demo().enumerate() {
         for (s, (site, street)) in SITES.iter().enumerate() {
             let n = s + 1;
-            let code = format!("{}{:04}", city.abbr, n);
+            let code = format!("{}{:04}", city.code, n);
             // Sites spread a few kilometres around the city centre, deterministically.
             let latitude = city.latitude + 0.012 * (s as f64 - 1.5);
             let longitude = city.longitude + 0.015 * (((s * 7 + c) % 5) as f64 - 2.0);

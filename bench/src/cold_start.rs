@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use nexus_shared::AppState;
 use nexus_shared::auth::Role;
-use nexus_shared::lambda_emulator::LambdaProcess;
-use nexus_shared::lambda_emulator::api_gateway_v2_event as apigw_v2_event;
+use nexus_testkit::lambda::{LambdaProcess, api_gateway_v2_event as apigw_v2_event};
 use serde_json::{Value, json};
 
 use crate::bench::Figures;
@@ -55,15 +54,15 @@ fn cases(token: &str) -> Vec<Case> {
         },
         Case {
             function: "sla-check",
-            heaviest: scheduled_event(),
+            heaviest: scheduled_event("sla-check"),
             without_database: None,
-            with_database: scheduled_event(),
+            with_database: scheduled_event("sla-check"),
         },
         Case {
             function: "housekeeping",
-            heaviest: scheduled_event(),
+            heaviest: scheduled_event("housekeeping"),
             without_database: None,
-            with_database: scheduled_event(),
+            with_database: scheduled_event("housekeeping"),
         },
         Case { function: "migrate", heaviest: json!({}), without_database: None, with_database: json!({}) },
     ]
@@ -72,12 +71,11 @@ fn cases(token: &str) -> Vec<Case> {
 const LOGIN_EMAIL: &str = "bench-login@example.com";
 const LOGIN_PASSWORD: &str = "bench-login-password";
 
-fn scheduled_event() -> Value {
-    json!({
-        "version": "0", "id": "cold-start", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(), "region": "ap-southeast-3",
-        "resources": ["arn:aws:scheduler:ap-southeast-3:123456789012:schedule/default/nexus-sla"], "detail": {}
-    })
+/// The function's scheduled event (its `infra/events` fixture), fired now.
+fn scheduled_event(function: &str) -> Value {
+    let mut event = nexus_testkit::lambda::scheduled_event(function);
+    event["time"] = chrono::Utc::now().to_rfc3339().into();
+    event
 }
 
 /// One row of the printed table.
@@ -117,7 +115,7 @@ pub async fn run(
     dir: &Path,
     starts: usize,
 ) -> Result<Vec<Row>, Box<dyn std::error::Error + Send + Sync>> {
-    let token = crate::bench_support::sign_in(state, Role::Admin).await?;
+    let token = crate::bench::sign_in(state, Role::Admin).await;
     let hash = state.passwords.hash(nexus_shared::secret::Secret::new(LOGIN_PASSWORD.into())).await?;
     let mut tx = state.pool.begin().await?;
     nexus_shared::user::ensure(&mut tx, LOGIN_EMAIL, None, &hash, &[Role::Technician]).await?;

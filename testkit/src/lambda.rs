@@ -2,7 +2,8 @@
 //! `bootstrap` is started exactly as Lambda starts it (`AWS_LAMBDA_RUNTIME_API` and the standard
 //! variables), polls `/2018-06-01/runtime/invocation/next`, and posts its answer back. Tests use
 //! it to send real API Gateway v2 and EventBridge events through each built function; the
-//! cold-start benchmark uses it to time spawn → first answer.
+//! cold-start benchmark uses it to time spawn → first answer. Events start from the fixtures in
+//! `infra/events`, the ones `cargo lambda invoke --data-file` is given.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -269,7 +270,7 @@ pub fn api_gateway_v2_event(
     body: Option<serde_json::Value>,
 ) -> serde_json::Value {
     let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).expect("fixture");
+        serde_json::from_str(include_str!("../../infra/events/health.json")).expect("fixture");
     event["rawPath"] = path.into();
     event["rawQueryString"] = query.into();
     event["requestContext"]["http"]["method"] = method.into();
@@ -282,4 +283,15 @@ pub fn api_gateway_v2_event(
         event["body"] = body.to_string().into();
     }
     event
+}
+
+/// The EventBridge scheduled event `function` (`sla-check`, `housekeeping`) is sent, from
+/// `infra/events/<function>-scheduled.json`; its `time` is 2026-11-25T10:10:00Z.
+pub fn scheduled_event(function: &str) -> serde_json::Value {
+    let fixture = match function {
+        "sla-check" => include_str!("../../infra/events/sla-check-scheduled.json"),
+        "housekeeping" => include_str!("../../infra/events/housekeeping-scheduled.json"),
+        other => panic!("no scheduled event fixture for {other}"),
+    };
+    serde_json::from_str(fixture).expect("fixture")
 }

@@ -2,14 +2,14 @@
 
 use axum::http::StatusCode;
 use nexus_shared::auth::Role;
-use nexus_shared::testing::{self, get};
+use nexus_testkit::{self as testing, get};
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let state = testing::state(pool.clone());
-    let first = nexus_local_runner::demo::seed(&state).await.unwrap();
-    let second = nexus_local_runner::demo::seed(&state).await.unwrap();
+    let first = nexus_local_runner::generate::demo::seed(&state).await.unwrap();
+    let second = nexus_local_runner::generate::demo::seed(&state).await.unwrap();
     assert_eq!((first.locations, first.assets, first.tickets), (60, 105, 48));
     assert_eq!((second.locations, second.assets, second.tickets), (60, 105, 48));
     let zones: Vec<String> =
@@ -30,7 +30,7 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(approved, 8, "every closed demo ticket has its approval, once");
-    for (email, _) in nexus_local_runner::demo::USERS {
+    for (email, _) in nexus_local_runner::generate::demo::USERS {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND active)")
             .bind(email)
             .fetch_one(&pool)

@@ -8,7 +8,7 @@ type Routes = BTreeSet<(String, String, String)>;
 /// (binary, METHOD, path) for every `HttpApi` event in the template. The template's layout is
 /// ours, so a line scan suffices: `Binary:` opens a function, `Method:`/`Path:` pairs follow.
 fn template_routes() -> Routes {
-    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     let (mut binary, mut method, mut routes) = (String::new(), String::new(), Routes::new());
     for line in template.lines().map(str::trim) {
         if let Some(name) = line.strip_prefix("Binary: ") {
@@ -51,7 +51,7 @@ fn every_served_operation_has_exactly_its_api_gateway_route() {
 
 #[test]
 fn unknown_routes_fall_through_to_meta_for_a_problem_json_404() {
-    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     assert_eq!(template.matches("Path: $default").count(), 1);
 }
 
@@ -59,7 +59,7 @@ fn unknown_routes_fall_through_to_meta_for_a_problem_json_404() {
 /// functions read `time` (shared::scheduled::ScheduledEvent), so every schedule must send it.
 #[test]
 fn every_schedule_sends_the_time_the_scheduled_functions_read() {
-    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     let schedules = template.matches("Type: ScheduleV2").count();
     let inputs = template.matches(r#"Input: '{"time": "<aws.scheduler.scheduled-time>"}'"#).count();
     assert_eq!((schedules, inputs), (2, 2), "sla-check and housekeeping, each with its Input");

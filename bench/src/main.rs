@@ -1,0 +1,140 @@
+//! `nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-cold-start [DIR [STARTS]]]`: the
+//! in-process benchmarks and the cold-start measurement, each on a scratch database
+//! (`DATABASE_URL`) that `bench/run` and `scripts/bench-*` create. Benchmarks print figures;
+//! they assert nothing.
+
+mod bench;
+mod cold_start;
+
+use std::time::Duration;
+
+use nexus_shared::db::MIGRATOR;
+use nexus_shared::{ApiError, AppState};
+
+const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-cold-start [DIR [STARTS]]]   \
+                     (DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
+
+enum Command {
+    /// Load N tickets into this (scratch) database and print list, sweep and map figures.
+    Tickets { tickets: i64 },
+    /// SLA sweep and jobcard figures: OPEN open tickets, 1 % crossing a line.
+    Sweep { open: i64 },
+    /// Time STARTS cold starts of every built Lambda under DIR (`target/lambda`).
+    ColdStart { dir: std::path::PathBuf, starts: usize },
+}
+
+impl Command {
+    fn parse(args: &[String]) -> Option<Command> {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let count = |n: &str| n.parse().ok().filter(|n: &i64| *n > 0);
+        match args.as_slice() {
+            ["bench-tickets"] => Some(Command::Tickets { tickets: 100_000 }),
+            ["bench-tickets", n] => Some(Command::Tickets { tickets: count(n)? }),
+            ["bench-sweep"] => Some(Command::Sweep { open: 1_000_000 }),
+            ["bench-sweep", n] => Some(Command::Sweep { open: count(n)? }),
+            ["bench-cold-start", rest @ ..] if rest.len() <= 2 => {
+                let dir = rest.first().map_or("target/lambda", |d| d).into();
+                let starts = rest.get(1).map_or(Some(11), |n| n.parse().ok().filter(|n| *n > 0))?;
+                Some(Command::ColdStart { dir, starts })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    nexus_shared::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = Command::parse(&args) else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    };
+    let state = AppState::from_env().await?;
+    MIGRATOR.run(&state.pool).await?;
+    match command {
+        Command::Tickets { tickets } => bench_tickets(&state, tickets).await?,
+        Command::Sweep { open } => bench_sweep(&state, open).await?,
+        Command::ColdStart { dir, starts } => {
+            println!("Cold starts through the loopback Runtime API, median of {starts} starts each:\n");
+            println!("{}", cold_start::HEADER);
+            for row in cold_start::run(&state, &dir, starts).await? {
+                println!("{row}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints the tickets benchmark as a Markdown table.
+async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), ApiError> {
+    nexus_local_runner::generate::demo::seed(state).await?;
+    let (render, size) = bench::jobcard(1_000);
+    println!(
+        "Jobcard PDF: median {:.2} ms, p95 {:.2} ms, {size} bytes (1000 renders)",
+        render.median.as_secs_f64() * 1e3,
+        render.p95.as_secs_f64() * 1e3
+    );
+    let loaded = bench::load(state, tickets).await?;
+    println!("Loaded {tickets} tickets at 2000 bench sites in {:.1} s", loaded.as_secs_f64());
+    println!("\n| request (in process, 200 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
+    for row in bench::tickets_list(state, 200).await? {
+        println!("{row}");
+    }
+    // Record what the loaded history has already crossed, so the timed run sees only the 1 %.
+    let (catch_up, caught) = bench::time_sweep(state).await?;
+    let open = tickets;
+    let due = bench::load_open(state, "a", open, 0.01, 600).await?;
+    let (first, recorded) = bench::time_sweep(state).await?;
+    let (idle, nothing) = bench::time_sweep(state).await?;
+    println!("\nSLA sweep over {open} more open tickets ({due} past their lines):");
+    println!("| sweep | ms | events recorded |\n| --- | ---: | ---: |");
+    println!(
+        "| catch-up over the loaded history (before the open tickets) | {:.1} | {caught} |",
+        catch_up.as_secs_f64() * 1e3
+    );
+    println!("| 1 % due | {:.1} | {recorded} |", first.as_secs_f64() * 1e3);
+    println!("| nothing due (same data, next run) | {:.1} | {nothing} |", idle.as_secs_f64() * 1e3);
+    println!("\n| map request (in process, 50 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
+    for row in bench::live_map(state, 50).await? {
+        println!("{row}");
+    }
+    Ok(())
+}
+
+/// The in-process part of `bench/run`: the SLA sweep at scale (and that its cost follows what is
+/// due, not what is open) and jobcard rendering, as Markdown rows.
+async fn bench_sweep(state: &AppState, open: i64) -> Result<(), ApiError> {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    bench::load(state, 0).await?;
+    let mut rows = Vec::new();
+    let due = bench::load_open(state, "a", open, 0.01, 100).await?;
+    let (first, recorded) = bench::time_sweep(state).await?;
+    rows.push(format!("| {open} open, {due} crossing one line (warning) | {:.0} | {recorded} |", ms(first)));
+    let more = bench::load_open(state, "b", open, 0.01, 100).await?;
+    let (doubled, recorded) = bench::time_sweep(state).await?;
+    rows.push(format!(
+        "| {} open (non-due doubled), {more} crossing one line | {:.0} | {recorded} |",
+        2 * open,
+        ms(doubled)
+    ));
+    let (idle, nothing) = bench::time_sweep(state).await?;
+    rows.push(format!("| {} open, nothing due | {:.0} | {nothing} |", 2 * open, ms(idle)));
+    let outage = bench::load_open(state, "c", open / 10, 0.1, 600).await?;
+    let (all_four, recorded) = bench::time_sweep(state).await?;
+    rows.push(format!(
+        "| after a 10-hour outage: {outage} tickets crossing all four lines | {:.0} | {recorded} |",
+        ms(all_four)
+    ));
+    println!("| SLA sweep | ms | events recorded |\n| --- | ---: | ---: |");
+    for row in rows {
+        println!("{row}");
+    }
+    let (render, size) = bench::jobcard(1_000);
+    println!(
+        "\n| jobcard PDF (1000 renders) | median ms | p95 ms | bytes |\n| --- | ---: | ---: | ---: |\n| render | {:.3} | {:.3} | {size} |",
+        ms(render.median),
+        ms(render.p95)
+    );
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! Every scheduled function's job, as the local runner runs it: once from the command line
+//! (`nexus-local sla-check --now …`) and on its schedule's rate while serving, as EventBridge
+//! Scheduler runs the deployed functions (template.yaml).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nexus_shared::ApiError;
+use serde_json::Value;
+use sqlx::PgPool;
+
+type Report = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send>>;
+
+pub struct Job {
+    /// The function's binary name, and the runner's command for one run.
+    pub name: &'static str,
+    /// The deployed schedule's rate.
+    pub every: Duration,
+    pub run: fn(PgPool, DateTime<Utc>) -> Report,
+}
+
+fn report<R: serde::Serialize>(r: Result<R, ApiError>) -> Result<Value, ApiError> {
+    serde_json::to_value(r?).map_err(ApiError::internal)
+}
+
+pub const JOBS: [Job; 2] = [
+    Job {
+        name: "sla-check",
+        every: Duration::from_secs(60),
+        run: |pool, now| Box::pin(async move { report(nexus_sla_check::sweep(&pool, now).await) }),
+    },
+    Job {
+        name: "housekeeping",
+        every: Duration::from_secs(24 * 3600),
+        run: |pool, now| Box::pin(async move { report(nexus_housekeeping::purge(&pool, now).await) }),
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Job> {
+    JOBS.iter().find(|job| job.name == name)
+}
+
+/// Runs `job` at the current instant every `job.every`, for as long as the server runs. A
+/// failed run is logged and retried on the next tick; it never takes the server down.
+pub async fn run_periodically(job: &'static Job, pool: PgPool) {
+    let mut ticks = tokio::time::interval(job.every);
+    // After a stall (a laptop waking up), one catch-up run is enough: each job sees all that is due.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match (job.run)(pool.clone(), Utc::now()).await {
+            Ok(report) if did_something(&report) => tracing::info!(job = job.name, %report, "scheduled job ran"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(job = job.name, %error, "scheduled job failed; retrying at the next tick"),
+        }
+    }
+}
+
+/// A report counts what a run did; one of only zeros is not worth a log line every minute.
+fn did_something(report: &Value) -> bool {
+    report.as_object().is_none_or(|counts| counts.values().any(|n| n.as_u64() != Some(0)))
+}

@@ -1,0 +1,132 @@
+//! `nexus-local [serve|migrate|seed|generate|<scheduled job>]`: the whole API on one port for
+//! development, with every scheduled job running beside it on its deployed rate.
+
+use std::net::SocketAddr;
+
+use chrono::{DateTime, Utc};
+use nexus_local_runner::{generate, jobs};
+use nexus_shared::AppState;
+use nexus_shared::db::MIGRATOR;
+
+const USAGE: &str = "usage: nexus-local [serve|migrate|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|housekeeping [--now RFC3339]]   \
+                     (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
+
+/// What the command line asks for.
+enum Command {
+    Serve,
+    Migrate,
+    /// The demo preset.
+    Seed,
+    /// The scale preset.
+    Generate(generate::Scale),
+    /// One run of a scheduled job at `now` (the current instant if not given).
+    Job {
+        job: &'static jobs::Job,
+        now: Option<DateTime<Utc>>,
+    },
+}
+
+impl Command {
+    /// `None` when the arguments are not understood.
+    fn parse(args: &[String]) -> Option<Command> {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match args.as_slice() {
+            [] | ["serve"] => Some(Command::Serve),
+            ["migrate"] => Some(Command::Migrate),
+            ["seed"] => Some(Command::Seed),
+            ["generate", rest @ ..] => {
+                let mut scale = generate::Scale::default();
+                for pair in rest.chunks(2) {
+                    let value: i64 = pair.get(1)?.parse().ok().filter(|n| *n > 0)?;
+                    match pair[0] {
+                        "--tids" => scale.tids = value,
+                        "--assets" => scale.assets = value,
+                        "--tickets" => scale.tickets = value,
+                        _ => return None,
+                    }
+                }
+                Some(Command::Generate(scale))
+            }
+            [name] => Some(Command::Job { job: jobs::find(name)?, now: None }),
+            [name, "--now", instant] => {
+                Some(Command::Job { job: jobs::find(name)?, now: Some(parse_instant(instant)?) })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    nexus_shared::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = Command::parse(&args) else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    };
+    let mut state = AppState::from_env().await?;
+    if std::env::var_os("NEXUS_JOBCARD_BUCKET").is_some() {
+        state = state.with_storage(local_storage().await?);
+    }
+    MIGRATOR.run(&state.pool).await?;
+    match command {
+        Command::Migrate => {}
+        Command::Seed => {
+            generate::demo::seed(&state).await?;
+        }
+        Command::Generate(scale) => {
+            println!("Generating {} sites, {} devices, {} tickets", scale.tids, scale.assets, scale.tickets);
+            generate::scale::generate(&state, scale, |step| println!("{step}")).await?;
+        }
+        Command::Job { job, now } => {
+            let report = (job.run)(state.pool.clone(), now.unwrap_or_else(Utc::now)).await?;
+            println!("{report}");
+        }
+        Command::Serve => {
+            let summary = generate::demo::seed(&state).await?;
+            for job in &jobs::JOBS {
+                tokio::spawn(jobs::run_periodically(job, state.pool.clone()));
+            }
+            serve(state, summary).await?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_instant(instant: &str) -> Option<DateTime<Utc>> {
+    Some(DateTime::parse_from_rfc3339(instant).ok()?.with_timezone(&Utc))
+}
+
+/// S3 for jobcards (moto locally, started by `scripts/run`); the bucket is created when missing.
+async fn local_storage() -> Result<nexus_shared::storage::S3Store, Box<dyn std::error::Error + Send + Sync>> {
+    let sdk = nexus_shared::aws::sdk_config().await;
+    let store = nexus_shared::storage::S3Store::from_env(&sdk).await?;
+    if store.client().head_bucket().bucket(store.bucket()).send().await.is_err() {
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
+            .build();
+        store.client().create_bucket().bucket(store.bucket()).create_bucket_configuration(location).send().await?;
+    }
+    Ok(store)
+}
+
+async fn serve(state: AppState, summary: generate::Summary) -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("Nexus API on http://{addr}  (OpenAPI: http://{addr}/api/openapi.json)");
+    println!("Demo data: {} locations, {} assets, {} tickets", summary.locations, summary.assets, summary.tickets);
+    println!("Demo logins (password {}):", generate::PASSWORD);
+    for (email, role) in generate::USERS {
+        println!("  {email:<26} {role}");
+    }
+    for job in &jobs::JOBS {
+        println!("Scheduled: {} every {} s", job.name, job.every.as_secs());
+    }
+    axum::serve(listener, nexus_local_runner::app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

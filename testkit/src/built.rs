@@ -1,0 +1,310 @@
+//! Every deployed function, built as Lambda runs it, answers a real event through the loopback
+//! Runtime API: one table (which event each function is sent, as whom, and what it must answer)
+//! and one runner. Cargo gives a binary's path only to its own package's tests, so each function
+//! crate keeps a one-line test that hands `env!("CARGO_BIN_EXE_<name>")` to
+//! [`the_built_function_answers`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use nexus_shared::auth::Role;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::exchange::TestResponse;
+use crate::lambda::{LambdaProcess, api_gateway_v2_event, scheduled_event};
+use crate::scenario::{Site, closed_ticket, site};
+use crate::state::{TEST_PASSWORD, TestUser, config, state, user};
+
+/// What the table's events refer to: a signed-in user per role, one site, and what a case
+/// asked to be prepared.
+pub struct World {
+    pub pool: PgPool,
+    users: Vec<(Role, TestUser)>,
+    pub site: Site,
+    /// A ticket closed through the tickets and approvals routers ([`Prepare::ClosedTicket`]).
+    pub closed_ticket: Option<i64>,
+    /// A fresh bucket on the S3 server `scripts/test` starts ([`Prepare::ClosedTicket`]).
+    pub bucket: Option<String>,
+}
+
+impl World {
+    pub fn user(&self, role: Role) -> &TestUser {
+        &self.users.iter().find(|(r, _)| *r == role).expect("one user per role").1
+    }
+}
+
+/// What a case needs beyond the users and the site.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prepare {
+    Nothing,
+    /// A database without the schema: the function under test is the migrator.
+    EmptyDatabase,
+    /// A closed ticket and a jobcard bucket (`NEXUS_JOBCARD_BUCKET`).
+    ClosedTicket,
+    /// An open ticket whose response lines passed before the scheduled fixture's time.
+    OverdueTicket,
+    /// A login failure 40 days before the scheduled fixture's time.
+    StaleLoginFailure,
+}
+
+enum Expect {
+    /// An HTTP function's answer, as API Gateway reads it.
+    Status(u16),
+    /// A scheduled or invoked function's answer, exactly.
+    Answer(fn(&World) -> Value),
+}
+
+struct Case {
+    function: &'static str,
+    prepare: Prepare,
+    /// Variables this function is started with beyond [`lambda_env`] (`None`: unset it).
+    env: fn(&World) -> Vec<(&'static str, Option<String>)>,
+    event: fn(&World) -> Value,
+    expect: Expect,
+}
+
+fn http(function: &'static str, prepare: Prepare, event: fn(&World) -> Value, status: u16) -> Case {
+    Case { function, prepare, env: |_| Vec::new(), event, expect: Expect::Status(status) }
+}
+
+fn get(path: &str, query: &str, caller: &TestUser) -> Value {
+    api_gateway_v2_event("GET", path, query, Some(&caller.token), None)
+}
+
+fn post(path: &str, caller: Option<&TestUser>, body: Value) -> Value {
+    api_gateway_v2_event("POST", path, "", caller.map(|c| c.token.as_str()), Some(body))
+}
+
+/// One row per deployed function (the guard in the runner's tests checks that every crate
+/// under `functions/` has one).
+fn cases() -> Vec<Case> {
+    use Prepare::*;
+    vec![
+        http(
+            "auth",
+            Nothing,
+            |w| {
+                let technician = w.user(Role::Technician);
+                post("/api/auth/login", None, json!({"email": technician.email, "password": TEST_PASSWORD}))
+            },
+            200,
+        ),
+        http("users", Nothing, |w| get("/api/users", "q=admin", w.user(Role::Admin)), 200),
+        http(
+            "locations",
+            Nothing,
+            |w| {
+                let site = json!({"code": "JKT0001", "name": "Jakarta Sudirman", "latitude": -6.2, "longitude": 106.8});
+                post("/api/locations", Some(w.user(Role::Admin)), site)
+            },
+            201,
+        ),
+        http("assets", Nothing, |w| get(&format!("/api/assets/{}", w.site.asset_id), "", w.user(Role::Viewer)), 200),
+        http("audit", Nothing, |w| get("/api/audit-logs", "limit=5", w.user(Role::Admin)), 200),
+        http(
+            "tickets",
+            Nothing,
+            |w| {
+                let ticket = json!({"asset_id": w.site.asset_id, "ticket_type": "CM", "priority": "high", "description": "Card reader fault"});
+                post("/api/tickets", Some(w.user(Role::Supervisor)), ticket)
+            },
+            201,
+        ),
+        http(
+            "approvals",
+            ClosedTicket,
+            |w| get(&format!("/api/approvals/{}", w.closed_ticket.unwrap()), "", w.user(Role::Viewer)),
+            200,
+        ),
+        http("sla", Nothing, |w| get("/api/sla", "", w.user(Role::Viewer)), 200),
+        http("maps", Nothing, |w| get("/api/maps/locations", "", w.user(Role::Viewer)), 200),
+        Case {
+            env: |w| vec![("NEXUS_JOBCARD_BUCKET", w.bucket.clone())],
+            ..http(
+                "pdf",
+                ClosedTicket,
+                |w| post("/api/pdf/jobcard", Some(w.user(Role::Supervisor)), json!({"ticket_id": w.closed_ticket})),
+                201,
+            )
+        },
+        Case {
+            // No signing key: this function never needs (nor may read) it.
+            env: |_| vec![("NEXUS_JWT_SECRET", None)],
+            ..http("meta", Nothing, |_| api_gateway_v2_event("GET", "/api/health", "", None, None), 200)
+        },
+        Case {
+            function: "sla-check",
+            prepare: OverdueTicket,
+            env: |_| Vec::new(),
+            event: |_| scheduled_event("sla-check"),
+            expect: Expect::Answer(
+                |_| json!({"response_warnings": 1, "response_breaches": 1, "resolution_warnings": 0, "resolution_breaches": 0}),
+            ),
+        },
+        Case {
+            function: "housekeeping",
+            prepare: StaleLoginFailure,
+            env: |_| Vec::new(),
+            event: |_| scheduled_event("housekeeping"),
+            expect: Expect::Answer(|_| json!({"login_failures": 1, "idempotency_keys": 0, "sessions": 0})),
+        },
+        Case {
+            function: "migrate",
+            prepare: EmptyDatabase,
+            env: |_| Vec::new(),
+            event: |_| json!({}),
+            expect: Expect::Answer(|_| {
+                let all: Vec<i64> = nexus_shared::db::MIGRATOR.iter().map(|m| m.version).collect();
+                json!({"applied": all, "latest": all.last()})
+            }),
+        },
+    ]
+}
+
+/// The functions the table covers, by binary name.
+pub fn functions_covered() -> Vec<&'static str> {
+    cases().iter().map(|c| c.function).collect()
+}
+
+/// Starts `binary` (a built function) as Lambda starts it, sends it its row's event through the
+/// Runtime API and checks the answer; also that every log line is JSON (CloudWatch's format)
+/// and that neither the test password nor the signing key reached the log. `pool` is a
+/// `#[sqlx::test(migrations = false)]` database: migrated here unless the case is the migrator.
+pub async fn the_built_function_answers(binary: &str, pool: PgPool) {
+    let function = Path::new(binary).file_name().and_then(|n| n.to_str()).expect("a binary path");
+    let case = cases()
+        .into_iter()
+        .find(|c| c.function == function)
+        .unwrap_or_else(|| panic!("{function} has no row in nexus_testkit::built::cases: add the event it answers"));
+    let world = prepare(&pool, case.prepare).await;
+    let mut env = lambda_env(&pool);
+    for (name, value) in (case.env)(&world) {
+        env.retain(|(n, _)| *n != name);
+        env.extend(value.map(|v| (name, v)));
+    }
+    let mut lambda = LambdaProcess::start(Path::new(binary), function, &env).await.expect("spawn the function");
+    let answer = lambda.invoke(&(case.event)(&world), Duration::from_secs(60)).await.unwrap_or_else(|e| panic!("{e}"));
+    match case.expect {
+        Expect::Status(status) => {
+            let r = api_gateway_response(&answer);
+            assert_eq!(r.status.as_u16(), status, "{function}: {:?}", r.body);
+        }
+        Expect::Answer(expected) => assert_eq!(answer, expected(&world), "{function}"),
+    }
+    let log = lambda.log();
+    assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{function} logged a non-JSON line:\n{log}");
+    let key = String::from_utf8_lossy(config().jwt.secret.expose()).into_owned();
+    assert!(!log.contains(TEST_PASSWORD) && !log.contains(&key), "{function} logged a secret:\n{log}");
+}
+
+async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
+    let mut world =
+        World { pool: pool.clone(), users: Vec::new(), site: Site::default(), closed_ticket: None, bucket: None };
+    if prepare == Prepare::EmptyDatabase {
+        return world;
+    }
+    nexus_shared::db::MIGRATOR.run(pool).await.expect("migrate");
+    let state = state(pool.clone());
+    for role in Role::ALL.iter().copied() {
+        world.users.push((role, user(&state, &format!("{role}@test.example"), &[role]).await));
+    }
+    world.site = site(pool, "SUB0001", "Asia/Jakarta").await;
+    let fired_at = "2026-11-25T10:10:00Z";
+    match prepare {
+        Prepare::Nothing | Prepare::EmptyDatabase => {}
+        Prepare::ClosedTicket => {
+            let store = crate::fetch::s3_test_store().await;
+            world.bucket = Some(store.bucket().to_string());
+            let (supervisor, technician) = (world.user(Role::Supervisor), world.user(Role::Technician));
+            let ticket = closed_ticket(&state, world.site.asset_id, supervisor, technician).await;
+            world.closed_ticket = ticket["id"].as_i64();
+        }
+        Prepare::OverdueTicket => {
+            // Response lines at 09:48 and 10:00, resolution lines hours later: the fixture's
+            // 10:10 crosses the response warning and deadline only.
+            sqlx::query(
+                "INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description,
+                     sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
+                     response_warning_at, response_due_at, resolution_warning_at, resolution_due_at, created_at, updated_at)
+                 SELECT 'CM-2026-000001', 'CM', 'high', 'open', $1, $2, 'Overdue', 1, 120, 480, 0.8,
+                        t - interval '24 minutes', t, t + interval '264 minutes', t + interval '360 minutes',
+                        t - interval '2 hours', t - interval '2 hours'
+                 FROM (SELECT $3::timestamptz - interval '10 minutes' AS t) AS at",
+            )
+            .bind(world.site.asset_id)
+            .bind(world.site.location_id)
+            .bind(fired_at)
+            .execute(pool)
+            .await
+            .expect("an overdue ticket");
+        }
+        Prepare::StaleLoginFailure => {
+            sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES ('old@test.example', $1::timestamptz - interval '40 days')")
+                .bind(fired_at)
+                .execute(pool)
+                .await
+                .expect("a login failure");
+        }
+    }
+    world
+}
+
+/// What a deployed function is given, pointed at this test's database (and at the
+/// S3/Secrets Manager server `scripts/test` starts, for the variables that are set).
+pub fn lambda_env(pool: &PgPool) -> Vec<(&'static str, String)> {
+    let options = pool.connect_options();
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    );
+    let secret = String::from_utf8(config().jwt.secret.expose().clone()).expect("an ASCII test key");
+    let mut env = vec![("DATABASE_URL", url), ("NEXUS_JWT_SECRET", secret), ("RUST_LOG", "info".into())];
+    for name in
+        ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "NEXUS_S3_FORCE_PATH_STYLE"]
+    {
+        if let Ok(value) = std::env::var(name) {
+            env.push((name, value));
+        }
+    }
+    env
+}
+
+/// Starts a built function binary (`env!("CARGO_BIN_EXE_<name>")`) against a loopback Lambda
+/// Runtime API, configured by [`lambda_env`] plus `extra`.
+pub async fn start_lambda(binary: &str, pool: &PgPool, extra: &[(&'static str, String)]) -> LambdaProcess {
+    let mut env = lambda_env(pool);
+    env.extend(extra.iter().cloned());
+    let name = Path::new(binary).file_name().and_then(|n| n.to_str()).unwrap_or("function").to_string();
+    LambdaProcess::start(Path::new(binary), &name, &env).await.expect("spawn the function binary")
+}
+
+/// Sends an API Gateway v2 event through a running function and reads API Gateway's answer.
+pub async fn invoke_http(process: &mut LambdaProcess, event: Value) -> TestResponse {
+    let answer = process.invoke(&event, Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{e}"));
+    api_gateway_response(&answer)
+}
+
+/// An API Gateway v2 (payload 2.0) response document as status, headers and JSON body.
+pub fn api_gateway_response(answer: &Value) -> TestResponse {
+    use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+    let status = answer["statusCode"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).expect("statusCode");
+    let mut headers = HeaderMap::new();
+    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
+        if let (Ok(name), Some(Ok(value))) =
+            (HeaderName::from_bytes(name.as_bytes()), value.as_str().map(HeaderValue::from_str))
+        {
+            headers.insert(name, value);
+        }
+    }
+    let raw = answer["body"].as_str().unwrap_or_default();
+    let bytes = if answer["isBase64Encoded"] == true {
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, raw).expect("base64 body")
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    TestResponse::new(status, headers, &bytes)
+}
