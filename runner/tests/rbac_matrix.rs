@@ -19,7 +19,7 @@ enum Access {
     Roles(&'static [Role]),
 }
 
-const ALL: &[Role] = &Role::ALL;
+const ALL: &[Role] = Role::ALL;
 const STAFF: &[Role] = &[Role::Admin, Role::Supervisor];
 const ADMIN: &[Role] = &[Role::Admin];
 const WORKERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::Technician];

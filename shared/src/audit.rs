@@ -2,7 +2,7 @@
 //! exist without the other.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 
@@ -16,79 +16,25 @@ use crate::auth::AuthUser;
 use crate::auth::extractor::REQUEST_ID_HEADER;
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EntityType {
-    User,
-    Location,
-    Asset,
-    Ticket,
-    Approval,
-    SlaRule,
-    SlaCalendar,
-    SlaEvent,
-    Jobcard,
-}
-
-impl EntityType {
-    pub const ALL: [EntityType; 9] = [
-        EntityType::User,
-        EntityType::Location,
-        EntityType::Asset,
-        EntityType::Ticket,
-        EntityType::Approval,
-        EntityType::SlaRule,
-        EntityType::SlaCalendar,
-        EntityType::SlaEvent,
-        EntityType::Jobcard,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Location => "location",
-            Self::Asset => "asset",
-            Self::Ticket => "ticket",
-            Self::Approval => "approval",
-            Self::SlaRule => "sla_rule",
-            Self::SlaCalendar => "sla_calendar",
-            Self::SlaEvent => "sla_event",
-            Self::Jobcard => "jobcard",
-        }
+crate::text_enum! {
+    pub enum EntityType {
+        User = "user",
+        Location = "location",
+        Asset = "asset",
+        Ticket = "ticket",
+        Approval = "approval",
+        SlaRule = "sla_rule",
+        SlaCalendar = "sla_calendar",
+        SlaEvent = "sla_event",
+        Jobcard = "jobcard",
     }
 }
 
-impl TryFrom<String> for EntityType {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| format!("unknown entity type {s}"))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-impl Action {
-    pub const ALL: [Action; 3] = [Action::Create, Action::Update, Action::Delete];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Update => "update",
-            Self::Delete => "delete",
-        }
-    }
-}
-
-impl TryFrom<String> for Action {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| format!("unknown audit action {s}"))
+crate::text_enum! {
+    pub enum Action {
+        Create = "create",
+        Update = "update",
+        Delete = "delete",
     }
 }
 

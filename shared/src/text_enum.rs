@@ -2,7 +2,9 @@
 //! with one spelling for both.
 
 /// Declares the enum with `ALL`, `as_str`, `Display`, `TryFrom<String>` (for `#[sqlx(try_from)]`)
-/// and serde/utoipa derives that use the same spellings.
+/// and serde/utoipa derives that use the same spellings. Attributes before `pub enum` go on the
+/// enum: further derives (`#[derive(PartialOrd, Ord)]`) and doc comments, which utoipa makes the
+/// schema's description.
 #[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {

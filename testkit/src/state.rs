@@ -61,7 +61,7 @@ pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
 /// One user per role plus `None` for anonymous: the five callers every endpoint is checked for.
 pub async fn everyone(state: &AppState) -> Vec<(&'static str, Option<TestUser>)> {
     let mut callers = vec![("anonymous", None)];
-    for role in Role::ALL {
+    for &role in Role::ALL {
         let u = user(state, &format!("{}@test.example", role.as_str()), &[role]).await;
         callers.push((role.as_str(), Some(u)));
     }

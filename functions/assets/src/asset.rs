@@ -8,33 +8,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AssetStatus {
-    Active,
-    Inactive,
-    Decommissioned,
-}
-
-impl AssetStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Inactive => "inactive",
-            Self::Decommissioned => "decommissioned",
-        }
-    }
-}
-
-impl TryFrom<String> for AssetStatus {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.as_str() {
-            "active" => Ok(Self::Active),
-            "inactive" => Ok(Self::Inactive),
-            "decommissioned" => Ok(Self::Decommissioned),
-            other => Err(format!("unknown asset status {other}")),
-        }
+nexus_shared::text_enum! {
+    pub enum AssetStatus {
+        Active = "active",
+        Inactive = "inactive",
+        Decommissioned = "decommissioned",
     }
 }
 

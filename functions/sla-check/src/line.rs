@@ -2,30 +2,29 @@
 //! crossings.
 //!
 //! Each statement scans one partial index of the tickets migration: its WHERE clause repeats
-//! the index predicate word for word (so the planner can prove the index applies) and adds the
-//! range `line <= now`, so its cost follows the tickets that are due, not all tickets.
+//! the index predicate word for word, the status set spelled by `TicketStatus` (so the planner
+//! can prove the index applies) and adds the range `line <= now`, so its cost follows the
+//! tickets that are due, not all tickets.
+
+use std::sync::LazyLock;
+
+use nexus_shared::ticket::TicketStatus;
 
 /// One statement, three steps: flag the crossed tickets (the UPDATE's row locks make an
 /// overlapping run skip them once this one commits), record each crossed line once (the
 /// unique constraint drops what an earlier run recorded) and audit each recorded event.
 /// Data-modifying CTEs always run to completion, whether or not the final SELECT reads them.
 macro_rules! record_crossings {
-    (set: $set:literal, scan: $scan:literal, lines: $lines:literal) => {
-        concat!(
+    (set: $set:expr, scan: $scan:expr, lines: $lines:expr) => {
+        format!(
             "WITH crossed AS (
-                UPDATE tickets SET ",
-            $set,
-            "
-                WHERE ",
-            $scan,
-            "
+                UPDATE tickets SET {set}
+                WHERE {scan}
                 RETURNING id, response_warning_at, response_due_at, resolution_warning_at, resolution_due_at
             ), recorded AS (
                 INSERT INTO sla_events (ticket_id, kind, line_at, detected_at)
                 SELECT c.id, line.kind, line.line_at, $1
-                FROM crossed c CROSS JOIN LATERAL (VALUES ",
-            $lines,
-            ") AS line (kind, line_at)
+                FROM crossed c CROSS JOIN LATERAL (VALUES {lines}) AS line (kind, line_at)
                 ON CONFLICT ON CONSTRAINT sla_events_once DO NOTHING
                 RETURNING ticket_id, kind
             ), audited AS (
@@ -42,7 +41,10 @@ macro_rules! record_crossings {
                        $2
                 FROM recorded r
             )
-            SELECT kind, count(*) FROM recorded GROUP BY kind"
+            SELECT kind, count(*) FROM recorded GROUP BY kind",
+            set = $set,
+            scan = $scan,
+            lines = $lines,
         )
     };
 }
@@ -83,27 +85,33 @@ impl Line {
     /// warning event if no run has (the unique constraint drops it otherwise), so the warning is
     /// never lost even if a warning line were stored after its deadline.
     pub(crate) fn statement(self) -> &'static str {
+        // Built once and kept: sqlx takes only `'static` text as safe SQL.
+        static STATEMENTS: LazyLock<[String; 4]> = LazyLock::new(|| Line::ALL.map(Line::build));
+        &STATEMENTS[Line::ALL.iter().position(|&line| line == self).expect("ALL lists every line")]
+    }
+
+    fn build(self) -> String {
+        let response = TicketStatus::sql_list(TicketStatus::AWAITING_RESPONSE);
+        let resolution = TicketStatus::sql_list(TicketStatus::AWAITING_RESOLUTION);
         match self {
             Line::ResponseWarning => record_crossings!(
                 set: "response_warned = true",
-                scan: "status IN ('open', 'assigned') AND NOT response_warned AND response_warning_at <= $1",
+                scan: format!("status IN {response} AND NOT response_warned AND response_warning_at <= $1"),
                 lines: "('response_warning', c.response_warning_at)"
             ),
             Line::ResponseBreach => record_crossings!(
                 set: "response_breached = true, response_warned = true",
-                scan: "status IN ('open', 'assigned') AND NOT response_breached AND response_due_at <= $1",
+                scan: format!("status IN {response} AND NOT response_breached AND response_due_at <= $1"),
                 lines: "('response_warning', c.response_warning_at), ('response_breach', c.response_due_at)"
             ),
             Line::ResolutionWarning => record_crossings!(
                 set: "resolution_warned = true",
-                scan: "status IN ('open', 'assigned', 'in_progress') AND NOT resolution_warned
-                       AND resolution_warning_at <= $1",
+                scan: format!("status IN {resolution} AND NOT resolution_warned AND resolution_warning_at <= $1"),
                 lines: "('resolution_warning', c.resolution_warning_at)"
             ),
             Line::ResolutionBreach => record_crossings!(
                 set: "resolution_breached = true, resolution_warned = true",
-                scan: "status IN ('open', 'assigned', 'in_progress') AND NOT resolution_breached
-                       AND resolution_due_at <= $1",
+                scan: format!("status IN {resolution} AND NOT resolution_breached AND resolution_due_at <= $1"),
                 lines: "('resolution_warning', c.resolution_warning_at), ('resolution_breach', c.resolution_due_at)"
             ),
         }

@@ -41,7 +41,7 @@ pub trait Policy: Send + Sync + 'static {
 /// Any signed-in user with at least one role.
 pub struct AnyRole;
 impl Policy for AnyRole {
-    const ALLOWED: &'static [Role] = &Role::ALL;
+    const ALLOWED: &'static [Role] = Role::ALL;
 }
 
 /// Admins and supervisors: the people who run the estate.

@@ -38,7 +38,8 @@ pub enum Transition {
 }
 
 impl TicketStatus {
-    /// Statuses whose SLA clocks can still matter (shown on the live map, counted as open work).
+    /// The unfinished statuses, whose SLA clocks can still matter (shown on the live map,
+    /// counted as open work).
     pub const ACTIVE: &'static [TicketStatus] = &[
         TicketStatus::Open,
         TicketStatus::Assigned,
@@ -46,6 +47,21 @@ impl TicketStatus {
         TicketStatus::OnHold,
         TicketStatus::Resolved,
     ];
+
+    /// Not yet responded to (work starts with `in_progress`): the response clock runs.
+    pub const AWAITING_RESPONSE: &'static [TicketStatus] = &[TicketStatus::Open, TicketStatus::Assigned];
+
+    /// Not yet resolved and not on hold: the resolution clock runs.
+    pub const AWAITING_RESOLUTION: &'static [TicketStatus] =
+        &[TicketStatus::Open, TicketStatus::Assigned, TicketStatus::InProgress];
+
+    /// `statuses` as an SQL list for `status IN …`, spelled as the migrations' partial index
+    /// predicates spell it: `('open', 'assigned')`. A query uses such an index only if its own
+    /// list is the index's set (or a subset of it).
+    pub fn sql_list(statuses: &[TicketStatus]) -> String {
+        let quoted: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+        format!("({})", quoted.join(", "))
+    }
 
     /// The statuses reachable from `self` by `via`.
     pub fn next(self, via: Transition) -> &'static [TicketStatus] {
@@ -110,6 +126,36 @@ mod tests {
             assert!(from.next(Transition::Approval).is_empty(), "{from}");
         }
         assert!(Closed.next(Transition::Edit).is_empty() && Cancelled.next(Transition::Edit).is_empty());
+    }
+
+    #[test]
+    fn the_named_sets() {
+        let unfinished: Vec<TicketStatus> = TicketStatus::ALL.iter().copied().filter(|s| !s.is_terminal()).collect();
+        assert_eq!(TicketStatus::ACTIVE, unfinished);
+        assert_eq!(TicketStatus::sql_list(TicketStatus::AWAITING_RESPONSE), "('open', 'assigned')");
+        assert_eq!(TicketStatus::sql_list(TicketStatus::AWAITING_RESOLUTION), "('open', 'assigned', 'in_progress')");
+    }
+
+    /// The partial indexes on tickets are used only by queries that spell the same sets: every
+    /// `WHERE status IN (…)` of an index in the migrations is one of the named sets.
+    #[test]
+    fn the_partial_indexes_use_the_named_sets() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+        let mut found = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for statement in sql.split(';').filter(|s| s.contains("CREATE INDEX") && s.contains(" ON tickets ")) {
+                for list in statement.split("WHERE status IN ").skip(1) {
+                    found.insert(list[..=list.find(')').unwrap()].to_string());
+                }
+            }
+        }
+        let named: std::collections::BTreeSet<String> =
+            [TicketStatus::ACTIVE, TicketStatus::AWAITING_RESPONSE, TicketStatus::AWAITING_RESOLUTION]
+                .into_iter()
+                .map(TicketStatus::sql_list)
+                .collect();
+        assert_eq!(found, named);
     }
 
     #[test]
