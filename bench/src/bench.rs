@@ -6,8 +6,10 @@
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
+use nexus_local_runner::States;
 use nexus_local_runner::generate::Scale;
 use nexus_shared::auth::Role;
+use nexus_shared::ticket::TicketStatus;
 use nexus_shared::{ApiError, AppState};
 
 /// The sites the benchmarks load: their own (the demo's are untouched), one device each.
@@ -15,10 +17,11 @@ const SITES: i64 = 2_000;
 
 /// The scale preset at [`SITES`] sites with one device each and `tickets` tickets (~70 % closed
 /// over two years, ~30 % active within the last days).
-pub async fn load(state: &AppState, tickets: i64) -> Result<Duration, ApiError> {
+pub async fn load(states: &States, tickets: i64) -> Result<Duration, ApiError> {
     let started = Instant::now();
     let scale = Scale { tids: SITES, assets: SITES, tickets };
-    nexus_local_runner::generate::scale::generate(state, scale, |step| eprintln!("{step}")).await?;
+    let (pool, passwords) = (&states.core.pool, states.passwords());
+    nexus_local_runner::generate::scale::generate(pool, passwords, scale, |step| eprintln!("{step}")).await?;
     Ok(started.elapsed())
 }
 
@@ -55,8 +58,8 @@ pub fn row(label: &str, f: &Figures) -> String {
 }
 
 /// The list queries a dispatcher's screen makes.
-pub async fn tickets_list(state: &AppState, runs: usize) -> Result<Vec<String>, ApiError> {
-    let app = nexus_local_runner::app(state.clone());
+pub async fn tickets_list(states: &States, runs: usize) -> Result<Vec<String>, ApiError> {
+    let (app, state) = (nexus_local_runner::app(states), &states.core);
     let token = sign_in(state, Role::Supervisor).await;
     let mut rows = Vec::new();
     let queries = [
@@ -141,14 +144,12 @@ pub async fn time_sweep(state: &AppState) -> Result<(Duration, u64), ApiError> {
 
 /// The live map over everything active (after [`load_open`]): clustered national and city
 /// views, and an unclustered viewport.
-pub async fn live_map(state: &AppState, runs: usize) -> Result<Vec<String>, ApiError> {
-    let app = nexus_local_runner::app(state.clone());
+pub async fn live_map(states: &States, runs: usize) -> Result<Vec<String>, ApiError> {
+    let (app, state) = (nexus_local_runner::app(states), &states.core);
     let token = sign_in(state, Role::Supervisor).await;
-    let active: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM tickets WHERE status IN ('open', 'assigned', 'in_progress', 'on_hold', 'resolved')",
-    )
-    .fetch_one(&state.pool)
-    .await?;
+    let active =
+        format!("SELECT count(*) FROM tickets WHERE status IN {}", TicketStatus::sql_list(TicketStatus::ACTIVE));
+    let active: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(active)).fetch_one(&state.pool).await?;
     let views = [
         (
             format!("live-tickets, {active} active, cluster zoom 5 (national)"),
@@ -194,5 +195,19 @@ pub async fn request_json(app: &axum::Router, uri: &str, token: &str) -> Result<
     match response.status.is_success() {
         true => Ok(response.body),
         false => Err(ApiError::internal(format!("{uri} answered {}: {}", response.status, response.body))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_and_p95_are_read_from_the_sorted_samples() {
+        let samples = (1..=100).rev().map(Duration::from_millis).collect();
+        let figures = Figures::of(samples);
+        assert_eq!((figures.median, figures.p95), (Duration::from_millis(51), Duration::from_millis(96)));
+        let one = Figures::of(vec![Duration::from_millis(7)]);
+        assert_eq!((one.median, one.p95), (Duration::from_millis(7), Duration::from_millis(7)));
     }
 }

@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use nexus_shared::AppState;
+use nexus_local_runner::States;
 use nexus_shared::auth::Role;
+use nexus_shared::config::{ConfigError, Env};
 use nexus_testkit::lambda::{LambdaProcess, api_gateway_v2_event as apigw_v2_event};
 use serde_json::{Value, json};
 
@@ -111,16 +112,18 @@ pub const HEADER: &str = "| function | zip MiB | cold, no database (ms) | cold, 
 
 /// Times `starts` cold starts per event for every function found under `dir`.
 pub async fn run(
-    state: &AppState,
+    states: &States,
+    env: &Env,
     dir: &Path,
     starts: usize,
 ) -> Result<Vec<Row>, Box<dyn std::error::Error + Send + Sync>> {
+    let state = &states.core;
     let token = crate::bench::sign_in(state, Role::Admin).await;
-    let hash = state.passwords.hash(nexus_shared::secret::Secret::new(LOGIN_PASSWORD.into())).await?;
+    let hash = states.passwords().hash(nexus_shared::secret::Secret::new(LOGIN_PASSWORD.into())).await?;
     let mut tx = state.pool.begin().await?;
     nexus_shared::user::ensure(&mut tx, LOGIN_EMAIL, None, &hash, &[Role::Technician]).await?;
     tx.commit().await?;
-    let env = environment(state);
+    let env = environment(env)?;
     let mut rows = Vec::new();
     for case in cases(&token) {
         let binary = dir.join(case.function).join("bootstrap");
@@ -193,11 +196,10 @@ fn check(function: &str, answer: &Value) -> Result<(), String> {
 
 /// What Lambda would pass: the database, the signing key, and AWS settings that make the SDK
 /// read credentials from the environment (no metadata-service probing on a laptop).
-fn environment(state: &AppState) -> Vec<(&'static str, String)> {
-    let secret = String::from_utf8_lossy(state.config.jwt.secret.expose()).into_owned();
-    vec![
-        ("DATABASE_URL", state.config.database.url.expose().clone()),
-        ("NEXUS_JWT_SECRET", secret),
+fn environment(env: &Env) -> Result<Vec<(&'static str, String)>, ConfigError> {
+    Ok(vec![
+        ("DATABASE_URL", env.required("DATABASE_URL")?.to_string()),
+        ("NEXUS_JWT_SECRET", env.required("NEXUS_JWT_SECRET")?.to_string()),
         ("NEXUS_DB_MAX_CONNECTIONS", "2".into()),
         ("NEXUS_JOBCARD_BUCKET", "cold-start-bench".into()),
         ("AWS_REGION", "ap-southeast-3".into()),
@@ -206,5 +208,5 @@ fn environment(state: &AppState) -> Vec<(&'static str, String)> {
         ("RUST_LOG", "warn".into()),
         // As template.yaml sets it (see there): argon2's 19 MiB goes back to the system after each hash.
         ("MALLOC_MMAP_THRESHOLD_", "131072".into()),
-    ]
+    ])
 }

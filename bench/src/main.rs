@@ -8,8 +8,10 @@ mod cold_start;
 
 use std::time::Duration;
 
+use nexus_local_runner::States;
+use nexus_shared::ApiError;
+use nexus_shared::config::{Env, FromEnv};
 use nexus_shared::db::MIGRATOR;
-use nexus_shared::{ApiError, AppState};
 
 const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-cold-start [DIR [STARTS]]]   \
                      (DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
@@ -24,10 +26,9 @@ enum Command {
 }
 
 impl Command {
-    fn parse(args: &[String]) -> Option<Command> {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fn parse(args: &[&str]) -> Option<Command> {
         let count = |n: &str| n.parse().ok().filter(|n: &i64| *n > 0);
-        match args.as_slice() {
+        match args {
             ["bench-tickets"] => Some(Command::Tickets { tickets: 100_000 }),
             ["bench-tickets", n] => Some(Command::Tickets { tickets: count(n)? }),
             ["bench-sweep"] => Some(Command::Sweep { open: 1_000_000 }),
@@ -45,20 +46,17 @@ impl Command {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     nexus_shared::telemetry::init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(command) = Command::parse(&args) else {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
-    };
-    let state = AppState::from_env().await?;
-    MIGRATOR.run(&state.pool).await?;
+    let command = nexus_local_runner::cli::command(USAGE, Command::parse);
+    let env = Env::load(States::SECRETS).await?;
+    let states = States::from_env(&env).await?;
+    MIGRATOR.run(&states.core.pool).await?;
     match command {
-        Command::Tickets { tickets } => bench_tickets(&state, tickets).await?,
-        Command::Sweep { open } => bench_sweep(&state, open).await?,
+        Command::Tickets { tickets } => bench_tickets(&states, tickets).await?,
+        Command::Sweep { open } => bench_sweep(&states, open).await?,
         Command::ColdStart { dir, starts } => {
             println!("Cold starts through the loopback Runtime API, median of {starts} starts each:\n");
             println!("{}", cold_start::HEADER);
-            for row in cold_start::run(&state, &dir, starts).await? {
+            for row in cold_start::run(&states, &env, &dir, starts).await? {
                 println!("{row}");
             }
         }
@@ -67,18 +65,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 }
 
 /// Prints the tickets benchmark as a Markdown table.
-async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), ApiError> {
-    nexus_local_runner::generate::demo::seed(state).await?;
+async fn bench_tickets(states: &States, tickets: i64) -> Result<(), ApiError> {
+    let state = &states.core;
+    nexus_local_runner::generate::demo::seed(&state.pool, states.passwords()).await?;
     let (render, size) = bench::jobcard(1_000);
     println!(
         "Jobcard PDF: median {:.2} ms, p95 {:.2} ms, {size} bytes (1000 renders)",
         render.median.as_secs_f64() * 1e3,
         render.p95.as_secs_f64() * 1e3
     );
-    let loaded = bench::load(state, tickets).await?;
+    let loaded = bench::load(states, tickets).await?;
     println!("Loaded {tickets} tickets at 2000 bench sites in {:.1} s", loaded.as_secs_f64());
     println!("\n| request (in process, 200 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
-    for row in bench::tickets_list(state, 200).await? {
+    for row in bench::tickets_list(states, 200).await? {
         println!("{row}");
     }
     // Record what the loaded history has already crossed, so the timed run sees only the 1 %.
@@ -96,7 +95,7 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), ApiError> {
     println!("| 1 % due | {:.1} | {recorded} |", first.as_secs_f64() * 1e3);
     println!("| nothing due (same data, next run) | {:.1} | {nothing} |", idle.as_secs_f64() * 1e3);
     println!("\n| map request (in process, 50 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
-    for row in bench::live_map(state, 50).await? {
+    for row in bench::live_map(states, 50).await? {
         println!("{row}");
     }
     Ok(())
@@ -104,9 +103,10 @@ async fn bench_tickets(state: &AppState, tickets: i64) -> Result<(), ApiError> {
 
 /// The in-process part of `bench/run`: the SLA sweep at scale (and that its cost follows what is
 /// due, not what is open) and jobcard rendering, as Markdown rows.
-async fn bench_sweep(state: &AppState, open: i64) -> Result<(), ApiError> {
+async fn bench_sweep(states: &States, open: i64) -> Result<(), ApiError> {
+    let state = &states.core;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    bench::load(state, 0).await?;
+    bench::load(states, 0).await?;
     let mut rows = Vec::new();
     let due = bench::load_open(state, "a", open, 0.01, 100).await?;
     let (first, recorded) = bench::time_sweep(state).await?;

@@ -1,33 +1,42 @@
-//! Every function's routes in one place: what the local runner serves, what `template.yaml`
-//! must route, and where the OpenAPI document (`functions/meta/openapi.json`) comes from.
+//! Every HTTP function in one list: what the local runner serves, what `template.yaml` must
+//! route, and where the OpenAPI document (`functions/meta/openapi.json`) comes from.
 
-use nexus_shared::AppState;
+use axum::Router;
 use utoipa::openapi::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
 
-/// Each HTTP function's binary name (its Lambda in `template.yaml`) and its routes.
-pub fn functions() -> Vec<(&'static str, OpenApiRouter<AppState>)> {
-    vec![
-        ("auth", nexus_auth::routes()),
-        ("users", nexus_users::routes()),
-        ("locations", nexus_locations::routes()),
-        ("assets", nexus_assets::routes()),
-        ("audit", nexus_audit::routes()),
-        ("tickets", nexus_tickets::routes()),
-        ("approvals", nexus_approvals::routes()),
-        ("sla", nexus_sla::routes()),
-        ("maps", nexus_maps::routes()),
-        ("pdf", nexus_pdf::routes()),
-        ("meta", nexus_meta::routes()),
-    ]
+use crate::states::States;
+
+/// Each line: the function's binary name (its Lambda in `template.yaml`), its crate, and the
+/// field of [`States`] it is served with.
+macro_rules! http_functions {
+    ($($name:literal => $krate:ident with $state:ident),+ $(,)?) => {
+        /// Each HTTP function's binary name and its operations.
+        pub fn documents() -> Vec<(&'static str, OpenApi)> {
+            vec![$(($name, $krate::routes().into_openapi())),+]
+        }
+
+        /// Every HTTP function's routes, each with its own state, as one router.
+        pub fn router(states: &States) -> Router {
+            Router::new()$(.merge(Router::from($krate::routes()).with_state(states.$state.clone())))+
+        }
+    };
 }
 
-/// Every function's routes, merged.
-pub fn all_routes() -> OpenApiRouter<AppState> {
-    functions().into_iter().fold(OpenApiRouter::new(), |all, (_, routes)| all.merge(routes))
+http_functions! {
+    "auth" => nexus_auth with auth,
+    "users" => nexus_users with core,
+    "locations" => nexus_locations with core,
+    "assets" => nexus_assets with core,
+    "audit" => nexus_audit with core,
+    "tickets" => nexus_tickets with core,
+    "approvals" => nexus_approvals with core,
+    "sla" => nexus_sla with core,
+    "maps" => nexus_maps with maps,
+    "pdf" => nexus_pdf with pdf,
+    "meta" => nexus_meta with meta,
 }
 
 /// The OpenAPI 3.1 document of all routes, built from the same routers that serve them.
 pub fn document() -> OpenApi {
-    nexus_shared::openapi::document([all_routes().into_openapi()])
+    nexus_shared::openapi::document(documents().into_iter().map(|(_, document)| document))
 }

@@ -16,7 +16,8 @@ type Report = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send>>;
 pub struct Job {
     /// The function's binary name, and the runner's command for one run.
     pub name: &'static str,
-    /// The deployed schedule's rate.
+    /// How often the runner runs it while serving (sla-check: every minute, more often than
+    /// deployed, so crossings show while you watch).
     pub every: Duration,
     pub run: fn(PgPool, DateTime<Utc>) -> Report,
 }

@@ -3,13 +3,16 @@
 //! The same routers Lambda serves, behind the same layers.
 
 pub mod api;
+pub mod cli;
 pub mod generate;
 pub mod jobs;
+pub mod states;
 
 use axum::Router;
-use nexus_shared::AppState;
+
+pub use states::States;
 
 /// All routes of all functions, served as one application.
-pub fn app(state: AppState) -> Router {
-    nexus_shared::http::serve(api::all_routes(), state)
+pub fn app(states: &States) -> Router {
+    nexus_shared::http::layers(api::router(states), &states.core.http)
 }

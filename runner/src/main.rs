@@ -4,8 +4,7 @@
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
-use nexus_local_runner::{generate, jobs};
-use nexus_shared::AppState;
+use nexus_local_runner::{States, generate, jobs};
 use nexus_shared::db::MIGRATOR;
 
 const USAGE: &str = "usage: nexus-local [serve|migrate|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|housekeeping [--now RFC3339]]   \
@@ -28,9 +27,8 @@ enum Command {
 
 impl Command {
     /// `None` when the arguments are not understood.
-    fn parse(args: &[String]) -> Option<Command> {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        match args.as_slice() {
+    fn parse(args: &[&str]) -> Option<Command> {
+        match args {
             [] | ["serve"] => Some(Command::Serve),
             ["migrate"] => Some(Command::Migrate),
             ["seed"] => Some(Command::Seed),
@@ -59,35 +57,32 @@ impl Command {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     nexus_shared::telemetry::init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(command) = Command::parse(&args) else {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
-    };
-    let mut state = AppState::from_env().await?;
-    if std::env::var_os("NEXUS_JOBCARD_BUCKET").is_some() {
-        state = state.with_storage(local_storage().await?);
-    }
+    let command = nexus_local_runner::cli::command(USAGE, Command::parse);
+    let states = nexus_shared::config::load::<States>().await?;
+    let state = &states.core;
     MIGRATOR.run(&state.pool).await?;
     match command {
         Command::Migrate => {}
         Command::Seed => {
-            generate::demo::seed(&state).await?;
+            generate::demo::seed(&state.pool, states.passwords()).await?;
         }
         Command::Generate(scale) => {
             println!("Generating {} sites, {} devices, {} tickets", scale.tids, scale.assets, scale.tickets);
-            generate::scale::generate(&state, scale, |step| println!("{step}")).await?;
+            generate::scale::generate(&state.pool, states.passwords(), scale, |step| println!("{step}")).await?;
         }
         Command::Job { job, now } => {
             let report = (job.run)(state.pool.clone(), now.unwrap_or_else(Utc::now)).await?;
             println!("{report}");
         }
         Command::Serve => {
-            let summary = generate::demo::seed(&state).await?;
+            let summary = generate::demo::seed(&state.pool, states.passwords()).await?;
+            if let Err(error) = create_jobcard_bucket(&states.pdf.jobcards).await {
+                tracing::warn!(%error, "the jobcard bucket could not be created: jobcards will fail until S3 is reachable");
+            }
             for job in &jobs::JOBS {
                 tokio::spawn(jobs::run_periodically(job, state.pool.clone()));
             }
-            serve(state, summary).await?;
+            serve(&states, summary).await?;
         }
     }
     Ok(())
@@ -97,21 +92,21 @@ fn parse_instant(instant: &str) -> Option<DateTime<Utc>> {
     Some(DateTime::parse_from_rfc3339(instant).ok()?.with_timezone(&Utc))
 }
 
-/// S3 for jobcards (moto locally, started by `scripts/run`); the bucket is created when missing.
-async fn local_storage() -> Result<nexus_shared::storage::S3Store, Box<dyn std::error::Error + Send + Sync>> {
-    let sdk = nexus_shared::aws::sdk_config().await;
-    let store = nexus_shared::storage::S3Store::from_env(&sdk).await?;
+/// Jobcards go to S3 (moto locally, started by `scripts/run`): the bucket is created when missing.
+async fn create_jobcard_bucket(
+    store: &nexus_shared::storage::S3Store,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if store.client().head_bucket().bucket(store.bucket()).send().await.is_err() {
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+        let region = store.client().config().region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
         let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
             .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
             .build();
         store.client().create_bucket().bucket(store.bucket()).create_bucket_configuration(location).send().await?;
     }
-    Ok(store)
+    Ok(())
 }
 
-async fn serve(state: AppState, summary: generate::Summary) -> std::io::Result<()> {
+async fn serve(states: &States, summary: generate::Summary) -> std::io::Result<()> {
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -124,7 +119,7 @@ async fn serve(state: AppState, summary: generate::Summary) -> std::io::Result<(
     for job in &jobs::JOBS {
         println!("Scheduled: {} every {} s", job.name, job.every.as_secs());
     }
-    axum::serve(listener, nexus_local_runner::app(state))
+    axum::serve(listener, nexus_local_runner::app(states))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

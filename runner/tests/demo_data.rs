@@ -3,20 +3,25 @@
 use axum::http::StatusCode;
 use nexus_shared::auth::Role;
 use nexus_testkit::{self as testing, get};
+use std::time::Duration;
+
+use nexus_local_runner::States;
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let state = testing::state(pool.clone());
-    let first = nexus_local_runner::generate::demo::seed(&state).await.unwrap();
-    let second = nexus_local_runner::generate::demo::seed(&state).await.unwrap();
+    let passwords = testing::passwords();
+    let first = nexus_local_runner::generate::demo::seed(&pool, &passwords).await.unwrap();
+    let second = nexus_local_runner::generate::demo::seed(&pool, &passwords).await.unwrap();
     assert_eq!((first.locations, first.assets, first.tickets), (60, 105, 48));
     assert_eq!((second.locations, second.assets, second.tickets), (60, 105, 48));
     let zones: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT timezone FROM locations ORDER BY 1").fetch_all(&pool).await.unwrap();
     assert_eq!(zones, ["Asia/Jakarta", "Asia/Jayapura", "Asia/Makassar", "Asia/Pontianak"]);
 
-    let app = nexus_local_runner::app(state.clone());
+    let store = nexus_testkit::fetch::s3_test_store().await;
+    let app = nexus_local_runner::app(&States::new(state.clone(), passwords, Duration::ZERO, store));
     let admin = testing::user(&state, "bench-admin@test.example", &[Role::Admin]).await;
     let tickets = get(&app, "/api/tickets?limit=100", &admin).await;
     assert_eq!(tickets.status, StatusCode::OK);

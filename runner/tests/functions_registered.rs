@@ -33,7 +33,7 @@ fn every_function_crate_is_registered_everywhere_it_must_be() {
     let workspace = read("Cargo.toml");
     let template = read("template.yaml");
     let cold_start = read("bench/src/cold_start.rs");
-    let served: Vec<&str> = nexus_local_runner::api::functions().iter().map(|(name, _)| *name).collect();
+    let served: Vec<&str> = nexus_local_runner::api::documents().iter().map(|(name, _)| *name).collect();
     let scheduled: Vec<&str> = nexus_local_runner::jobs::JOBS.iter().map(|job| job.name).collect();
     let checked_built = nexus_testkit::built::functions_covered();
 

@@ -3,8 +3,10 @@
 //! operations of the OpenAPI document, so a new route cannot go unchecked.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use nexus_local_runner::States;
 use nexus_shared::auth::Role;
 use nexus_testkit::{self as testing, TEST_PASSWORD, TestUser, request, send};
 use serde_json::{Value, json};
@@ -216,8 +218,9 @@ async fn closed_ticket_for(
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
-    let state = testing::state(pool.clone()).with_storage(nexus_testkit::fetch::s3_test_store().await);
-    let app = nexus_local_runner::app(state.clone());
+    let state = testing::state(pool.clone());
+    let store = nexus_testkit::fetch::s3_test_store().await;
+    let app = nexus_local_runner::app(&States::new(state.clone(), testing::passwords(), Duration::ZERO, store));
     let callers: Vec<(&str, Option<TestUser>)> = testing::everyone(&state).await;
     let mut n = 0;
     let mut failures = Vec::new();
@@ -269,7 +272,8 @@ fn the_table_covers_exactly_the_documented_operations() {
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn the_openapi_document_is_3_1_and_describes_errors_as_problems(pool: PgPool) {
-    let app = nexus_local_runner::app(testing::state(pool));
+    let store = nexus_testkit::fetch::s3_test_store().await;
+    let app = nexus_local_runner::app(&States::new(testing::state(pool), testing::passwords(), Duration::ZERO, store));
     let r = send(&app, request(Method::GET, "/api/openapi.json", None, None)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));

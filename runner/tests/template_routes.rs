@@ -24,8 +24,8 @@ fn template_routes() -> Routes {
 
 fn served_routes() -> Routes {
     let mut routes = Routes::new();
-    for (binary, router) in nexus_local_runner::api::functions() {
-        for (path, item) in router.into_openapi().paths.paths {
+    for (binary, document) in nexus_local_runner::api::documents() {
+        for (path, item) in document.paths.paths {
             let json = serde_json::to_value(&item).unwrap();
             for method in json
                 .as_object()

@@ -1,22 +1,124 @@
-//! Typed configuration, read once per cold start from the environment.
+//! Typed settings, read once per cold start. One path for every function: [`load`] reads the
+//! environment and the Secrets Manager secrets it names (both at once: each is a round trip on
+//! the cold-start path), then the function's own [`FromEnv`] type takes only what it uses. A
+//! missing or invalid setting stops the cold start with an error naming the variable.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use crate::secret::Secret;
 
-/// Everything a function needs to know about its surroundings.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub database: DatabaseSettings,
-    pub jwt: JwtSettings,
-    pub password_hashing: PasswordHashing,
-    pub login_throttle: LoginThrottle,
-    /// The web app's origin (`NEXUS_CORS_ORIGIN`, `https://host[:port]`): the only one browsers
-    /// may call the API from. Unset: no CORS headers, so no cross-origin browser calls at all.
-    pub cors_origin: Option<String>,
-    /// How long identical live-map views share one computation (`NEXUS_MAP_CACHE_SECS`, 0–60,
-    /// default 5: the maps' `Cache-Control: max-age`).
-    pub map_cache_ttl: Duration,
+/// A variable whose value may come from Secrets Manager instead: when `<id variable>` names a
+/// secret, its value replaces the variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretVar {
+    /// `NEXUS_DATABASE_SECRET_ID`: an RDS secret, which becomes `DATABASE_URL`.
+    DatabaseUrl,
+    /// `NEXUS_JWT_SECRET_ID`: the signing key, `NEXUS_JWT_SECRET`.
+    SigningKey,
+}
+
+impl SecretVar {
+    fn id_variable(self) -> &'static str {
+        match self {
+            SecretVar::DatabaseUrl => "NEXUS_DATABASE_SECRET_ID",
+            SecretVar::SigningKey => "NEXUS_JWT_SECRET_ID",
+        }
+    }
+
+    fn variable(self) -> &'static str {
+        match self {
+            SecretVar::DatabaseUrl => "DATABASE_URL",
+            SecretVar::SigningKey => "NEXUS_JWT_SECRET",
+        }
+    }
+}
+
+/// What a function's settings are read from: the variables, with the secrets they name already
+/// fetched in their place. Empty values count as unset.
+#[derive(Clone, Default)]
+pub struct Env {
+    values: HashMap<String, String>,
+}
+
+impl Env {
+    /// The process environment, with `secrets` fetched where their id variable is set.
+    pub async fn load(secrets: &[SecretVar]) -> Result<Self, ConfigError> {
+        Self::from_pairs(std::env::vars()).fetch(secrets).await
+    }
+
+    /// Variables as given (tests, tools); no secret is fetched.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        let values = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).filter(|(_, v)| !v.is_empty()).collect();
+        Self { values }
+    }
+
+    /// Fetches the secrets among `secrets` whose id variable is set, both at once, and puts each
+    /// value in place of its variable.
+    pub async fn fetch(mut self, secrets: &[SecretVar]) -> Result<Self, ConfigError> {
+        let id = |secret: SecretVar| {
+            secrets.contains(&secret).then(|| self.get(secret.id_variable()).map(str::to_owned)).flatten()
+        };
+        let (database_id, key_id) = (id(SecretVar::DatabaseUrl), id(SecretVar::SigningKey));
+        if database_id.is_none() && key_id.is_none() {
+            return Ok(self);
+        }
+        let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+        let fetch = |id: Option<String>| {
+            let client = &client;
+            async move {
+                match id {
+                    Some(id) => crate::secrets_manager::fetch(client, &id).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        };
+        let (database, key) = tokio::try_join!(fetch(database_id), fetch(key_id))?;
+        if let Some(secret) = database {
+            let url = database_url(&secret, self.get("NEXUS_DATABASE_HOST"))?;
+            self.values.insert(SecretVar::DatabaseUrl.variable().into(), url);
+        }
+        if let Some(key) = key {
+            self.values.insert(SecretVar::SigningKey.variable().into(), key);
+        }
+        Ok(self)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<&str, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    pub fn number(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name, reason: "not a whole number".into() }),
+        }
+    }
+}
+
+/// A function's settings or state, built from the [`Env`] at cold start.
+pub trait FromEnv: Sized {
+    /// The variables it may take from Secrets Manager (only these are fetched).
+    const SECRETS: &'static [SecretVar];
+    fn from_env(env: &Env) -> impl Future<Output = Result<Self, ConfigError>> + Send;
+}
+
+/// The one way a function reads its settings: the environment and the secrets `T` needs.
+pub async fn load<T: FromEnv>() -> Result<T, ConfigError> {
+    T::from_env(&Env::load(T::SECRETS).await?).await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +135,35 @@ pub struct DatabaseSettings {
     pub ssl_mode: Option<sqlx::postgres::PgSslMode>,
 }
 
+impl DatabaseSettings {
+    /// `DATABASE_URL` (or the RDS secret named by `NEXUS_DATABASE_SECRET_ID`), the pool's size
+    /// and wait, and the TLS mode.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: Secret::new(env.required("DATABASE_URL")?.to_string()),
+            max_connections: env.number("NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
+            acquire_timeout: Duration::from_millis(env.number("NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
+            ssl_mode: env
+                .get("NEXUS_DB_SSLMODE")
+                .map(|v| {
+                    v.parse().map_err(|_| ConfigError::Invalid {
+                        name: "NEXUS_DB_SSLMODE",
+                        reason: "one of disable, allow, prefer, require, verify-ca, verify-full".into(),
+                    })
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// Only the database: the scheduled functions and the migrator (no signing key).
+impl FromEnv for DatabaseSettings {
+    const SECRETS: &'static [SecretVar] = &[SecretVar::DatabaseUrl];
+    async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        DatabaseSettings::from_env(env)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct JwtSettings {
     pub secret: Secret<Vec<u8>>,
@@ -42,36 +173,59 @@ pub struct JwtSettings {
     pub refresh_ttl: Duration,
 }
 
-/// Argon2id cost. Production uses the OWASP recommendation; only tests lower it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PasswordHashing {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-}
+/// The longest access-token lifetime we accept: a stolen token must die quickly.
+pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 
-impl PasswordHashing {
-    /// OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
-    pub const OWASP: Self = Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
-    /// Fast and weak: only for tests, where thousands of hashes are made.
-    pub const FAST_INSECURE_FOR_TESTS: Self = Self { memory_kib: 256, iterations: 1, parallelism: 1 };
-}
-
-/// Failed logins allowed per e-mail within a sliding window before 429.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginThrottle {
-    pub max_failures: i64,
-    pub window: Duration,
-}
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self { max_failures: 5, window: Duration::from_secs(15 * 60) }
+impl JwtSettings {
+    /// `NEXUS_JWT_SECRET` (or the secret named by `NEXUS_JWT_SECRET_ID`), issuer, audience and
+    /// the two lifetimes.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let secret = env.required("NEXUS_JWT_SECRET")?;
+        if secret.len() < 32 {
+            return Err(ConfigError::Invalid { name: "NEXUS_JWT_SECRET", reason: "must be at least 32 bytes".into() });
+        }
+        let access_ttl = Duration::from_secs(env.number("NEXUS_ACCESS_TOKEN_TTL_SECS", 900)?);
+        if access_ttl.is_zero() || access_ttl > MAX_ACCESS_TTL {
+            return Err(ConfigError::Invalid {
+                name: "NEXUS_ACCESS_TOKEN_TTL_SECS",
+                reason: "must be between 1 and 900 seconds".into(),
+            });
+        }
+        Ok(Self {
+            secret: Secret::new(secret.as_bytes().to_vec()),
+            issuer: env.get("NEXUS_JWT_ISSUER").unwrap_or("nexus").into(),
+            audience: env.get("NEXUS_JWT_AUDIENCE").unwrap_or("nexus-api").into(),
+            access_ttl,
+            refresh_ttl: Duration::from_secs(env.number("NEXUS_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
+        })
     }
 }
 
-/// The longest access-token lifetime we accept: a stolen token must die quickly.
-pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+/// What every HTTP function is served with (`shared::http::serve`).
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// The web app's origin (`NEXUS_CORS_ORIGIN`, `https://host[:port]`): the only one browsers
+    /// may call the API from. Unset: no CORS headers, so no cross-origin browser calls at all.
+    pub cors_origin: Option<String>,
+}
+
+impl HttpSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let cors_origin = env.get("NEXUS_CORS_ORIGIN").map(str::to_owned);
+        if let Some(origin) = &cors_origin {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && origin.bytes().all(|b| b.is_ascii_graphic());
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    name: "NEXUS_CORS_ORIGIN",
+                    reason: "one origin, scheme://host[:port] without a path".into(),
+                });
+            }
+        }
+        Ok(Self { cors_origin })
+    }
+}
 
 /// A connection URL from an RDS-style secret `{"username", "password", "host", "port", "dbname"}`.
 /// `host` (`NEXUS_DATABASE_HOST`) replaces the secret's host: the secret RDS keeps names the
@@ -111,219 +265,43 @@ fn percent_encode(value: &str) -> String {
         .collect()
 }
 
-impl DatabaseSettings {
-    /// Only the database settings, for functions that need no signing key (the SLA check):
-    /// `DATABASE_URL`, or the RDS secret named by `NEXUS_DATABASE_SECRET_ID`.
-    pub async fn load() -> Result<Self, ConfigError> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let from_secret = match env("NEXUS_DATABASE_SECRET_ID") {
-            Some(id) => {
-                let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
-                Some(database_url(
-                    &crate::secrets_manager::fetch(&client, &id).await?,
-                    env("NEXUS_DATABASE_HOST").as_deref(),
-                )?)
-            }
-            None => None,
-        };
-        Self::from_lookup(&|name: &str| {
-            if name == "DATABASE_URL" && from_secret.is_some() { from_secret.clone() } else { env(name) }
-        })
-    }
-
-    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let url = get("DATABASE_URL").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("DATABASE_URL"))?;
-        Ok(Self {
-            url: Secret::new(url),
-            max_connections: env_number(get, "NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
-            acquire_timeout: Duration::from_millis(env_number(get, "NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
-            ssl_mode: get("NEXUS_DB_SSLMODE")
-                .filter(|v| !v.is_empty())
-                .map(|v| {
-                    v.parse().map_err(|_| ConfigError::Invalid {
-                        name: "NEXUS_DB_SSLMODE",
-                        reason: "one of disable, allow, prefer, require, verify-ca, verify-full".into(),
-                    })
-                })
-                .transpose()?,
-        })
-    }
-}
-
-fn env_number(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| ConfigError::Invalid { name, reason: "not a whole number".into() }),
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-}
-
-impl Config {
-    /// Reads the configuration from environment variables (see the README for the list).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`Config::from_env`], except that secrets named by `NEXUS_JWT_SECRET_ID` (the signing
-    /// key) and `NEXUS_DATABASE_SECRET_ID` (an RDS secret: username, password, host, port,
-    /// dbname) are read from Secrets Manager — once, at cold start — instead of the variables.
-    pub async fn load() -> Result<Self, ConfigError> {
-        Self::load_from(|name| std::env::var(name).ok()).await
-    }
-
-    /// [`Config::load`] over any lookup (the AWS SDK itself still reads its own variables).
-    pub async fn load_from(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = |name: &str| get(name).filter(|v| !v.is_empty());
-        let (jwt_id, database_id) = (env("NEXUS_JWT_SECRET_ID"), env("NEXUS_DATABASE_SECRET_ID"));
-        let mut from_secrets = std::collections::HashMap::new();
-        if jwt_id.is_some() || database_id.is_some() {
-            let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
-            // Both at once: each is a network round trip on the cold-start path.
-            let fetch = |id: Option<String>| {
-                let client = &client;
-                async move {
-                    match id {
-                        Some(id) => crate::secrets_manager::fetch(client, &id).await.map(Some),
-                        None => Ok(None),
-                    }
-                }
-            };
-            let (jwt, database) = tokio::try_join!(fetch(jwt_id), fetch(database_id))?;
-            if let Some(key) = jwt {
-                from_secrets.insert("NEXUS_JWT_SECRET", key);
-            }
-            if let Some(secret) = database {
-                from_secrets.insert("DATABASE_URL", database_url(&secret, env("NEXUS_DATABASE_HOST").as_deref())?);
-            }
-        }
-        Self::from_lookup(|name| from_secrets.get(name).cloned().or_else(|| env(name)))
-    }
-
-    /// For a function that accepts no tokens (`meta`): only the database from the environment,
-    /// and a random signing key, so it needs no access to the real one and no token verifies.
-    pub async fn load_without_signing_key() -> Result<Self, ConfigError> {
-        let database = DatabaseSettings::load().await?;
-        let mut key = vec![0u8; 32];
-        getrandom::fill(&mut key)
-            .map_err(|e| ConfigError::Invalid { name: "signing key", reason: format!("no randomness: {e}") })?;
-        Ok(Self {
-            database,
-            jwt: JwtSettings {
-                secret: Secret::new(key),
-                issuer: "nexus".into(),
-                audience: "nexus-api".into(),
-                access_ttl: MAX_ACCESS_TTL,
-                refresh_ttl: MAX_ACCESS_TTL,
-            },
-            password_hashing: PasswordHashing::OWASP,
-            login_throttle: LoginThrottle::default(),
-            cors_origin: None,
-            map_cache_ttl: Duration::ZERO,
-        })
-    }
-
-    /// Same as [`Config::from_env`] over any lookup, so it can be tested without touching the
-    /// process environment.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| get(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
-        let number = |name: &'static str, default: u64| env_number(&get, name, default);
-
-        let jwt_secret = required("NEXUS_JWT_SECRET")?;
-        if jwt_secret.len() < 32 {
-            return Err(ConfigError::Invalid { name: "NEXUS_JWT_SECRET", reason: "must be at least 32 bytes".into() });
-        }
-        let access_ttl = Duration::from_secs(number("NEXUS_ACCESS_TOKEN_TTL_SECS", 900)?);
-        if access_ttl.is_zero() || access_ttl > MAX_ACCESS_TTL {
-            return Err(ConfigError::Invalid {
-                name: "NEXUS_ACCESS_TOKEN_TTL_SECS",
-                reason: "must be between 1 and 900 seconds".into(),
-            });
-        }
-
-        let cors_origin = get("NEXUS_CORS_ORIGIN").filter(|v| !v.is_empty());
-        if let Some(origin) = &cors_origin {
-            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
-                && !origin.ends_with('/')
-                && origin.bytes().all(|b| b.is_ascii_graphic());
-            if !valid {
-                return Err(ConfigError::Invalid {
-                    name: "NEXUS_CORS_ORIGIN",
-                    reason: "one origin, scheme://host[:port] without a path".into(),
-                });
-            }
-        }
-        let map_cache_ttl = Duration::from_secs(number("NEXUS_MAP_CACHE_SECS", 5)?);
-        if map_cache_ttl > Duration::from_secs(60) {
-            return Err(ConfigError::Invalid { name: "NEXUS_MAP_CACHE_SECS", reason: "at most 60 seconds".into() });
-        }
-        Ok(Self {
-            database: DatabaseSettings::from_lookup(&get)?,
-            jwt: JwtSettings {
-                secret: Secret::new(jwt_secret.into_bytes()),
-                issuer: get("NEXUS_JWT_ISSUER").unwrap_or_else(|| "nexus".into()),
-                audience: get("NEXUS_JWT_AUDIENCE").unwrap_or_else(|| "nexus-api".into()),
-                access_ttl,
-                refresh_ttl: Duration::from_secs(number("NEXUS_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
-            },
-            password_hashing: PasswordHashing::OWASP,
-            login_throttle: LoginThrottle::default(),
-            cors_origin,
-            map_cache_ttl,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |k| map.get(k).cloned()
-    }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
     #[test]
     fn defaults_apply_when_only_required_values_are_given() {
-        let c = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://x"), ("NEXUS_JWT_SECRET", SECRET)])).unwrap();
-        assert_eq!(c.jwt.access_ttl, Duration::from_secs(900));
-        assert_eq!(c.password_hashing, PasswordHashing::OWASP);
-        assert_eq!(c.database.max_connections, 5);
-        assert!(c.database.ssl_mode.is_none());
+        let e = env(&[("DATABASE_URL", "postgres://x"), ("NEXUS_JWT_SECRET", SECRET)]);
+        assert_eq!(JwtSettings::from_env(&e).unwrap().access_ttl, Duration::from_secs(900));
+        let database = DatabaseSettings::from_env(&e).unwrap();
+        assert_eq!(database.max_connections, 5);
+        assert!(database.ssl_mode.is_none());
+        assert!(HttpSettings::from_env(&e).unwrap().cors_origin.is_none());
     }
 
     #[test]
     fn the_tls_mode_is_parsed_and_nonsense_is_refused() {
-        let with = |mode| {
-            Config::from_lookup(lookup(&[
-                ("DATABASE_URL", "postgres://x"),
-                ("NEXUS_JWT_SECRET", SECRET),
-                ("NEXUS_DB_SSLMODE", mode),
-            ]))
-        };
-        assert!(matches!(with("verify-full").unwrap().database.ssl_mode, Some(sqlx::postgres::PgSslMode::VerifyFull)));
+        let with =
+            |mode| DatabaseSettings::from_env(&env(&[("DATABASE_URL", "postgres://x"), ("NEXUS_DB_SSLMODE", mode)]));
+        assert!(matches!(with("verify-full").unwrap().ssl_mode, Some(sqlx::postgres::PgSslMode::VerifyFull)));
         assert!(matches!(with("always"), Err(ConfigError::Invalid { name: "NEXUS_DB_SSLMODE", .. })));
     }
 
     #[test]
-    fn short_jwt_secret_and_long_ttl_are_refused() {
-        let short = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://x"), ("NEXUS_JWT_SECRET", "short")]));
+    fn short_jwt_secret_long_ttl_and_an_origin_with_a_path_are_refused() {
+        let short = JwtSettings::from_env(&env(&[("NEXUS_JWT_SECRET", "short")]));
         assert!(matches!(short, Err(ConfigError::Invalid { name: "NEXUS_JWT_SECRET", .. })));
-        let long = Config::from_lookup(lookup(&[
-            ("DATABASE_URL", "postgres://x"),
-            ("NEXUS_JWT_SECRET", SECRET),
-            ("NEXUS_ACCESS_TOKEN_TTL_SECS", "3600"),
-        ]));
+        let long =
+            JwtSettings::from_env(&env(&[("NEXUS_JWT_SECRET", SECRET), ("NEXUS_ACCESS_TOKEN_TTL_SECS", "3600")]));
         assert!(matches!(long, Err(ConfigError::Invalid { name: "NEXUS_ACCESS_TOKEN_TTL_SECS", .. })));
+        let origin = HttpSettings::from_env(&env(&[("NEXUS_CORS_ORIGIN", "https://app.example.com/")]));
+        assert!(matches!(origin, Err(ConfigError::Invalid { name: "NEXUS_CORS_ORIGIN", .. })));
     }
 
     /// Against the Secrets Manager that `scripts/test` starts (moto).
@@ -335,19 +313,20 @@ mod tests {
         client.create_secret().name(&jwt).secret_string("signing-key-from-secrets-manager-0123").send().await.unwrap();
         let rds = r#"{"username": "app", "password": "pw/1", "host": "proxy", "port": 5432, "dbname": "nexus"}"#;
         client.create_secret().name(&db).secret_string(rds).send().await.unwrap();
-        let c = Config::load_from(lookup(&[
+        let named = env(&[
             ("NEXUS_JWT_SECRET_ID", &jwt),
             ("NEXUS_DATABASE_SECRET_ID", &db),
             ("NEXUS_JWT_SECRET", "a-plain-variable-that-must-lose-000"),
-        ]))
-        .await
-        .unwrap();
-        assert_eq!(c.jwt.secret.expose(), b"signing-key-from-secrets-manager-0123");
-        assert_eq!(c.database.url.expose(), "postgres://app:pw%2F1@proxy:5432/nexus");
-        let printed = format!("{c:?}");
-        assert!(!printed.contains("signing-key-from-secrets-manager") && !printed.contains("pw%2F1"));
-        let missing =
-            Config::load_from(lookup(&[("NEXUS_JWT_SECRET_ID", "nexus/none"), ("DATABASE_URL", "postgres://x")])).await;
+        ]);
+        let e = named.clone().fetch(&[SecretVar::DatabaseUrl, SecretVar::SigningKey]).await.unwrap();
+        assert_eq!(JwtSettings::from_env(&e).unwrap().secret.expose(), b"signing-key-from-secrets-manager-0123");
+        let database = DatabaseSettings::from_env(&e).unwrap();
+        assert_eq!(database.url.expose(), "postgres://app:pw%2F1@proxy:5432/nexus");
+        assert!(!format!("{database:?}").contains("pw%2F1"));
+        // Only the secrets asked for are read: a function without the signing key never fetches it.
+        let only_database = named.fetch(&[SecretVar::DatabaseUrl]).await.unwrap();
+        assert_eq!(only_database.get("NEXUS_JWT_SECRET"), Some("a-plain-variable-that-must-lose-000"));
+        let missing = env(&[("NEXUS_JWT_SECRET_ID", "nexus/none")]).fetch(&[SecretVar::SigningKey]).await;
         assert!(missing.is_err());
     }
 
@@ -365,12 +344,11 @@ mod tests {
     }
 
     #[test]
-    fn missing_database_url_is_named_and_secret_is_not_printed() {
-        let err = Config::from_lookup(lookup(&[("NEXUS_JWT_SECRET", SECRET)])).unwrap_err();
+    fn missing_database_url_is_named_and_secrets_are_not_printed() {
+        let err = DatabaseSettings::from_env(&env(&[("NEXUS_JWT_SECRET", SECRET)])).unwrap_err();
         assert_eq!(err.to_string(), "environment variable DATABASE_URL is required");
-        let ok = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("NEXUS_JWT_SECRET", SECRET)]))
-            .unwrap();
-        let printed = format!("{ok:?}");
+        let e = env(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("NEXUS_JWT_SECRET", SECRET)]);
+        let printed = format!("{:?} {:?}", DatabaseSettings::from_env(&e).unwrap(), JwtSettings::from_env(&e).unwrap());
         assert!(!printed.contains(SECRET) && !printed.contains("pw@h"));
     }
 }

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 
-use crate::config::DatabaseSettings;
+use crate::config::{ConfigError, DatabaseSettings};
 
 /// All migrations of the workspace, embedded at compile time. Applied once per deploy (and by
 /// the local runner and `#[sqlx::test]`), never at a Lambda cold start.
@@ -15,8 +15,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// Builds the pool without connecting: a cold start pays for a connection only when a request
 /// needs one, and a database outage turns into 503s instead of a crash loop.
-pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    let mut options = PgConnectOptions::from_str(settings.url.expose())?.application_name("nexus");
+pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, ConfigError> {
+    // The parser's message may quote the URL, password included: name the variable only.
+    let invalid = |_| ConfigError::Invalid { name: "DATABASE_URL", reason: "not a PostgreSQL connection URL".into() };
+    let mut options = PgConnectOptions::from_str(settings.url.expose()).map_err(invalid)?.application_name("nexus");
     if let Some(mode) = settings.ssl_mode {
         options = options.ssl_mode(mode);
     }

@@ -3,7 +3,7 @@
 use std::any::Any;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
@@ -15,8 +15,8 @@ use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::extractor::REQUEST_ID_HEADER;
+use crate::config::HttpSettings;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Request bodies above this are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -33,13 +33,23 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (header::CACHE_CONTROL, "no-store"),
 ];
 
-/// Turns a function's routes into the service Lambda (or the local runner) serves: state, a
+/// Turns a function's routes into the service Lambda serves: its state and [`layers`].
+pub fn serve<S>(routes: OpenApiRouter<S>, state: S) -> Router
+where
+    S: Clone + Send + Sync + 'static,
+    HttpSettings: FromRef<S>,
+{
+    let http = HttpSettings::from_ref(&state);
+    layers(Router::from(routes).with_state(state), &http)
+}
+
+/// What every router is served behind (the local runner puts all of them behind it at once): a
 /// body limit, problem+json for unknown routes and methods, panics answered as 500 instead of a
-/// dropped connection, and a request id on every request, log span and response.
-pub fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+/// dropped connection, a request id on every request, log span and response, and CORS.
+pub fn layers(router: Router, http: &HttpSettings) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    let cors = state.config.cors_origin.as_deref().and_then(cors);
-    Router::from(routes)
+    let cors = http.cors_origin.as_deref().and_then(cors);
+    router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(
@@ -57,7 +67,6 @@ pub fn serve(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
         )
         // Outermost, so a preflight is answered before routing (no 405 for OPTIONS).
         .layer(tower::util::option_layer(cors))
-        .with_state(state)
 }
 
 /// CORS for exactly one origin: the methods and headers the API uses, and the response headers

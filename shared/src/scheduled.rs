@@ -29,7 +29,7 @@ where
     R: Serialize,
 {
     crate::telemetry::init();
-    let settings = crate::config::DatabaseSettings::load().await?;
+    let settings = crate::config::load::<crate::config::DatabaseSettings>().await?;
     let pool: &'static PgPool = Box::leak(Box::new(crate::db::lazy_pool(&settings)?));
     let work = &work;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| async move {

@@ -1,54 +1,64 @@
-//! What every handler gets: the pool, the configuration and the keys, built once per cold start.
+//! The state core every function that accepts tokens shares: the pool, the signing keys and how
+//! it is served over HTTP, built once per cold start. A function with settings of its own keeps
+//! them in its own state and gives this core to the shared extractors through `FromRef`.
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::auth::password::Passwords;
 use crate::auth::token::TokenKeys;
-use crate::config::Config;
+use crate::config::{ConfigError, DatabaseSettings, Env, FromEnv, HttpSettings, JwtSettings, SecretVar};
 use crate::db;
-use crate::storage::S3Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    pub config: Arc<Config>,
     pub tokens: Arc<TokenKeys>,
-    pub passwords: Passwords,
-    /// Object storage, for the functions that write documents (only `pdf` builds one).
-    pub storage: Option<Arc<S3Store>>,
+    pub http: HttpSettings,
 }
 
 impl AppState {
-    pub fn new(config: Config, pool: PgPool) -> Self {
-        Self {
-            tokens: Arc::new(TokenKeys::new(&config.jwt)),
-            passwords: Passwords::new(config.password_hashing),
-            pool,
-            config: Arc::new(config),
-            storage: None,
-        }
+    pub fn new(pool: PgPool, jwt: &JwtSettings, http: HttpSettings) -> Self {
+        Self { pool, tokens: Arc::new(TokenKeys::new(jwt)), http }
     }
+}
 
-    pub fn with_storage(mut self, storage: S3Store) -> Self {
-        self.storage = Some(Arc::new(storage));
-        self
+/// A lazy pool: no database connection at cold start.
+impl FromEnv for AppState {
+    const SECRETS: &'static [SecretVar] = &[SecretVar::DatabaseUrl, SecretVar::SigningKey];
+    async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let pool = db::lazy_pool(&DatabaseSettings::from_env(env)?)?;
+        Ok(Self::new(pool, &JwtSettings::from_env(env)?, HttpSettings::from_env(env)?))
     }
+}
 
-    /// [`AppState::from_env`] for a function without authenticated routes: it never reads the
-    /// signing key (see [`Config::load_without_signing_key`]).
-    pub async fn from_env_without_signing_key() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let config = Config::load_without_signing_key().await?;
-        let pool = db::lazy_pool(&config.database)?;
-        Ok(Self::new(config, pool))
+/// A function's own state around the core: the shared extractors (`Auth` needs the pool and the
+/// keys) and layers (`HttpSettings`) reach the core through it.
+pub trait WithCore {
+    fn core(&self) -> &AppState;
+}
+
+impl<S: WithCore> FromRef<S> for AppState {
+    fn from_ref(state: &S) -> Self {
+        state.core().clone()
     }
+}
 
-    /// Configuration from the environment (and Secrets Manager, when secret ids are given) and
-    /// a lazy pool: no database connection at cold start.
-    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let config = Config::load().await?;
-        let pool = db::lazy_pool(&config.database)?;
-        Ok(Self::new(config, pool))
+impl<S: WithCore> FromRef<S> for HttpSettings {
+    fn from_ref(state: &S) -> Self {
+        state.core().http.clone()
+    }
+}
+
+impl FromRef<AppState> for HttpSettings {
+    fn from_ref(state: &AppState) -> Self {
+        state.http.clone()
+    }
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> Self {
+        state.pool.clone()
     }
 }

@@ -7,7 +7,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Env};
 use crate::error::ApiError;
 
 /// Where generated documents (jobcards) go. Objects are private: clients only ever get
@@ -27,14 +27,11 @@ pub struct S3Store {
 
 impl S3Store {
     /// `NEXUS_JOBCARD_BUCKET` names the bucket; `NEXUS_S3_FORCE_PATH_STYLE=true` for
-    /// S3-compatible servers reached by address (moto, MinIO).
-    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let bucket = std::env::var("NEXUS_JOBCARD_BUCKET")
-            .ok()
-            .filter(|b| !b.is_empty())
-            .ok_or(ConfigError::Missing("NEXUS_JOBCARD_BUCKET"))?;
-        let path_style = std::env::var("NEXUS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
-        Ok(Self::new(sdk, bucket, path_style))
+    /// S3-compatible servers reached by address (moto, MinIO). The SDK reads its own variables.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let bucket = env.required("NEXUS_JOBCARD_BUCKET")?.to_string();
+        let path_style = env.get("NEXUS_S3_FORCE_PATH_STYLE") == Some("true");
+        Ok(Self::new(&crate::aws::sdk_config().await, bucket, path_style))
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, bucket: String, force_path_style: bool) -> Self {

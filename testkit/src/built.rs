@@ -14,13 +14,13 @@ use sqlx::PgPool;
 use crate::exchange::TestResponse;
 use crate::lambda::{LambdaProcess, api_gateway_v2_event, scheduled_event};
 use crate::scenario::{Site, closed_ticket, site};
-use crate::state::{TEST_PASSWORD, TestUser, config, state, user};
+use crate::state::{Crew, TEST_PASSWORD, TestUser, crew, jwt, state};
 
 /// What the table's events refer to: a signed-in user per role, one site, and what a case
 /// asked to be prepared.
 pub struct World {
     pub pool: PgPool,
-    users: Vec<(Role, TestUser)>,
+    crew: Option<Crew>,
     pub site: Site,
     /// A ticket closed through the tickets and approvals routers ([`Prepare::ClosedTicket`]).
     pub closed_ticket: Option<i64>,
@@ -30,7 +30,7 @@ pub struct World {
 
 impl World {
     pub fn user(&self, role: Role) -> &TestUser {
-        &self.users.iter().find(|(r, _)| *r == role).expect("one user per role").1
+        self.crew.as_ref().expect("a migrated database has its crew").get(role)
     }
 }
 
@@ -194,21 +194,18 @@ pub async fn the_built_function_answers(binary: &str, pool: PgPool) {
     }
     let log = lambda.log();
     assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{function} logged a non-JSON line:\n{log}");
-    let key = String::from_utf8_lossy(config().jwt.secret.expose()).into_owned();
+    let key = String::from_utf8_lossy(jwt().secret.expose()).into_owned();
     assert!(!log.contains(TEST_PASSWORD) && !log.contains(&key), "{function} logged a secret:\n{log}");
 }
 
 async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
-    let mut world =
-        World { pool: pool.clone(), users: Vec::new(), site: Site::default(), closed_ticket: None, bucket: None };
+    let mut world = World { pool: pool.clone(), crew: None, site: Site::default(), closed_ticket: None, bucket: None };
     if prepare == Prepare::EmptyDatabase {
         return world;
     }
     nexus_shared::db::MIGRATOR.run(pool).await.expect("migrate");
     let state = state(pool.clone());
-    for role in Role::ALL.iter().copied() {
-        world.users.push((role, user(&state, &format!("{role}@test.example"), &[role]).await));
-    }
+    world.crew = Some(crew(&state).await);
     world.site = site(pool, "SUB0001", "Asia/Jakarta").await;
     let fired_at = "2026-11-25T10:10:00Z";
     match prepare {
@@ -261,7 +258,7 @@ pub fn lambda_env(pool: &PgPool) -> Vec<(&'static str, String)> {
         options.get_port(),
         options.get_database().unwrap_or("postgres")
     );
-    let secret = String::from_utf8(config().jwt.secret.expose().clone()).expect("an ASCII test key");
+    let secret = String::from_utf8(jwt().secret.expose().clone()).expect("an ASCII test key");
     let mut env = vec![("DATABASE_URL", url), ("NEXUS_JWT_SECRET", secret), ("RUST_LOG", "info".into())];
     for name in
         ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "NEXUS_S3_FORCE_PATH_STYLE"]

@@ -15,5 +15,5 @@ pub mod state;
 pub use built::{invoke_http, start_lambda};
 pub use exchange::{TestResponse, apigw_v2_event, delete, get, post, put, request, send, send_event};
 pub use lambda::api_gateway_v2_event as apigw_v2_event_json;
-pub use scenario::{Site, closed_ticket, resolved_ticket, site};
-pub use state::{TEST_PASSWORD, TestUser, config, everyone, state, user};
+pub use scenario::{Site, closed_ticket, open_ticket, resolved_ticket, site};
+pub use state::{Crew, TEST_PASSWORD, TestUser, crew, everyone, jwt, passwords, state, user};

@@ -35,6 +35,14 @@ pub async fn site(pool: &PgPool, code: &str, timezone: &str) -> Site {
     Site { location_id, asset_id }
 }
 
+/// A PM ticket on `asset_id` created by `supervisor`, assigned to nobody: nothing done yet.
+pub async fn open_ticket(state: &AppState, asset_id: i64, supervisor: &TestUser) -> Value {
+    let body = json!({"asset_id": asset_id, "ticket_type": "PM", "priority": "low", "description": "Service"});
+    let created = post(&nexus_tickets::router(state.clone()), "/api/tickets", supervisor, body).await;
+    assert!(created.status.is_success(), "ticket not created: {:?}", created.body);
+    created.body
+}
+
 /// A CM ticket on `asset_id` created by `supervisor` and assigned to `technician`, who starts
 /// and resolves it through the tickets router; the ticket as the API answers it.
 pub async fn resolved_ticket(state: &AppState, asset_id: i64, supervisor: &TestUser, technician: &TestUser) -> Value {

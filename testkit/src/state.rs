@@ -4,39 +4,34 @@
 use std::time::Duration;
 
 use nexus_shared::AppState;
+use nexus_shared::auth::password::{PasswordHashing, Passwords};
 use nexus_shared::auth::{Role, session};
-use nexus_shared::config::{Config, DatabaseSettings, JwtSettings, LoginThrottle, PasswordHashing};
+use nexus_shared::config::{HttpSettings, JwtSettings};
 use nexus_shared::secret::Secret;
 use sqlx::PgPool;
 
 pub const TEST_PASSWORD: &str = "correct-horse-battery-staple";
 
-/// Configuration for tests: weak password hashing (fast), a fixed JWT key.
-pub fn config() -> Config {
-    Config {
-        database: DatabaseSettings {
-            url: Secret::new(String::new()),
-            max_connections: 5,
-            acquire_timeout: Duration::from_secs(5),
-            ssl_mode: None,
-        },
-        jwt: JwtSettings {
-            secret: Secret::new(b"test-signing-key-of-at-least-32-bytes".to_vec()),
-            issuer: "nexus".into(),
-            audience: "nexus-api".into(),
-            access_ttl: Duration::from_secs(900),
-            refresh_ttl: Duration::from_secs(3600),
-        },
-        password_hashing: PasswordHashing::FAST_INSECURE_FOR_TESTS,
-        login_throttle: LoginThrottle::default(),
-        // Tests change data and look again at once: no view may be served from a cache.
-        map_cache_ttl: Duration::ZERO,
-        cors_origin: None,
+/// A fixed signing key (the built functions are given the same one, [`crate::built::lambda_env`]).
+pub fn jwt() -> JwtSettings {
+    JwtSettings {
+        secret: Secret::new(b"test-signing-key-of-at-least-32-bytes".to_vec()),
+        issuer: "nexus".into(),
+        audience: "nexus-api".into(),
+        access_ttl: Duration::from_secs(900),
+        refresh_ttl: Duration::from_secs(3600),
     }
 }
 
+/// Weak, fast hashing: tests make thousands of hashes. Verifying reads the cost from the hash,
+/// so a function under test checks these as it checks production's.
+pub fn passwords() -> Passwords {
+    Passwords::new(PasswordHashing::FAST_INSECURE_FOR_TESTS)
+}
+
+/// The common core over a test's pool, with [`jwt`] and no CORS origin.
 pub fn state(pool: PgPool) -> AppState {
-    AppState::new(config(), pool)
+    AppState::new(pool, &jwt(), HttpSettings::default())
 }
 
 /// A user in the database with a live session and its access token.
@@ -49,7 +44,7 @@ pub struct TestUser {
 
 /// Creates an active user holding `roles` (password [`TEST_PASSWORD`]) and signs them in.
 pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
-    let hash = state.passwords.hash(Secret::new(TEST_PASSWORD.into())).await.expect("hash");
+    let hash = passwords().hash(Secret::new(TEST_PASSWORD.into())).await.expect("hash");
     let mut tx = state.pool.begin().await.expect("begin");
     let id = nexus_shared::user::ensure(&mut tx, email, None, &hash, roles).await.expect("insert user");
     let refresh = session::open(&mut tx, id, chrono::Utc::now() + chrono::Duration::hours(1)).await.expect("session");
@@ -58,12 +53,40 @@ pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
     TestUser { id, email: email.into(), token }
 }
 
-/// One user per role plus `None` for anonymous: the five callers every endpoint is checked for.
-pub async fn everyone(state: &AppState) -> Vec<(&'static str, Option<TestUser>)> {
-    let mut callers = vec![("anonymous", None)];
-    for &role in Role::ALL {
-        let u = user(state, &format!("{}@test.example", role.as_str()), &[role]).await;
-        callers.push((role.as_str(), Some(u)));
+/// One signed-in user per role, `<role>@test.example`: whom most tests act as.
+#[derive(Debug, Clone)]
+pub struct Crew {
+    pub admin: TestUser,
+    pub supervisor: TestUser,
+    pub technician: TestUser,
+    pub viewer: TestUser,
+}
+
+impl Crew {
+    pub fn get(&self, role: Role) -> &TestUser {
+        match role {
+            Role::Admin => &self.admin,
+            Role::Supervisor => &self.supervisor,
+            Role::Technician => &self.technician,
+            Role::Viewer => &self.viewer,
+        }
     }
+}
+
+pub async fn crew(state: &AppState) -> Crew {
+    let one = async |role: Role| user(state, &format!("{role}@test.example"), &[role]).await;
+    Crew {
+        admin: one(Role::Admin).await,
+        supervisor: one(Role::Supervisor).await,
+        technician: one(Role::Technician).await,
+        viewer: one(Role::Viewer).await,
+    }
+}
+
+/// The [`Crew`] plus `None` for anonymous: the five callers every endpoint is checked for.
+pub async fn everyone(state: &AppState) -> Vec<(&'static str, Option<TestUser>)> {
+    let crew = crew(state).await;
+    let mut callers = vec![("anonymous", None)];
+    callers.extend(Role::ALL.iter().map(|&role| (role.as_str(), Some(crew.get(role).clone()))));
     callers
 }

@@ -2,7 +2,6 @@
 //! tickets function, as a client would.
 
 use axum::http::{Method, StatusCode};
-use nexus_shared::auth::Role;
 use nexus_testkit::{self as testing, TestUser, get, post, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -20,18 +19,16 @@ struct Fixture {
 
 async fn setup(pool: PgPool) -> Fixture {
     let state = testing::state(pool.clone());
-    let spv = testing::user(&state, "spv@test.example", &[Role::Supervisor]).await;
-    let tech = testing::user(&state, "tech@test.example", &[Role::Technician]).await;
-    let viewer = testing::user(&state, "viewer@test.example", &[Role::Viewer]).await;
+    let crew = testing::crew(&state).await;
     let asset = testing::site(&pool, "UPG0001", "Asia/Makassar").await.asset_id;
     Fixture {
         approvals: nexus_approvals::router(state.clone()),
         tickets: nexus_tickets::router(state.clone()),
         state,
         pool,
-        spv,
-        tech,
-        viewer,
+        spv: crew.supervisor,
+        tech: crew.technician,
+        viewer: crew.viewer,
         asset,
     }
 }
@@ -61,7 +58,7 @@ async fn approval_closes_the_ticket(pool: PgPool) {
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(
         (r.body["decision"].as_str(), r.body["decided_by_email"].as_str()),
-        (Some("approve"), Some("spv@test.example"))
+        (Some("approve"), Some("supervisor@test.example"))
     );
     let closed = f.ticket(&t).await;
     assert_eq!(closed["status"], "closed");
@@ -113,14 +110,7 @@ async fn rejection_sends_the_ticket_back_with_the_comment(pool: PgPool) {
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn only_resolved_tickets_and_only_planners(pool: PgPool) {
     let f = setup(pool).await;
-    let open = post(
-        &f.tickets,
-        "/api/tickets",
-        &f.spv,
-        json!({"asset_id": f.asset, "ticket_type": "PM", "priority": "low", "description": "Service"}),
-    )
-    .await
-    .body;
+    let open = testing::open_ticket(&f.state, f.asset, &f.spv).await;
     let r = post(&f.approvals, "/api/approvals", &f.spv, json!({"ticket_id": open["id"], "decision": "approve"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let t = f.resolved().await;

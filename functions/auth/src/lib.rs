@@ -6,16 +6,19 @@ mod me;
 mod password;
 mod refresh;
 mod signup;
+mod state;
 mod throttle;
 mod tokens;
 
 use axum::Router;
-use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use state::AuthState;
+pub use throttle::LoginThrottle;
+
 /// Every route of the group, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new()
         .routes(routes!(signup::signup))
         .routes(routes!(login::login))
@@ -25,6 +28,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(password::change_password))
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AuthState) -> Router {
     nexus_shared::http::serve(routes(), state)
 }

@@ -1,5 +1,6 @@
 use axum::extract::State;
 use chrono::Utc;
+use nexus_shared::auth::password::Passwords;
 use nexus_shared::auth::session;
 use nexus_shared::extract::Json;
 use nexus_shared::secret::Secret;
@@ -7,7 +8,7 @@ use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::throttle;
+use crate::throttle::{self, LoginThrottle};
 use crate::tokens::{self, TokenResponse};
 
 #[derive(Deserialize, ToSchema)]
@@ -31,6 +32,8 @@ const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("The e-mail or password
                headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn login(
     State(state): State<AppState>,
+    State(passwords): State<Passwords>,
+    State(throttle_limit): State<LoginThrottle>,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
     // Not parsed as an Email: a malformed address is simply a wrong one, and says nothing.
@@ -38,7 +41,6 @@ pub async fn login(
     if email.len() > 254 || body.password.len() > 1024 {
         return Err(BAD_CREDENTIALS);
     }
-    let throttle_limit = state.config.login_throttle;
     throttle::check(&state.pool, &email, throttle_limit).await?;
 
     let account: Option<(i64, String, bool)> =
@@ -49,11 +51,11 @@ pub async fn login(
     let password = Secret::new(body.password);
     let user_id = match account {
         Some((id, hash, active)) => {
-            let matches = state.passwords.verify(password, hash).await?;
+            let matches = passwords.verify(password, hash).await?;
             (matches && active).then_some(id)
         }
         None => {
-            state.passwords.verify_decoy(password).await?;
+            passwords.verify_decoy(password).await?;
             None
         }
     };

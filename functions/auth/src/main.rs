@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     nexus_shared::telemetry::init();
-    let state = nexus_shared::AppState::from_env().await?;
+    let state = nexus_shared::config::load::<nexus_auth::AuthState>().await?;
     lambda_http::run(nexus_auth::router(state)).await
 }

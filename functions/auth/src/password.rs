@@ -2,6 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_shared::audit::{self, Action, EntityType};
 use nexus_shared::auth::Auth;
+use nexus_shared::auth::password::Passwords;
 use nexus_shared::auth::session::{self, RevokeReason};
 use nexus_shared::extract::Json;
 use nexus_shared::secret::Secret;
@@ -30,6 +31,7 @@ pub struct PasswordChange {
                body = nexus_shared::error::Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
+    State(passwords): State<Passwords>,
     caller: Auth,
     Json(body): Json<PasswordChange>,
 ) -> ApiResult<StatusCode> {
@@ -46,10 +48,10 @@ pub async fn change_password(
         .bind(caller.id)
         .fetch_one(&state.pool)
         .await?;
-    if !state.passwords.verify(Secret::new(current), stored).await? {
+    if !passwords.verify(Secret::new(current), stored).await? {
         return Err(ApiError::validation("current_password", "is not your current password"));
     }
-    let hash = state.passwords.hash(Secret::new(new)).await?;
+    let hash = passwords.hash(Secret::new(new)).await?;
 
     let mut tx = state.pool.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")

@@ -2,6 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_shared::audit::{self, Actor};
 use nexus_shared::auth::Role;
+use nexus_shared::auth::password::Passwords;
 use nexus_shared::error::ResultExt;
 use nexus_shared::extract::Json;
 use nexus_shared::secret::Secret;
@@ -29,6 +30,7 @@ pub struct SignupRequest {
               (status = 409, description = "E-mail already registered", body = nexus_shared::error::Problem)))]
 pub async fn signup(
     State(state): State<AppState>,
+    State(passwords): State<Passwords>,
     actor: Actor,
     Json(body): Json<SignupRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<User>)> {
@@ -41,7 +43,7 @@ pub async fn signup(
         return Err(v.into_error());
     };
 
-    let hash = state.passwords.hash(Secret::new(password)).await?;
+    let hash = passwords.hash(Secret::new(password)).await?;
     let created = audit::create(&state.pool, &actor, async |conn| {
         let id: i64 =
             sqlx::query_scalar("INSERT INTO users (email, full_name, password_hash) VALUES ($1, $2, $3) RETURNING id")

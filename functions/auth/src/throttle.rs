@@ -1,8 +1,22 @@
 //! Login throttling per e-mail, kept in Postgres so it holds across Lambda instances.
 
+use std::time::Duration;
+
 use nexus_shared::ApiError;
-use nexus_shared::config::LoginThrottle;
 use sqlx::PgPool;
+
+/// Failed logins allowed per e-mail within a sliding window before 429.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    pub max_failures: i64,
+    pub window: Duration,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self { max_failures: 5, window: Duration::from_secs(15 * 60) }
+    }
+}
 
 /// 429 with the seconds until the oldest counted failure leaves the window, when the e-mail
 /// already has the maximum number of failures inside it.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 fn app(pool: PgPool) -> axum::Router {
-    nexus_auth::router(testing::state(pool))
+    nexus_auth::router(nexus_auth::AuthState::new(testing::state(pool), testing::passwords()))
 }
 
 async fn signup(app: &axum::Router, email: &str, password: &str) -> testing::TestResponse {

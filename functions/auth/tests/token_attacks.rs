@@ -57,7 +57,7 @@ async fn me(app: &axum::Router, token: &str) -> StatusCode {
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn forged_and_stale_tokens_are_401(pool: PgPool) {
     let state = testing::state(pool);
-    let app = nexus_auth::router(state.clone());
+    let app = nexus_auth::router(nexus_auth::AuthState::new(state.clone(), testing::passwords()));
     let user = testing::user(&state, "tech@test.example", &[Role::Technician]).await;
     let hs256 = json!({"alg": "HS256", "typ": "JWT"});
     let good = claims_of(&user);
@@ -97,7 +97,7 @@ async fn forged_and_stale_tokens_are_401(pool: PgPool) {
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn a_deactivated_users_live_token_is_401_at_once(pool: PgPool) {
     let state = testing::state(pool.clone());
-    let app = nexus_auth::router(state.clone());
+    let app = nexus_auth::router(nexus_auth::AuthState::new(state.clone(), testing::passwords()));
     let user = testing::user(&state, "leaver@test.example", &[Role::Supervisor]).await;
     assert_eq!(me(&app, &user.token).await, StatusCode::OK);
     sqlx::query("UPDATE users SET active = false WHERE id = $1").bind(user.id).execute(&pool).await.unwrap();

@@ -3,26 +3,25 @@
 
 mod bbox;
 mod geojson;
-mod handlers;
+mod live_tickets;
 mod query;
+mod response;
 mod severity;
+mod sites;
+mod state;
 mod view_cache;
 
 use axum::Router;
-use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use state::MapsState;
+
 /// Every route of the group, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
-    // One view cache per router: per Lambda instance, and per test.
-    let views = std::sync::Arc::new(view_cache::ViewCache::default());
-    OpenApiRouter::new()
-        .routes(routes!(handlers::live_tickets))
-        .routes(routes!(handlers::locations))
-        .layer(axum::Extension(views))
+pub fn routes() -> OpenApiRouter<MapsState> {
+    OpenApiRouter::new().routes(routes!(live_tickets::live_tickets)).routes(routes!(sites::locations))
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: MapsState) -> Router {
     nexus_shared::http::serve(routes(), state)
 }

@@ -3,7 +3,7 @@
 //! active ticket in view. Identical requests — same caller visibility, same path and query —
 //! within the TTL share one body, and concurrent identical misses wait for the first one
 //! (single flight) instead of running the same aggregate side by side. The staleness this
-//! allows is what the responses already promise: `Cache-Control: max-age=5`.
+//! allows is what the responses already promise: their `Cache-Control: max-age` is the same TTL.
 
 use std::collections::HashMap;
 use std::future::Future;

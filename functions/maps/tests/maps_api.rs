@@ -1,6 +1,8 @@
 //! The live map and the sites map against real Postgres: GeoJSON shape, viewport, clustering,
 //! SLA colours, visibility and caching.
 
+use std::time::Duration;
+
 use axum::http::{Method, StatusCode, header};
 use nexus_shared::auth::Role;
 use nexus_testkit::{self as testing, TestUser, get, post, request, send};
@@ -38,7 +40,9 @@ async fn setup(pool: PgPool) -> (Fixture, Vec<i64>) {
             .unwrap();
         assets.push(site.asset_id);
     }
-    let f = Fixture { app: nexus_maps::router(state.clone()), tickets: nexus_tickets::router(state), pool, spv, tech };
+    // Tests change data and look again at once: no view is served from the cache.
+    let maps = nexus_maps::MapsState::new(state.clone(), Duration::ZERO);
+    let f = Fixture { app: nexus_maps::router(maps), tickets: nexus_tickets::router(state), pool, spv, tech };
     (f, assets)
 }
 
@@ -208,7 +212,8 @@ async fn an_unchanged_map_is_304(pool: PgPool) {
     f.open(assets[0], "high").await;
     let first = get(&f.app, "/api/maps/live-tickets?cluster=true&zoom=6", &f.spv).await;
     let etag = first.headers[header::ETAG].to_str().unwrap().to_string();
-    assert_eq!(first.headers[header::CACHE_CONTROL], "private, max-age=5, must-revalidate");
+    // max-age is the cache's TTL: nothing may be kept when nothing is cached.
+    assert_eq!(first.headers[header::CACHE_CONTROL], "private, max-age=0, must-revalidate");
     let mut again = request(Method::GET, "/api/maps/live-tickets?cluster=true&zoom=6", Some(&f.spv.token), None);
     again.headers_mut().insert(header::IF_NONE_MATCH, etag.parse().unwrap());
     let r = send(&f.app, again).await;
@@ -241,9 +246,7 @@ async fn answers_an_api_gateway_v2_event(pool: PgPool) {
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn identical_views_are_shared_for_the_cache_ttl_but_never_across_visibility(pool: PgPool) {
     let (f, assets) = setup(pool.clone()).await;
-    let mut config = testing::config();
-    config.map_cache_ttl = std::time::Duration::from_secs(60);
-    let cached = nexus_maps::router(nexus_shared::AppState::new(config, pool));
+    let cached = nexus_maps::router(nexus_maps::MapsState::new(testing::state(pool), Duration::from_secs(60)));
     let ticket = f.open(assets[0], "high").await;
     let assign = json!({"assigned_to": f.tech.id});
     let r = testing::put(&f.tickets, &format!("/api/tickets/{}", ticket["id"]), &f.spv, assign).await;
@@ -251,6 +254,7 @@ async fn identical_views_are_shared_for_the_cache_ttl_but_never_across_visibilit
 
     let first = get(&cached, "/api/maps/live-tickets", &f.spv).await;
     assert_eq!(features(&first.body).len(), 1);
+    assert_eq!(first.headers[header::CACHE_CONTROL], "private, max-age=60, must-revalidate", "max-age is the TTL");
     f.open(assets[2], "low").await;
     let again = get(&cached, "/api/maps/live-tickets", &f.spv).await;
     assert_eq!(again.body, first.body, "served from the cache within its TTL");

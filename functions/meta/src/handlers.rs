@@ -3,8 +3,8 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use nexus_shared::AppState;
 use serde::Serialize;
+use sqlx::PgPool;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,8 +22,8 @@ const DATABASE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 #[utoipa::path(get, path = "/api/health", tag = "meta",
     responses((status = 200, description = "All good", body = Health),
               (status = 503, description = "The database is unreachable", body = Health)))]
-pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
-    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+pub async fn health(State(pool): State<PgPool>) -> (StatusCode, axum::Json<Health>) {
+    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&pool);
     match tokio::time::timeout(DATABASE_PROBE_TIMEOUT, probe).await {
         Ok(Ok(_)) => (StatusCode::OK, axum::Json(Health { status: "ok", database: "ok" })),
         outcome => {

@@ -2,18 +2,20 @@
 //! API Gateway also the `$default` route, so unknown paths get a problem+json 404.
 
 mod handlers;
+mod state;
 
 use axum::Router;
-use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use state::MetaState;
+
 /// Every route of the group, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<MetaState> {
     OpenApiRouter::new().routes(routes!(handlers::health)).routes(routes!(handlers::openapi))
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: MetaState) -> Router {
     nexus_shared::http::serve(routes(), state)
 }
 

@@ -3,14 +3,15 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use nexus_shared::config::DatabaseSettings;
+use nexus_meta::MetaState;
+use nexus_shared::config::{DatabaseSettings, HttpSettings};
 use nexus_shared::secret::Secret;
 use nexus_testkit::{self as testing, request, send};
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn health_is_ok_when_the_database_answers(pool: PgPool) {
-    let app = nexus_meta::router(testing::state(pool));
+    let app = nexus_meta::router(MetaState::with_core(&testing::state(pool)));
     let r = testing::send_event(&app, testing::apigw_v2_event("GET", "/api/health", "", None, None)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, serde_json::json!({"status": "ok", "database": "ok"}));
@@ -25,16 +26,15 @@ async fn health_is_503_and_other_requests_problem_503_when_the_database_is_gone(
         ssl_mode: None,
     };
     let pool = nexus_shared::db::lazy_pool(&settings).unwrap();
-    let state = nexus_shared::AppState::new(testing::config(), pool);
-    let app = nexus_meta::router(state.clone());
+    let state = testing::state(pool);
+    let app = nexus_meta::router(MetaState::with_core(&state));
     let r = send(&app, request(Method::GET, "/api/health", None, None)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["database"], "unreachable");
 
     // Anything that needs the database says 503 problem+json, never 500, and leaks no address.
     let users = nexus_users::router(state);
-    let token = testing::config();
-    let keys = nexus_shared::auth::token::TokenKeys::new(&token.jwt);
+    let keys = nexus_shared::auth::token::TokenKeys::new(&testing::jwt());
     let access = keys.issue_access(1, 1).unwrap();
     let r = send(&users, request(Method::GET, "/api/users", Some(&access), None)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -80,9 +80,8 @@ async fn without_its_configuration_the_built_function_stops_at_init(pool: sqlx::
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn cors_is_for_the_configured_origin_only(pool: sqlx::PgPool) {
     use axum::http::header;
-    let mut config = testing::config();
-    config.cors_origin = Some("https://app.example.com".into());
-    let app = nexus_meta::router(nexus_shared::AppState::new(config, pool.clone()));
+    let http = HttpSettings { cors_origin: Some("https://app.example.com".into()) };
+    let app = nexus_meta::router(MetaState { pool: pool.clone(), http });
     let preflight = |origin: &str| {
         let mut r = request(Method::OPTIONS, "/api/health", None, None);
         r.headers_mut().insert(header::ORIGIN, origin.parse().unwrap());
@@ -107,7 +106,7 @@ async fn cors_is_for_the_configured_origin_only(pool: sqlx::PgPool) {
     assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
     assert!(r.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS].to_str().unwrap().contains("etag"));
 
-    let without = nexus_meta::router(testing::state(pool));
+    let without = nexus_meta::router(MetaState::with_core(&testing::state(pool)));
     let none = send(&without, preflight("https://app.example.com")).await;
     assert!(none.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }

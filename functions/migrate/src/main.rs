@@ -5,7 +5,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     nexus_shared::telemetry::init();
-    let pool = &nexus_shared::db::lazy_pool(&nexus_shared::config::DatabaseSettings::load().await?)?;
+    let settings = nexus_shared::config::load::<nexus_shared::config::DatabaseSettings>().await?;
+    let pool = &nexus_shared::db::lazy_pool(&settings)?;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde::de::IgnoredAny>| async move {
         nexus_migrate::migrate(pool).await.map_err(|error| {
             tracing::error!(%error, "migration failed");

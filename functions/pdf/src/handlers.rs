@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -38,13 +39,6 @@ pub struct JobcardLink {
     pub version: i32,
 }
 
-fn storage(state: &AppState) -> ApiResult<&S3Store> {
-    state
-        .storage
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("jobcard storage is not configured (NEXUS_JOBCARD_BUCKET)"))
-}
-
 /// Admins and supervisors for any ticket; a technician for the tickets assigned to them.
 fn may_read(caller: &AuthUser, facts: &JobcardFacts) -> bool {
     caller.has_any(&[Role::Admin, Role::Supervisor]) || facts.assigned_to == Some(caller.id)
@@ -72,10 +66,10 @@ async fn link(store: &S3Store, card: &Jobcard) -> ApiResult<JobcardLink> {
               (status = 409, description = "The ticket is not closed", body = nexus_shared::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
+    State(store): State<Arc<S3Store>>,
     caller: Auth<Worker>,
     Json(body): Json<JobcardRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<JobcardLink>)> {
-    let store = storage(&state)?;
     let mut tx = state.pool.begin().await?;
     let facts = store::facts_for_update(&mut tx, body.ticket_id)
         .await?
@@ -90,7 +84,7 @@ pub async fn create(
         if store.exists(&card.object_key).await? {
             let card = card.clone();
             tx.commit().await?;
-            return Ok((StatusCode::OK, axum::Json(link(store, &card).await?)));
+            return Ok((StatusCode::OK, axum::Json(link(&store, &card).await?)));
         }
     }
     let pdf = jobcard::render(&facts);
@@ -117,7 +111,7 @@ pub async fn create(
     let actor: Actor = caller.actor();
     audit::record(&mut tx, &actor, EntityType::Jobcard, card.id, Action::Create, None, Some(&card)).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, axum::Json(link(store, &card).await?)))
+    Ok((StatusCode::CREATED, axum::Json(link(&store, &card).await?)))
 }
 
 /// A fresh link to the latest jobcard of a ticket.
@@ -127,13 +121,13 @@ pub async fn create(
               (status = 404, description = "No such ticket, not yours, or no jobcard yet", body = nexus_shared::error::Problem)))]
 pub async fn latest(
     State(state): State<AppState>,
+    State(store): State<Arc<S3Store>>,
     caller: Auth<Worker>,
     Path(ticket_id): Path<i64>,
 ) -> ApiResult<axum::Json<JobcardLink>> {
-    let store = storage(&state)?;
     let mut tx = state.pool.begin().await?;
     store::facts_for_update(&mut tx, ticket_id).await?.filter(|f| may_read(&caller, f)).ok_or(ApiError::NotFound)?;
     let card = store::latest(&mut tx, ticket_id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    Ok(axum::Json(link(store, &card).await?))
+    Ok(axum::Json(link(&store, &card).await?))
 }

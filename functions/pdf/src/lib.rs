@@ -3,18 +3,20 @@
 
 mod handlers;
 pub mod jobcard;
+mod state;
 mod store;
 
 use axum::Router;
-use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use state::PdfState;
+
 /// Every route of the group, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<PdfState> {
     OpenApiRouter::new().routes(routes!(handlers::create)).routes(routes!(handlers::latest))
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: PdfState) -> Router {
     nexus_shared::http::serve(routes(), state)
 }

@@ -10,7 +10,6 @@ use sqlx::PgPool;
 
 struct Fixture {
     pdf: axum::Router,
-    tickets: axum::Router,
     state: nexus_shared::AppState,
     pool: PgPool,
     store: nexus_shared::storage::S3Store,
@@ -21,18 +20,16 @@ struct Fixture {
 
 async fn setup(pool: PgPool) -> Fixture {
     let store = nexus_testkit::fetch::s3_test_store().await;
-    let state = testing::state(pool.clone()).with_storage(store.clone());
-    let spv = testing::user(&state, "supervisor@test.example", &[Role::Supervisor]).await;
-    let tech = testing::user(&state, "technician@test.example", &[Role::Technician]).await;
+    let state = testing::state(pool.clone());
+    let crew = testing::crew(&state).await;
     let asset = testing::site(&pool, "DPS0001", "Asia/Makassar").await.asset_id;
     Fixture {
-        pdf: nexus_pdf::router(state.clone()),
-        tickets: nexus_tickets::router(state.clone()),
+        pdf: nexus_pdf::router(nexus_pdf::PdfState::new(state.clone(), store.clone())),
         state,
         pool,
         store,
-        spv,
-        tech,
+        spv: crew.supervisor,
+        tech: crew.technician,
         asset,
     }
 }
@@ -130,14 +127,7 @@ async fn asking_again_for_an_unchanged_ticket_reuses_the_object(pool: PgPool) {
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn only_closed_tickets_and_only_their_people(pool: PgPool) {
     let f = setup(pool).await;
-    let open = post(
-        &f.tickets,
-        "/api/tickets",
-        &f.spv,
-        json!({"asset_id": f.asset, "ticket_type": "PM", "priority": "low", "description": "Service"}),
-    )
-    .await
-    .body;
+    let open = testing::open_ticket(&f.state, f.asset, &f.spv).await;
     assert_eq!(
         post(&f.pdf, "/api/pdf/jobcard", &f.spv, json!({"ticket_id": open["id"]})).await.status,
         StatusCode::CONFLICT

@@ -20,10 +20,8 @@ struct Fixture {
 
 async fn setup(pool: PgPool) -> Fixture {
     let state = testing::state(pool.clone());
-    let spv = testing::user(&state, "spv@test.example", &[Role::Supervisor]).await;
-    let tech = testing::user(&state, "tech@test.example", &[Role::Technician]).await;
+    let crew = testing::crew(&state).await;
     let other_tech = testing::user(&state, "tech2@test.example", &[Role::Technician]).await;
-    let viewer = testing::user(&state, "viewer@test.example", &[Role::Viewer]).await;
     let location: i64 = sqlx::query_scalar(
         "INSERT INTO locations (code, name, latitude, longitude, region, timezone)
          VALUES ('DPS0001', 'BRI Mall Denpasar', -8.67, 115.21, 'Bali', 'Asia/Makassar') RETURNING id",
@@ -38,6 +36,7 @@ async fn setup(pool: PgPool) -> Fixture {
     .fetch_one(&pool)
     .await
     .unwrap();
+    let (spv, tech, viewer) = (crew.supervisor, crew.technician, crew.viewer);
     Fixture { app: nexus_tickets::router(state), pool, spv, tech, other_tech, viewer, asset }
 }
 
@@ -431,7 +430,7 @@ async fn the_history_is_the_ticket_timeline(pool: PgPool) {
     let statuses: Vec<&Value> = items.iter().map(|e| &e["changes"]["status"]["new"]).collect();
     assert_eq!(statuses, [&json!("open"), &json!("assigned"), &json!("in_progress"), &json!("on_hold")]);
     assert_eq!(items[0]["action"], "create");
-    assert_eq!(items[1]["actor_email"], "spv@test.example");
+    assert_eq!(items[1]["actor_email"], "supervisor@test.example");
     let other = f.open("low").await;
     assert_eq!(
         get(&f.app, &format!("/api/tickets/{}/history", other["id"]), &f.tech).await.status,

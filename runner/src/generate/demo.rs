@@ -2,9 +2,11 @@
 //! Indonesian cities (in their real time zones), a few devices per site and 48 tickets in every
 //! state. Idempotent: running it again adds nothing that is already there.
 
+use nexus_shared::ApiError;
 use nexus_shared::auth::Role;
+use nexus_shared::auth::password::Passwords;
 use nexus_shared::secret::Secret;
-use nexus_shared::{ApiError, AppState};
+use sqlx::PgPool;
 
 pub const PASSWORD: &str = "nexus-demo-pass";
 
@@ -35,9 +37,9 @@ pub struct Summary {
     pub tickets: i64,
 }
 
-pub async fn seed(state: &AppState) -> Result<Summary, ApiError> {
-    seed_users(state).await?;
-    let mut tx = state.pool.begin().await?;
+pub async fn seed(pool: &PgPool, passwords: &Passwords) -> Result<Summary, ApiError> {
+    seed_users(pool, passwords).await?;
+    let mut tx = pool.begin().await?;
     for (c, city) in super::cities::demo().enumerate() {
         for (s, (site, street)) in SITES.iter().enumerate() {
             let n = s + 1;
@@ -87,24 +89,24 @@ pub async fn seed(state: &AppState) -> Result<Summary, ApiError> {
         }
     }
     tx.commit().await?;
-    let tickets = seed_tickets(state).await?;
+    let tickets = seed_tickets(pool).await?;
     let (locations, assets) = sqlx::query_as("SELECT (SELECT count(*) FROM locations), (SELECT count(*) FROM assets)")
-        .fetch_one(&state.pool)
+        .fetch_one(pool)
         .await?;
     Ok(Summary { locations, assets, tickets })
 }
 
-async fn seed_users(state: &AppState) -> Result<(), ApiError> {
+async fn seed_users(pool: &PgPool, passwords: &Passwords) -> Result<(), ApiError> {
     for (email, role) in USERS {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
             .bind(email)
-            .fetch_one(&state.pool)
+            .fetch_one(pool)
             .await?;
         if exists {
             continue;
         }
-        let hash = state.passwords.hash(Secret::new(PASSWORD.into())).await?;
-        let mut tx = state.pool.begin().await?;
+        let hash = passwords.hash(Secret::new(PASSWORD.into())).await?;
+        let mut tx = pool.begin().await?;
         nexus_shared::user::ensure(&mut tx, email, Some(&format!("Demo {role}")), &hash, &[role]).await?;
         tx.commit().await?;
     }
@@ -123,19 +125,19 @@ const DESCRIPTIONS: [&str; 6] = [
 
 /// Tickets in every state, spread over the last two days, so lists, maps and the SLA check
 /// have something to show. Only when there are no tickets yet.
-pub async fn seed_tickets(state: &AppState) -> Result<i64, ApiError> {
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets").fetch_one(&state.pool).await?;
+pub async fn seed_tickets(pool: &PgPool) -> Result<i64, ApiError> {
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets").fetch_one(pool).await?;
     if existing > 0 {
         return Ok(existing);
     }
     let (supervisor, technician): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT id FROM users WHERE email = 'supervisor@example.com'), (SELECT id FROM users WHERE email = 'technician@example.com')",
     )
-    .fetch_one(&state.pool)
+    .fetch_one(pool)
     .await?;
     let statuses = ["open", "assigned", "in_progress", "on_hold", "resolved", "closed"];
     let priorities = ["low", "medium", "high", "critical"];
-    let mut tx = state.pool.begin().await?;
+    let mut tx = pool.begin().await?;
     for i in 0..DEMO_TICKETS {
         let status = statuses[(i % 6) as usize];
         let priority = priorities[(i % 4) as usize];

@@ -6,9 +6,11 @@
 
 use std::time::Instant;
 
+use nexus_shared::ApiError;
 use nexus_shared::auth::Role;
+use nexus_shared::auth::password::Passwords;
 use nexus_shared::secret::Secret;
-use nexus_shared::{ApiError, AppState};
+use sqlx::PgPool;
 
 use super::cities::{CITIES, City};
 
@@ -30,29 +32,34 @@ impl Default for Scale {
 pub const PASSWORD: &str = super::demo::PASSWORD;
 
 /// Loads `scale` into the database, telling `progress` each step and its time.
-pub async fn generate(state: &AppState, scale: Scale, progress: impl Fn(&str)) -> Result<(), ApiError> {
+pub async fn generate(
+    pool: &PgPool,
+    passwords: &Passwords,
+    scale: Scale,
+    progress: impl Fn(&str),
+) -> Result<(), ApiError> {
     let started = Instant::now();
     let step =
         |what: &str, rows: u64| progress(&format!("{:>7.1} s  {what}: {rows} rows", started.elapsed().as_secs_f64()));
     // Same seed, same data: figures from two runs compare.
-    sqlx::query("SELECT setseed(0.2026)").execute(&state.pool).await?;
+    sqlx::query("SELECT setseed(0.2026)").execute(pool).await?;
 
-    step("sites", sites(state, scale.tids).await?);
-    step("devices", devices(state, scale.assets).await?);
+    step("sites", sites(pool, scale.tids).await?);
+    step("devices", devices(pool, scale.assets).await?);
     let technicians = (scale.tids / 50).max(20);
-    step("staff", staff(state, technicians).await?);
-    step("tickets", tickets(state, scale.tickets).await?);
-    step("approvals", approvals(state).await?);
-    step("SLA events", sla_events(state).await?);
+    step("staff", staff(pool, passwords, technicians).await?);
+    step("tickets", tickets(pool, scale.tickets).await?);
+    step("approvals", approvals(pool).await?);
+    step("SLA events", sla_events(pool).await?);
     // Numbers are `GEN-<year>-<n>`: the API's `CM-`/`PM-` counters never meet them.
-    sqlx::query("ANALYZE").execute(&state.pool).await?;
+    sqlx::query("ANALYZE").execute(pool).await?;
     step("analyzed", 0);
     Ok(())
 }
 
 /// Sites: each city's share of `n`, scattered around its centre (a triangular spread of about
 /// ±15 km), coded `<CITY>-<number>`.
-async fn sites(state: &AppState, n: i64) -> Result<u64, ApiError> {
+async fn sites(pool: &PgPool, n: i64) -> Result<u64, ApiError> {
     let column = |f: fn(&City) -> &'static str| CITIES.iter().map(f).collect::<Vec<_>>();
     let weights: Vec<i32> = CITIES.iter().map(|c| c.weight).collect();
     let latitudes: Vec<f64> = CITIES.iter().map(|c| c.latitude).collect();
@@ -85,14 +92,14 @@ async fn sites(state: &AppState, n: i64) -> Result<u64, ApiError> {
     .bind(&longitudes)
     .bind(column(|c| c.timezone))
     .bind(&weights)
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
     Ok(result.rows_affected())
 }
 
 /// Devices: one per site first (no site is empty), the rest at random sites; ATMs mostly, then
 /// EDC terminals, cash recyclers and kiosks; a few inactive.
-async fn devices(state: &AppState, n: i64) -> Result<u64, ApiError> {
+async fn devices(pool: &PgPool, n: i64) -> Result<u64, ApiError> {
     let result = sqlx::query(
         "WITH site AS (SELECT id, code, row_number() OVER (ORDER BY id) AS rn FROM locations WHERE code ~ '^[A-Z]{3}-[0-9]{5}$'),
               total AS (SELECT count(*) AS n FROM site),
@@ -112,16 +119,16 @@ async fn devices(state: &AppState, n: i64) -> Result<u64, ApiError> {
          ON CONFLICT (tag) DO NOTHING",
     )
     .bind(n)
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
     Ok(result.rows_affected())
 }
 
 /// Technicians (one per ~50 sites), supervisors (one per ten technicians) and a few viewers,
 /// all with the demo password (hashed once).
-async fn staff(state: &AppState, technicians: i64) -> Result<u64, ApiError> {
-    let hash = state.passwords.hash(Secret::new(PASSWORD.into())).await?;
-    let mut tx = state.pool.begin().await?;
+async fn staff(pool: &PgPool, passwords: &Passwords, technicians: i64) -> Result<u64, ApiError> {
+    let hash = passwords.hash(Secret::new(PASSWORD.into())).await?;
+    let mut tx = pool.begin().await?;
     let mut created = 0;
     for (role, count) in [(Role::Technician, technicians), (Role::Supervisor, technicians / 10 + 1), (Role::Viewer, 5)]
     {
@@ -157,7 +164,7 @@ fn capitalised(word: &str) -> String {
 /// 5/20/45/30 % critical/high/medium/low; targets from the SLA matrix; each site's tickets go
 /// to the technician of its territory; about one response in seven and one resolution in ten
 /// late, with the flags the SLA check would have set.
-async fn tickets(state: &AppState, n: i64) -> Result<u64, ApiError> {
+async fn tickets(pool: &PgPool, n: i64) -> Result<u64, ApiError> {
     let result = sqlx::query(
         "WITH device AS (SELECT id, location_id, row_number() OVER (ORDER BY id) AS rn FROM assets WHERE tag LIKE 'DEV-%'),
               devices AS (SELECT count(*) AS n FROM device),
@@ -222,13 +229,13 @@ async fn tickets(state: &AppState, n: i64) -> Result<u64, ApiError> {
          ON CONFLICT (number) DO NOTHING",
     )
     .bind(n)
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
     Ok(result.rows_affected())
 }
 
 /// Every closed generated ticket was approved by a supervisor when it closed.
-async fn approvals(state: &AppState) -> Result<u64, ApiError> {
+async fn approvals(pool: &PgPool) -> Result<u64, ApiError> {
     let result = sqlx::query(
         "WITH spv AS (SELECT u.id, row_number() OVER (ORDER BY u.id) - 1 AS k FROM users u
                       JOIN user_roles r ON r.user_id = u.id AND r.role = 'supervisor' WHERE u.email LIKE '%@fleet.example.com'),
@@ -239,13 +246,13 @@ async fn approvals(state: &AppState) -> Result<u64, ApiError> {
          WHERE t.number LIKE 'GEN-%' AND t.status = 'closed'
            AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.ticket_id = t.id)",
     )
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
     Ok(result.rows_affected())
 }
 
 /// The crossings the SLA check would have recorded for the generated tickets' flags.
-async fn sla_events(state: &AppState) -> Result<u64, ApiError> {
+async fn sla_events(pool: &PgPool) -> Result<u64, ApiError> {
     let result = sqlx::query(
         "INSERT INTO sla_events (ticket_id, kind, line_at, detected_at)
          SELECT t.id, e.kind, e.line_at, e.line_at + interval '3 minutes'
@@ -258,7 +265,7 @@ async fn sla_events(state: &AppState) -> Result<u64, ApiError> {
          WHERE t.number LIKE 'GEN-%' AND e.crossed
          ON CONFLICT (ticket_id, kind) DO NOTHING",
     )
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
     Ok(result.rows_affected())
 }

@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::{header, request::Parts};
 
 use crate::auth::role::Role;
@@ -72,11 +72,15 @@ impl<P: Policy> Deref for Auth<P> {
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-impl<P: Policy> FromRequestParts<AppState> for Auth<P> {
+/// Any state that holds the core (pool and signing keys) authenticates.
+impl<P: Policy, S: Send + Sync> FromRequestParts<S> for Auth<P>
+where
+    AppState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = authenticate(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = authenticate(parts, &AppState::from_ref(state)).await?;
         if !user.has_any(P::ALLOWED) {
             return Err(ApiError::Forbidden);
         }

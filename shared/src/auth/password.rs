@@ -5,9 +5,23 @@ use std::sync::{Arc, OnceLock};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::config::PasswordHashing;
 use crate::error::ApiError;
 use crate::secret::Secret;
+
+/// Argon2id cost. Production uses the OWASP recommendation; only tests lower it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl PasswordHashing {
+    /// OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+    pub const OWASP: Self = Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+    /// Fast and weak: only for tests, where thousands of hashes are made.
+    pub const FAST_INSECURE_FOR_TESTS: Self = Self { memory_kib: 256, iterations: 1, parallelism: 1 };
+}
 
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;

@@ -1,0 +1,177 @@
+//! `GET /api/maps/live-tickets`: the unfinished tickets at located sites, as markers or, with
+//! `cluster=true&zoom=`, grid clusters carrying a count and the worst SLA state.
+
+use axum::body::Bytes;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use nexus_shared::sla::SlaState;
+use nexus_shared::ticket::{Priority, TicketQuery, TicketStatus, TicketType, Visibility};
+use nexus_shared::{ApiError, ApiResult, AppState};
+use serde::Serialize;
+use sqlx::{FromRow, Postgres, QueryBuilder};
+use utoipa::ToSchema;
+
+use crate::geojson::{Feature, FeatureCollection};
+use crate::query::{MapQuery, View};
+use crate::response::{MapRequest, to_json};
+use crate::severity::{self, SEVERITY_SQL};
+
+/// More points than this unclustered is a request for clustering.
+const MAX_POINTS: i64 = 10_000;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketMarker {
+    pub id: i64,
+    pub number: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub ticket_type: TicketType,
+    pub location_code: String,
+    pub location_name: String,
+    /// The worse of the response and resolution clocks: colour the marker by it.
+    pub sla_state: SlaState,
+    pub resolution_due_at: DateTime<Utc>,
+    /// Minutes until the next unmet deadline (response, then resolution); negative once past;
+    /// null when both are met.
+    pub minutes_to_breach: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cluster {
+    /// Always true: this feature stands for `point_count` points.
+    pub cluster: bool,
+    pub point_count: i64,
+    /// The worst SLA state inside.
+    pub sla_state: SlaState,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TicketProperties {
+    Ticket(TicketMarker),
+    Cluster(Cluster),
+}
+
+#[derive(FromRow)]
+struct TicketRow {
+    id: i64,
+    number: String,
+    #[sqlx(try_from = "String")]
+    status: TicketStatus,
+    #[sqlx(try_from = "String")]
+    priority: Priority,
+    #[sqlx(try_from = "String")]
+    ticket_type: TicketType,
+    code: String,
+    name: String,
+    longitude: f64,
+    latitude: f64,
+    severity: i32,
+    resolution_due_at: DateTime<Utc>,
+    next_due: Option<DateTime<Utc>>,
+}
+
+#[derive(FromRow)]
+struct CellRow {
+    longitude: f64,
+    latitude: f64,
+    point_count: i64,
+    severity: i32,
+}
+
+/// `WITH clock AS (SELECT now) SELECT … FROM clock, tickets t JOIN locations l …` with the viewport
+/// and the filters applied; `select` names the columns.
+fn tickets_query(
+    select: &str,
+    view: &View,
+    query: TicketQuery,
+    visibility: Visibility,
+) -> ApiResult<QueryBuilder<Postgres>> {
+    let filter = query.parse()?;
+    let active = TicketStatus::sql_list(TicketStatus::ACTIVE);
+    let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
+    qb.push_bind(Utc::now());
+    qb.push(format_args!(
+        "::timestamptz AS now) SELECT {select} FROM clock, tickets t JOIN locations l ON l.id = t.location_id
+         WHERE t.status IN {active} AND l.latitude IS NOT NULL"
+    ));
+    if let Some(bbox) = view.bbox {
+        bbox.push(&mut qb);
+    }
+    filter.push(&mut qb, visibility);
+    Ok(qb)
+}
+
+/// Active tickets (open … resolved) at located sites, as GeoJSON for a live map. With
+/// `cluster=true&zoom=` nearby tickets become grid clusters with a count and the worst SLA state.
+#[utoipa::path(get, path = "/api/maps/live-tickets", tag = "maps", security(("bearer" = [])),
+    params(MapQuery, TicketQuery),
+    responses((status = 200, description = "RFC 7946 FeatureCollection", body = FeatureCollection<TicketProperties>,
+               content_type = "application/geo+json", headers(("ETag" = String), ("Cache-Control" = String))),
+              (status = 304, description = "Unchanged since the ETag sent in If-None-Match")))]
+pub async fn live_tickets(request: MapRequest) -> ApiResult<Response> {
+    request.answer(live_tickets_body).await
+}
+
+async fn live_tickets_body(
+    state: AppState,
+    view: View,
+    tickets: TicketQuery,
+    visibility: Visibility,
+) -> ApiResult<Bytes> {
+    let features: Vec<Feature<TicketProperties>> = match view.cell {
+        Some(cell) => {
+            let select = format!(
+                "floor(l.longitude / {cell}) AS cx, floor(l.latitude / {cell}) AS cy, avg(l.longitude) AS longitude,
+                 avg(l.latitude) AS latitude, count(*) AS point_count, max({SEVERITY_SQL}) AS severity"
+            );
+            let mut qb = tickets_query(&select, &view, tickets, visibility)?;
+            qb.push(" GROUP BY cx, cy ORDER BY cx, cy");
+            let cells: Vec<CellRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            cells
+                .into_iter()
+                .map(|c| {
+                    let props =
+                        Cluster { cluster: true, point_count: c.point_count, sla_state: severity::state(c.severity) };
+                    Feature::point(c.longitude, c.latitude, TicketProperties::Cluster(props))
+                })
+                .collect()
+        }
+        None => {
+            let select = format!(
+                "t.id, t.number, t.status, t.priority, t.ticket_type, l.code, l.name, l.longitude, l.latitude,
+                 {SEVERITY_SQL} AS severity, t.resolution_due_at,
+                 CASE WHEN t.responded_at IS NULL THEN t.response_due_at
+                      WHEN t.resolved_at IS NULL THEN t.resolution_due_at END AS next_due"
+            );
+            let mut qb = tickets_query(&select, &view, tickets, visibility)?;
+            qb.push(" ORDER BY t.id LIMIT ").push_bind(MAX_POINTS + 1);
+            let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            if rows.len() as i64 > MAX_POINTS {
+                return Err(ApiError::validation(
+                    "bbox",
+                    format!("more than {MAX_POINTS} tickets in view: zoom in, filter, or ask for cluster=true"),
+                ));
+            }
+            let now = Utc::now();
+            rows.into_iter()
+                .map(|r| {
+                    let marker = TicketMarker {
+                        id: r.id,
+                        number: r.number,
+                        status: r.status,
+                        priority: r.priority,
+                        ticket_type: r.ticket_type,
+                        location_code: r.code,
+                        location_name: r.name,
+                        sla_state: severity::state(r.severity),
+                        resolution_due_at: r.resolution_due_at,
+                        minutes_to_breach: r.next_due.map(|due| (due - now).num_minutes()),
+                    };
+                    Feature::point(r.longitude, r.latitude, TicketProperties::Ticket(marker))
+                })
+                .collect()
+        }
+    };
+    to_json(&FeatureCollection::new(features))
+}

@@ -1,0 +1,129 @@
+//! `GET /api/maps/locations`: every located site with its count of active tickets, as markers or
+//! grid clusters.
+
+use axum::body::Bytes;
+use axum::response::Response;
+use nexus_shared::ticket::{TicketQuery, TicketStatus, Visibility};
+use nexus_shared::{ApiResult, AppState};
+use serde::Serialize;
+use sqlx::{FromRow, QueryBuilder};
+use utoipa::ToSchema;
+
+use crate::geojson::{Feature, FeatureCollection};
+use crate::query::{MapQuery, View};
+use crate::response::{MapRequest, to_json};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteMarker {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub region: Option<String>,
+    /// Active tickets at the site (matching the ticket filters, and the caller's own for technicians).
+    pub active_ticket_count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteCluster {
+    pub cluster: bool,
+    pub point_count: i64,
+    pub active_ticket_count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SiteProperties {
+    Site(SiteMarker),
+    Cluster(SiteCluster),
+}
+
+#[derive(FromRow)]
+struct SiteRow {
+    id: i64,
+    code: String,
+    name: String,
+    region: Option<String>,
+    longitude: f64,
+    latitude: f64,
+    active_ticket_count: i64,
+}
+
+#[derive(FromRow)]
+struct SiteCellRow {
+    longitude: f64,
+    latitude: f64,
+    point_count: i64,
+    active_ticket_count: i64,
+}
+
+/// Every located site with its count of active tickets, as GeoJSON; clustered like the tickets.
+#[utoipa::path(get, path = "/api/maps/locations", tag = "maps", security(("bearer" = [])),
+    params(MapQuery, TicketQuery),
+    responses((status = 200, description = "RFC 7946 FeatureCollection", body = FeatureCollection<SiteProperties>,
+               content_type = "application/geo+json", headers(("ETag" = String), ("Cache-Control" = String))),
+              (status = 304, description = "Unchanged since the ETag sent in If-None-Match")))]
+pub async fn locations(request: MapRequest) -> ApiResult<Response> {
+    request.answer(locations_body).await
+}
+
+async fn locations_body(state: AppState, view: View, tickets: TicketQuery, visibility: Visibility) -> ApiResult<Bytes> {
+    let filter = tickets.parse()?;
+    let active = TicketStatus::sql_list(TicketStatus::ACTIVE);
+    // Active tickets per site, counted once, then joined to the sites in view.
+    let mut qb = QueryBuilder::new(format!(
+        "WITH counts AS (SELECT t.location_id, count(*) AS n FROM tickets t JOIN locations l ON l.id = t.location_id
+         WHERE t.status IN {active}"
+    ));
+    filter.push(&mut qb, visibility);
+    qb.push(" GROUP BY t.location_id) SELECT ");
+    match view.cell {
+        Some(cell) => qb.push(format_args!(
+            "floor(l.longitude / {cell}) AS cx, floor(l.latitude / {cell}) AS cy, avg(l.longitude) AS longitude,
+             avg(l.latitude) AS latitude, count(*) AS point_count, COALESCE(sum(c.n), 0)::bigint AS active_ticket_count"
+        )),
+        None => {
+            qb.push("l.id, l.code, l.name, l.region, l.longitude, l.latitude, COALESCE(c.n, 0) AS active_ticket_count")
+        }
+    };
+    qb.push(" FROM locations l LEFT JOIN counts c ON c.location_id = l.id WHERE l.latitude IS NOT NULL");
+    if let Some(bbox) = view.bbox {
+        bbox.push(&mut qb);
+    }
+    if let Some(region) = &filter.region {
+        qb.push(" AND l.region = ").push_bind(region.clone());
+    }
+    let features: Vec<Feature<SiteProperties>> = match view.cell {
+        Some(_) => {
+            qb.push(" GROUP BY cx, cy ORDER BY cx, cy");
+            let cells: Vec<SiteCellRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            cells
+                .into_iter()
+                .map(|c| {
+                    let props = SiteCluster {
+                        cluster: true,
+                        point_count: c.point_count,
+                        active_ticket_count: c.active_ticket_count,
+                    };
+                    Feature::point(c.longitude, c.latitude, SiteProperties::Cluster(props))
+                })
+                .collect()
+        }
+        None => {
+            qb.push(" ORDER BY l.code");
+            let rows: Vec<SiteRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            rows.into_iter()
+                .map(|r| {
+                    let props = SiteMarker {
+                        id: r.id,
+                        code: r.code,
+                        name: r.name,
+                        region: r.region,
+                        active_ticket_count: r.active_ticket_count,
+                    };
+                    Feature::point(r.longitude, r.latitude, SiteProperties::Site(props))
+                })
+                .collect()
+        }
+    };
+    to_json(&FeatureCollection::new(features))
+}

@@ -1,0 +1,57 @@
+//! Every function's state, built from one environment around one core (one pool), as each
+//! Lambda builds its own from the same variables.
+
+use std::time::Duration;
+
+use nexus_auth::AuthState;
+use nexus_maps::MapsState;
+use nexus_meta::MetaState;
+use nexus_pdf::PdfState;
+use nexus_shared::AppState;
+use nexus_shared::auth::password::{PasswordHashing, Passwords};
+use nexus_shared::config::{ConfigError, Env, FromEnv, SecretVar};
+use nexus_shared::storage::S3Store;
+
+#[derive(Clone)]
+pub struct States {
+    pub core: AppState,
+    pub auth: AuthState,
+    pub maps: MapsState,
+    pub pdf: PdfState,
+    pub meta: MetaState,
+}
+
+impl States {
+    pub fn new(core: AppState, passwords: Passwords, map_cache_ttl: Duration, jobcards: S3Store) -> Self {
+        Self {
+            auth: AuthState::new(core.clone(), passwords),
+            maps: MapsState::new(core.clone(), map_cache_ttl),
+            pdf: PdfState::new(core.clone(), jobcards),
+            meta: MetaState::with_core(&core),
+            core,
+        }
+    }
+
+    /// Around `core`: `passwords` for auth and the demo accounts, the maps' and pdf's own
+    /// settings from `env`.
+    pub async fn with_core(core: AppState, passwords: Passwords, env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            auth: AuthState::new(core.clone(), passwords),
+            maps: MapsState::with_core(core.clone(), env)?,
+            pdf: PdfState::with_core(core.clone(), env).await?,
+            meta: MetaState::with_core(&core),
+            core,
+        })
+    }
+
+    pub fn passwords(&self) -> &Passwords {
+        &self.auth.passwords
+    }
+}
+
+impl FromEnv for States {
+    const SECRETS: &'static [SecretVar] = AppState::SECRETS;
+    async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Self::with_core(AppState::from_env(env).await?, Passwords::new(PasswordHashing::OWASP), env).await
+    }
+}
