@@ -11,7 +11,8 @@ use nexus_shared::ApiError;
 use serde_json::Value;
 use sqlx::PgPool;
 
-type Report = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send>>;
+/// The job's report as JSON, its fields in the order the deployed function answers them.
+type Report = Pin<Box<dyn Future<Output = Result<String, ApiError>> + Send>>;
 
 pub struct Job {
     /// The function's binary name, and the runner's command for one run.
@@ -22,8 +23,8 @@ pub struct Job {
     pub run: fn(PgPool, DateTime<Utc>) -> Report,
 }
 
-fn report<R: serde::Serialize>(r: Result<R, ApiError>) -> Result<Value, ApiError> {
-    serde_json::to_value(r?).map_err(ApiError::internal)
+fn report<R: serde::Serialize>(r: Result<R, ApiError>) -> Result<String, ApiError> {
+    serde_json::to_string(&r?).map_err(ApiError::internal)
 }
 
 pub const JOBS: [Job; 2] = [
@@ -60,6 +61,25 @@ pub async fn run_periodically(job: &'static Job, pool: PgPool) {
 }
 
 /// A report counts what a run did; one of only zeros is not worth a log line every minute.
-fn did_something(report: &Value) -> bool {
-    report.as_object().is_none_or(|counts| counts.values().any(|n| n.as_u64() != Some(0)))
+fn did_something(report: &str) -> bool {
+    let counts: Option<serde_json::Map<String, Value>> = serde_json::from_str(report).ok();
+    counts.is_none_or(|counts| counts.values().any(|n| n.as_u64() != Some(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_report_that_counts_something_is_logged() {
+        assert!(!did_something(r#"{"response_warnings":0,"sessions":0}"#));
+        assert!(did_something(r#"{"response_warnings":0,"sessions":3}"#));
+        assert!(did_something("not a report"), "what cannot be read is shown");
+    }
+
+    #[test]
+    fn every_scheduled_function_is_a_command() {
+        assert_eq!(JOBS.map(|job| job.name), ["sla-check", "housekeeping"]);
+        assert!(find("sla-check").is_some() && find("serve").is_none());
+    }
 }
