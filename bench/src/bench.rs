@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::Method;
 use nexus_local_runner::States;
-use nexus_local_runner::generate::Scale;
+use nexus_local_runner::generate::Preset;
 use nexus_shared::auth::Role;
 use nexus_shared::ticket::TicketStatus;
 use nexus_shared::{ApiError, AppState};
@@ -19,9 +19,9 @@ const SITES: i64 = 2_000;
 /// over two years, ~30 % active within the last days).
 pub async fn load(states: &States, tickets: i64) -> Result<Duration, ApiError> {
     let started = Instant::now();
-    let scale = Scale { tids: SITES, assets: SITES, tickets };
-    let (pool, passwords) = (&states.core.pool, states.passwords());
-    nexus_local_runner::generate::scale::generate(pool, passwords, scale, |step| eprintln!("{step}")).await?;
+    let preset = Preset::scale(SITES, SITES, tickets);
+    nexus_local_runner::generate::generate(&states.core.pool, states.passwords(), preset, |step| eprintln!("{step}"))
+        .await?;
     Ok(started.elapsed())
 }
 

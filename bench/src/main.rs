@@ -67,7 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// Prints the tickets benchmark as a Markdown table.
 async fn bench_tickets(states: &States, tickets: i64) -> Result<(), ApiError> {
     let state = &states.core;
-    nexus_local_runner::generate::demo::seed(&state.pool, states.passwords()).await?;
+    nexus_local_runner::generate::demo(&state.pool, states.passwords()).await?;
     let (render, size) = bench::jobcard(1_000);
     println!(
         "Jobcard PDF: median {:.2} ms, p95 {:.2} ms, {size} bytes (1000 renders)",

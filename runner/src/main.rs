@@ -17,7 +17,7 @@ enum Command {
     /// The demo preset.
     Seed,
     /// The scale preset.
-    Generate(generate::Scale),
+    Generate(generate::Preset),
     /// One run of a scheduled job at `now` (the current instant if not given).
     Job {
         job: &'static jobs::Job,
@@ -33,17 +33,17 @@ impl Command {
             ["migrate"] => Some(Command::Migrate),
             ["seed"] => Some(Command::Seed),
             ["generate", rest @ ..] => {
-                let mut scale = generate::Scale::default();
+                let (mut sites, mut devices, mut tickets) = (10_000, 50_000, 500_000);
                 for pair in rest.chunks(2) {
                     let value: i64 = pair.get(1)?.parse().ok().filter(|n| *n > 0)?;
                     match pair[0] {
-                        "--tids" => scale.tids = value,
-                        "--assets" => scale.assets = value,
-                        "--tickets" => scale.tickets = value,
+                        "--tids" => sites = value,
+                        "--assets" => devices = value,
+                        "--tickets" => tickets = value,
                         _ => return None,
                     }
                 }
-                Some(Command::Generate(scale))
+                Some(Command::Generate(generate::Preset::scale(sites, devices, tickets)))
             }
             [name] => Some(Command::Job { job: jobs::find(name)?, now: None }),
             [name, "--now", instant] => {
@@ -64,18 +64,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match command {
         Command::Migrate => {}
         Command::Seed => {
-            generate::demo::seed(&state.pool, states.passwords()).await?;
+            generate::demo(&state.pool, states.passwords()).await?;
         }
-        Command::Generate(scale) => {
-            println!("Generating {} sites, {} devices, {} tickets", scale.tids, scale.assets, scale.tickets);
-            generate::scale::generate(&state.pool, states.passwords(), scale, |step| println!("{step}")).await?;
+        Command::Generate(preset) => {
+            println!("Generating {} sites, {} devices, {} tickets", preset.sites, preset.devices, preset.tickets);
+            generate::generate(&state.pool, states.passwords(), preset, |step| println!("{step}")).await?;
         }
         Command::Job { job, now } => {
             let report = (job.run)(state.pool.clone(), now.unwrap_or_else(Utc::now)).await?;
             println!("{report}");
         }
         Command::Serve => {
-            let summary = generate::demo::seed(&state.pool, states.passwords()).await?;
+            let summary = generate::demo(&state.pool, states.passwords()).await?;
             if let Err(error) = create_jobcard_bucket(&states.pdf.jobcards).await {
                 tracing::warn!(%error, "the jobcard bucket could not be created: jobcards will fail until S3 is reachable");
             }

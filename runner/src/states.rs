@@ -27,7 +27,7 @@ impl States {
             auth: AuthState::new(core.clone(), passwords),
             maps: MapsState::new(core.clone(), map_cache_ttl),
             pdf: PdfState::new(core.clone(), jobcards),
-            meta: MetaState::with_core(&core),
+            meta: MetaState::from_core(&core),
             core,
         }
     }
@@ -39,7 +39,7 @@ impl States {
             auth: AuthState::new(core.clone(), passwords),
             maps: MapsState::with_core(core.clone(), env)?,
             pdf: PdfState::with_core(core.clone(), env).await?,
-            meta: MetaState::with_core(&core),
+            meta: MetaState::from_core(&core),
             core,
         })
     }
@@ -49,9 +49,12 @@ impl States {
     }
 }
 
+/// As deployed, except that the jobcard bucket defaults to `nexus-jobcards` (what `scripts/run`
+/// creates in moto): the runner's other commands never touch S3.
 impl FromEnv for States {
     const SECRETS: &'static [SecretVar] = AppState::SECRETS;
     async fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Self::with_core(AppState::from_env(env).await?, Passwords::new(PasswordHashing::OWASP), env).await
+        let env = env.clone().with_default("NEXUS_JOBCARD_BUCKET", "nexus-jobcards");
+        Self::with_core(AppState::from_env(&env).await?, Passwords::new(PasswordHashing::OWASP), &env).await
     }
 }

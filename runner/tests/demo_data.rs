@@ -12,8 +12,8 @@ use sqlx::PgPool;
 async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let state = testing::state(pool.clone());
     let passwords = testing::passwords();
-    let first = nexus_local_runner::generate::demo::seed(&pool, &passwords).await.unwrap();
-    let second = nexus_local_runner::generate::demo::seed(&pool, &passwords).await.unwrap();
+    let first = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
+    let second = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
     assert_eq!((first.locations, first.assets, first.tickets), (60, 105, 48));
     assert_eq!((second.locations, second.assets, second.tickets), (60, 105, 48));
     let zones: Vec<String> =
@@ -35,7 +35,7 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(approved, 8, "every closed demo ticket has its approval, once");
-    for (email, _) in nexus_local_runner::generate::demo::USERS {
+    for (email, _) in nexus_local_runner::generate::USERS {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND active)")
             .bind(email)
             .fetch_one(&pool)

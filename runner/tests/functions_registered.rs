@@ -98,9 +98,11 @@ fn graph(function: &str, dev: bool) -> std::collections::BTreeSet<String> {
 }
 
 /// Under `cargo test` cargo merges dev-dependencies (and their features) into the build, so
-/// the deployed graph is shown, not assumed: per function, the packages (or feature sets) only
-/// its tests add (printed; `-- --nocapture` to read it). The deployed graph (`cargo lambda
-/// build`, no dev edges) never holds the test kit, and the common crate has no features at all.
+/// the deployed graph is shown, not assumed: per function, the package builds only its tests
+/// add (printed; `-- --nocapture` to read it) must be our own crates — the test kit and the
+/// functions its scenarios drive — and change no feature of any other package. The deployed
+/// graph (`cargo lambda build`, no dev edges) never holds the test kit, and the common crate
+/// has no features at all.
 #[test]
 fn tests_add_only_test_support_to_a_function() {
     for function in functions() {
@@ -110,6 +112,8 @@ fn tests_add_only_test_support_to_a_function() {
         for node in &added {
             println!("  + {node}");
         }
+        let foreign: Vec<&&String> = added.iter().filter(|node| !node.starts_with("nexus-")).collect();
+        assert!(foreign.is_empty(), "{function}'s tests change what it is built with: {foreign:?}");
         assert!(!deployed.iter().any(|p| p.starts_with("nexus-testkit ")), "{function} ships the test kit");
         let shared: Vec<&String> = deployed.iter().filter(|p| p.starts_with("nexus-shared ")).collect();
         assert!(

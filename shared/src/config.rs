@@ -43,9 +43,18 @@ pub struct Env {
 }
 
 impl Env {
-    /// The process environment, with `secrets` fetched where their id variable is set.
+    /// The process environment, with `secrets` fetched where their id variable is set. A
+    /// variable that is not UTF-8 is none of ours: it is skipped (`env::vars` would panic,
+    /// printing it).
     pub async fn load(secrets: &[SecretVar]) -> Result<Self, ConfigError> {
-        Self::from_pairs(std::env::vars()).fetch(secrets).await
+        let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::from_pairs(vars).fetch(secrets).await
+    }
+
+    /// `value` for `name` unless it is set: a tool's default where a deployed function has none.
+    pub fn with_default(mut self, name: &str, value: &str) -> Self {
+        self.values.entry(name.to_string()).or_insert_with(|| value.to_string());
+        self
     }
 
     /// Variables as given (tests, tools); no secret is fetched.

@@ -17,7 +17,11 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// needs one, and a database outage turns into 503s instead of a crash loop.
 pub fn lazy_pool(settings: &DatabaseSettings) -> Result<PgPool, ConfigError> {
     // The parser's message may quote the URL, password included: name the variable only.
-    let invalid = |_| ConfigError::Invalid { name: "DATABASE_URL", reason: "not a PostgreSQL connection URL".into() };
+    let invalid = |_| ConfigError::Invalid {
+        name: "DATABASE_URL",
+        reason: "not a PostgreSQL connection URL (from the variable, or the secret NEXUS_DATABASE_SECRET_ID names)"
+            .into(),
+    };
     let mut options = PgConnectOptions::from_str(settings.url.expose()).map_err(invalid)?.application_name("nexus");
     if let Some(mode) = settings.ssl_mode {
         options = options.ssl_mode(mode);

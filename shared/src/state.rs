@@ -56,9 +56,3 @@ impl FromRef<AppState> for HttpSettings {
         state.http.clone()
     }
 }
-
-impl FromRef<AppState> for PgPool {
-    fn from_ref(state: &AppState) -> Self {
-        state.pool.clone()
-    }
-}

@@ -19,7 +19,6 @@ use crate::state::{Crew, TEST_PASSWORD, TestUser, crew, jwt, state};
 /// What the table's events refer to: a signed-in user per role, one site, and what a case
 /// asked to be prepared.
 pub struct World {
-    pub pool: PgPool,
     crew: Option<Crew>,
     pub site: Site,
     /// A ticket closed through the tickets and approvals routers ([`Prepare::ClosedTicket`]).
@@ -44,13 +43,14 @@ enum Prepare {
     ClosedTicket,
     /// An open ticket whose response lines passed before the scheduled fixture's time.
     OverdueTicket,
-    /// A login failure 40 days before the scheduled fixture's time.
-    StaleLoginFailure,
+    /// Login failures 40 days and 5 minutes before the scheduled fixture's time.
+    LoginFailures,
 }
 
 enum Expect {
-    /// An HTTP function's answer, as API Gateway reads it.
-    Status(u16),
+    /// An HTTP function's answer, as API Gateway reads it: the status, and what else it must
+    /// show (its body or headers after the trip through `lambda_http`).
+    Http(u16, fn(&World, &TestResponse) -> bool),
     /// A scheduled or invoked function's answer, exactly.
     Answer(fn(&World) -> Value),
 }
@@ -64,8 +64,14 @@ struct Case {
     expect: Expect,
 }
 
-fn http(function: &'static str, prepare: Prepare, event: fn(&World) -> Value, status: u16) -> Case {
-    Case { function, prepare, env: |_| Vec::new(), event, expect: Expect::Status(status) }
+fn http(
+    function: &'static str,
+    prepare: Prepare,
+    event: fn(&World) -> Value,
+    status: u16,
+    shows: fn(&World, &TestResponse) -> bool,
+) -> Case {
+    Case { function, prepare, env: |_| Vec::new(), event, expect: Expect::Http(status, shows) }
 }
 
 fn get(path: &str, query: &str, caller: &TestUser) -> Value {
@@ -89,8 +95,15 @@ fn cases() -> Vec<Case> {
                 post("/api/auth/login", None, json!({"email": technician.email, "password": TEST_PASSWORD}))
             },
             200,
+            |_, r| r.body["access_token"].is_string() && r.body["token_type"] == "Bearer",
         ),
-        http("users", Nothing, |w| get("/api/users", "q=admin", w.user(Role::Admin)), 200),
+        http(
+            "users",
+            Nothing,
+            |w| get("/api/users", "q=admin", w.user(Role::Admin)),
+            200,
+            |_, r| r.body["items"][0]["email"] == "admin@test.example",
+        ),
         http(
             "locations",
             Nothing,
@@ -99,9 +112,22 @@ fn cases() -> Vec<Case> {
                 post("/api/locations", Some(w.user(Role::Admin)), site)
             },
             201,
+            |_, r| r.body["code"] == "JKT0001" && r.body["id"].is_i64(),
         ),
-        http("assets", Nothing, |w| get(&format!("/api/assets/{}", w.site.asset_id), "", w.user(Role::Viewer)), 200),
-        http("audit", Nothing, |w| get("/api/audit-logs", "limit=5", w.user(Role::Admin)), 200),
+        http(
+            "assets",
+            Nothing,
+            |w| get(&format!("/api/assets/{}", w.site.asset_id), "", w.user(Role::Viewer)),
+            200,
+            |w, r| r.body["id"] == w.site.asset_id && r.body["location_id"] == w.site.location_id,
+        ),
+        http(
+            "audit",
+            Nothing,
+            |w| get("/api/audit-logs", "limit=5", w.user(Role::Admin)),
+            200,
+            |_, r| r.body["items"].is_array(),
+        ),
         http(
             "tickets",
             Nothing,
@@ -110,15 +136,31 @@ fn cases() -> Vec<Case> {
                 post("/api/tickets", Some(w.user(Role::Supervisor)), ticket)
             },
             201,
+            |_, r| {
+                r.body["number"].as_str().is_some_and(|n| n.starts_with("CM-")) && r.body["asset_tag"] == "ATM-SUB0001"
+            },
         ),
         http(
             "approvals",
             ClosedTicket,
             |w| get(&format!("/api/approvals/{}", w.closed_ticket.unwrap()), "", w.user(Role::Viewer)),
             200,
+            |_, r| r.body.to_string().contains(r#""decision":"approve""#),
         ),
-        http("sla", Nothing, |w| get("/api/sla", "", w.user(Role::Viewer)), 200),
-        http("maps", Nothing, |w| get("/api/maps/locations", "", w.user(Role::Viewer)), 200),
+        http(
+            "sla",
+            Nothing,
+            |w| get("/api/sla", "", w.user(Role::Viewer)),
+            200,
+            |_, r| r.body["items"].as_array().is_some_and(|rules| rules.len() == 8),
+        ),
+        http(
+            "maps",
+            Nothing,
+            |w| get("/api/maps/locations", "", w.user(Role::Viewer)),
+            200,
+            |_, r| r.content_type() == "application/geo+json" && r.body["type"] == "FeatureCollection",
+        ),
         Case {
             env: |w| vec![("NEXUS_JOBCARD_BUCKET", w.bucket.clone())],
             ..http(
@@ -126,12 +168,19 @@ fn cases() -> Vec<Case> {
                 ClosedTicket,
                 |w| post("/api/pdf/jobcard", Some(w.user(Role::Supervisor)), json!({"ticket_id": w.closed_ticket})),
                 201,
+                |w, r| r.body["key"] == format!("jobcards/{}/v1.pdf", w.closed_ticket.unwrap()),
             )
         },
         Case {
             // No signing key: this function never needs (nor may read) it.
             env: |_| vec![("NEXUS_JWT_SECRET", None)],
-            ..http("meta", Nothing, |_| api_gateway_v2_event("GET", "/api/health", "", None, None), 200)
+            ..http(
+                "meta",
+                Nothing,
+                |_| api_gateway_v2_event("GET", "/api/health", "", None, None),
+                200,
+                |_, r| r.body == json!({"status": "ok", "database": "ok"}),
+            )
         },
         Case {
             function: "sla-check",
@@ -144,7 +193,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             function: "housekeeping",
-            prepare: StaleLoginFailure,
+            prepare: LoginFailures,
             env: |_| Vec::new(),
             event: |_| scheduled_event("housekeeping"),
             expect: Expect::Answer(|_| json!({"login_failures": 1, "idempotency_keys": 0, "sessions": 0})),
@@ -186,20 +235,22 @@ pub async fn the_built_function_answers(binary: &str, pool: PgPool) {
     let mut lambda = LambdaProcess::start(Path::new(binary), function, &env).await.expect("spawn the function");
     let answer = lambda.invoke(&(case.event)(&world), Duration::from_secs(60)).await.unwrap_or_else(|e| panic!("{e}"));
     match case.expect {
-        Expect::Status(status) => {
+        Expect::Http(status, shows) => {
             let r = api_gateway_response(&answer);
             assert_eq!(r.status.as_u16(), status, "{function}: {:?}", r.body);
+            assert!(shows(&world, &r), "{function} answered {status} without what its row expects: {r:?}");
         }
         Expect::Answer(expected) => assert_eq!(answer, expected(&world), "{function}"),
     }
     let log = lambda.log();
+    assert!(!log.trim().is_empty(), "{function} logged nothing");
     assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{function} logged a non-JSON line:\n{log}");
     let key = String::from_utf8_lossy(jwt().secret.expose()).into_owned();
     assert!(!log.contains(TEST_PASSWORD) && !log.contains(&key), "{function} logged a secret:\n{log}");
 }
 
 async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
-    let mut world = World { pool: pool.clone(), crew: None, site: Site::default(), closed_ticket: None, bucket: None };
+    let mut world = World { crew: None, site: Site::default(), closed_ticket: None, bucket: None };
     if prepare == Prepare::EmptyDatabase {
         return world;
     }
@@ -236,12 +287,16 @@ async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
             .await
             .expect("an overdue ticket");
         }
-        Prepare::StaleLoginFailure => {
-            sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES ('old@test.example', $1::timestamptz - interval '40 days')")
+        Prepare::LoginFailures => {
+            // Only the first is past the retention (a day) at the fixture's time.
+            sqlx::query(
+                "INSERT INTO login_failures (email, failed_at)
+                 SELECT 'old@test.example', $1::timestamptz - age FROM unnest(ARRAY[interval '40 days', interval '5 minutes']) age",
+            )
                 .bind(fired_at)
                 .execute(pool)
                 .await
-                .expect("a login failure");
+                .expect("login failures");
         }
     }
     world

@@ -17,6 +17,11 @@ use utoipa_axum::routes;
 
 pub use state::MapsState;
 
+/// The unfinished statuses as SQL, spelled once from `TicketStatus`: what both maps show.
+static ACTIVE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    nexus_shared::ticket::TicketStatus::sql_list(nexus_shared::ticket::TicketStatus::ACTIVE)
+});
+
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<MapsState> {
     OpenApiRouter::new().routes(routes!(live_tickets::live_tickets)).routes(routes!(sites::locations))

@@ -88,7 +88,7 @@ fn tickets_query(
     visibility: Visibility,
 ) -> ApiResult<QueryBuilder<Postgres>> {
     let filter = query.parse()?;
-    let active = TicketStatus::sql_list(TicketStatus::ACTIVE);
+    let active = &*crate::ACTIVE;
     let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
     qb.push_bind(Utc::now());
     qb.push(format_args!(

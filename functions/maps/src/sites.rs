@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::response::Response;
-use nexus_shared::ticket::{TicketQuery, TicketStatus, Visibility};
+use nexus_shared::ticket::{TicketQuery, Visibility};
 use nexus_shared::{ApiResult, AppState};
 use serde::Serialize;
 use sqlx::{FromRow, QueryBuilder};
@@ -68,7 +68,7 @@ pub async fn locations(request: MapRequest) -> ApiResult<Response> {
 
 async fn locations_body(state: AppState, view: View, tickets: TicketQuery, visibility: Visibility) -> ApiResult<Bytes> {
     let filter = tickets.parse()?;
-    let active = TicketStatus::sql_list(TicketStatus::ACTIVE);
+    let active = &*crate::ACTIVE;
     // Active tickets per site, counted once, then joined to the sites in view.
     let mut qb = QueryBuilder::new(format!(
         "WITH counts AS (SELECT t.location_id, count(*) AS n FROM tickets t JOIN locations l ON l.id = t.location_id

@@ -13,7 +13,7 @@ pub struct MetaState {
 
 impl MetaState {
     /// The pool and HTTP settings of a core built elsewhere (the local runner shares one).
-    pub fn with_core(core: &nexus_shared::AppState) -> Self {
+    pub fn from_core(core: &nexus_shared::AppState) -> Self {
         Self { pool: core.pool.clone(), http: core.http.clone() }
     }
 }
@@ -22,7 +22,9 @@ impl FromEnv for MetaState {
     const SECRETS: &'static [SecretVar] = &[SecretVar::DatabaseUrl];
     async fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let pool = nexus_shared::db::lazy_pool(&DatabaseSettings::from_env(env)?)?;
-        Ok(Self { pool, http: HttpSettings::from_env(env)? })
+        // No CORS layer in Lambda, as before: API Gateway answers the API's preflights, and the
+        // health check and the document are read by tools, not by the web app's pages.
+        Ok(Self { pool, http: HttpSettings::default() })
     }
 }
 

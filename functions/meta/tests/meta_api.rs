@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn health_is_ok_when_the_database_answers(pool: PgPool) {
-    let app = nexus_meta::router(MetaState::with_core(&testing::state(pool)));
+    let app = nexus_meta::router(MetaState::from_core(&testing::state(pool)));
     let r = testing::send_event(&app, testing::apigw_v2_event("GET", "/api/health", "", None, None)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, serde_json::json!({"status": "ok", "database": "ok"}));
@@ -27,7 +27,7 @@ async fn health_is_503_and_other_requests_problem_503_when_the_database_is_gone(
     };
     let pool = nexus_shared::db::lazy_pool(&settings).unwrap();
     let state = testing::state(pool);
-    let app = nexus_meta::router(MetaState::with_core(&state));
+    let app = nexus_meta::router(MetaState::from_core(&state));
     let r = send(&app, request(Method::GET, "/api/health", None, None)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["database"], "unreachable");
@@ -106,7 +106,7 @@ async fn cors_is_for_the_configured_origin_only(pool: sqlx::PgPool) {
     assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
     assert!(r.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS].to_str().unwrap().contains("etag"));
 
-    let without = nexus_meta::router(MetaState::with_core(&testing::state(pool)));
+    let without = nexus_meta::router(MetaState::from_core(&testing::state(pool)));
     let none = send(&without, preflight("https://app.example.com")).await;
     assert!(none.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }

@@ -8,10 +8,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = nexus_shared::config::load::<nexus_shared::config::DatabaseSettings>().await?;
     let pool = &nexus_shared::db::lazy_pool(&settings)?;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde::de::IgnoredAny>| async move {
-        nexus_migrate::migrate(pool).await.map_err(|error| {
-            tracing::error!(%error, "migration failed");
-            lambda_runtime::Error::from("the migration failed; the cause is in the function's log")
-        })
+        match nexus_migrate::migrate(pool).await {
+            // The deploy's record of what changed in the schema, beside the answer it reads.
+            Ok(report) => {
+                tracing::info!(applied = ?report.applied, latest = ?report.latest, "migrations applied");
+                Ok(report)
+            }
+            Err(error) => {
+                tracing::error!(%error, "migration failed");
+                Err(lambda_runtime::Error::from("the migration failed; the cause is in the function's log"))
+            }
+        }
     }))
     .await
 }
