@@ -156,10 +156,13 @@ pub async fn live_map(states: &States, runs: usize) -> Result<Vec<String>, ApiEr
             "/api/maps/live-tickets?cluster=true&zoom=5",
         ),
         (
-            format!("live-tickets, {active} active, cluster zoom 12"),
-            "/api/maps/live-tickets?cluster=true&zoom=12&bbox=100,-8,101,-7",
+            format!("live-tickets, {active} active, cluster zoom 12 (Jakarta)"),
+            "/api/maps/live-tickets?cluster=true&zoom=12&bbox=106.6,-6.4,107.0,-6.0",
         ),
-        ("live-tickets unclustered, bbox 0.2° x 0.2°".to_string(), "/api/maps/live-tickets?bbox=100,-8,100.2,-7.8"),
+        (
+            "live-tickets unclustered, bbox 0.2° x 0.2° (Jakarta)".to_string(),
+            "/api/maps/live-tickets?bbox=106.75,-6.3,106.95,-6.1",
+        ),
         ("locations, 2,000 generated sites, unclustered".to_string(), "/api/maps/locations"),
     ];
     let mut rows = Vec::new();
