@@ -22,28 +22,17 @@ pub struct States {
 }
 
 impl States {
+    /// For tests: every state around `core`, the maps' cache TTL and the jobcard store given.
     pub fn new(core: AppState, passwords: Passwords, map_cache_ttl: Duration, jobcards: S3Store) -> Self {
-        Self {
-            auth: AuthState::new(core.clone(), passwords),
-            maps: MapsState::new(core.clone(), map_cache_ttl),
-            pdf: PdfState::new(core.clone(), jobcards),
-            meta: MetaState::from_core(&core),
-            core,
-        }
+        let (maps, pdf) = (MapsState::new(core.clone(), map_cache_ttl), PdfState::new(core.clone(), jobcards));
+        Self::around(core, passwords, maps, pdf)
     }
 
-    /// Around `core`: `passwords` for auth and the demo accounts, the maps' and pdf's own
-    /// settings from `env`.
-    pub async fn with_core(core: AppState, passwords: Passwords, env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            auth: AuthState::new(core.clone(), passwords),
-            maps: MapsState::with_core(core.clone(), env)?,
-            pdf: PdfState::with_core(core.clone(), env).await?,
-            meta: MetaState::from_core(&core),
-            core,
-        })
+    fn around(core: AppState, passwords: Passwords, maps: MapsState, pdf: PdfState) -> Self {
+        Self { auth: AuthState::new(core.clone(), passwords), maps, pdf, meta: MetaState::from_core(&core), core }
     }
 
+    /// Hashes the demo accounts' passwords as auth verifies them.
     pub fn passwords(&self) -> &Passwords {
         &self.auth.passwords
     }
@@ -55,6 +44,9 @@ impl FromEnv for States {
     const SECRETS: &'static [SecretVar] = AppState::SECRETS;
     async fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let env = env.clone().with_default("NEXUS_JOBCARD_BUCKET", "nexus-jobcards");
-        Self::with_core(AppState::from_env(&env).await?, Passwords::new(PasswordHashing::OWASP), &env).await
+        let core = AppState::from_env(&env).await?;
+        let maps = MapsState::with_core(core.clone(), &env)?;
+        let pdf = PdfState::with_core(core.clone(), &env).await?;
+        Ok(Self::around(core, Passwords::new(PasswordHashing::OWASP), maps, pdf))
     }
 }
