@@ -50,3 +50,22 @@ impl FromRef<MapsState> for Views {
         state.views.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_view_cache_lives_at_most_a_minute() {
+        let env = |secs: &str| {
+            Env::from_pairs([
+                ("DATABASE_URL", "postgres://nexus@localhost/nexus"),
+                ("NEXUS_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("NEXUS_MAP_CACHE_SECS", secs),
+            ])
+        };
+        assert!(MapsState::from_env(&env("60")).await.is_ok());
+        let long = MapsState::from_env(&env("61")).await;
+        assert!(matches!(long, Err(ConfigError::Invalid { name: "NEXUS_MAP_CACHE_SECS", .. })));
+    }
+}

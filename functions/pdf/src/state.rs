@@ -44,3 +44,19 @@ impl FromRef<PdfState> for Arc<S3Store> {
         state.jobcards.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucket is required at cold start, not discovered missing at the first jobcard.
+    #[tokio::test]
+    async fn pdf_does_not_start_without_its_bucket() {
+        let env = Env::from_pairs([
+            ("DATABASE_URL", "postgres://nexus@localhost/nexus"),
+            ("NEXUS_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]);
+        let missing = PdfState::from_env(&env).await;
+        assert!(matches!(missing, Err(ConfigError::Missing("NEXUS_JOBCARD_BUCKET"))));
+    }
+}

@@ -43,6 +43,11 @@ impl Passwords {
         Self { cost, decoy: Arc::new(OnceLock::new()), slots: Arc::new(tokio::sync::Semaphore::new(cpus)) }
     }
 
+    /// What new hashes cost (a stored hash carries its own, which verifying reads).
+    pub fn cost(&self) -> PasswordHashing {
+        self.cost
+    }
+
     /// Runs one hashing job on the blocking pool once a slot is free.
     async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
         let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
