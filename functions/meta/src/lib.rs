@@ -20,6 +20,6 @@ pub fn router(state: MetaState) -> Router {
 }
 
 /// The OpenAPI 3.1 document of every route of every function. Generated from the routers that
-/// serve (`nexus-local openapi`), committed, and checked against them by the local runner's
+/// serve (`runner/src/api.rs`), committed, and checked against them by the local runner's
 /// tests; embedded here so this function does not link every other function's code.
 pub const DOCUMENT: &str = include_str!("../openapi.json");
