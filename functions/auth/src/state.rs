@@ -47,18 +47,3 @@ impl FromRef<AuthState> for LoginThrottle {
         state.throttle
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn auth_needs_the_signing_key_and_hashes_at_production_cost() {
-        let database = ("DATABASE_URL", "postgres://nexus@localhost/nexus");
-        let missing = AuthState::from_env(&Env::from_pairs([database])).await;
-        assert!(matches!(missing, Err(ConfigError::Missing("NEXUS_JWT_SECRET"))));
-        let env = Env::from_pairs([database, ("NEXUS_JWT_SECRET", "0123456789abcdef0123456789abcdef")]);
-        let state = AuthState::from_env(&env).await.expect("database and key are enough");
-        assert_eq!(state.passwords.cost(), PasswordHashing::OWASP);
-    }
-}

@@ -1,6 +1,8 @@
 //! The auth endpoints against real Postgres, as HTTP exchanges.
 
 use axum::http::{Method, StatusCode};
+use nexus_shared::auth::password::PasswordHashing;
+use nexus_shared::config::{ConfigError, Env, FromEnv};
 use nexus_testkit::{self as testing, TEST_PASSWORD, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -288,4 +290,14 @@ async fn a_password_change_ends_the_other_sessions(pool: PgPool) {
 #[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
     nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_auth"), pool).await;
+}
+
+#[tokio::test]
+async fn auth_needs_the_signing_key_and_hashes_at_production_cost() {
+    let database = ("DATABASE_URL", "postgres://nexus@localhost/nexus");
+    let missing = nexus_auth::AuthState::from_env(&Env::from_pairs([database])).await;
+    assert!(matches!(missing, Err(ConfigError::Missing("NEXUS_JWT_SECRET"))));
+    let env = Env::from_pairs([database, ("NEXUS_JWT_SECRET", "0123456789abcdef0123456789abcdef")]);
+    let state = nexus_auth::AuthState::from_env(&env).await.expect("database and key are enough");
+    assert_eq!(state.passwords.cost(), PasswordHashing::OWASP);
 }

@@ -39,22 +39,3 @@ impl FromRef<MetaState> for HttpSettings {
         state.http.clone()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// No signing key to read, and none fetched: only the database secret is asked for.
-    #[tokio::test]
-    async fn meta_starts_without_a_signing_key_and_without_cors() {
-        assert_eq!(MetaState::SECRETS, &[SecretVar::DatabaseUrl]);
-        let env = Env::from_pairs([
-            ("DATABASE_URL", "postgres://nexus@localhost/nexus"),
-            ("NEXUS_CORS_ORIGIN", "https://app.example.com"),
-        ]);
-        let state = MetaState::from_env(&env).await.expect("the database alone is enough");
-        assert!(state.http.cors_origin.is_none());
-        let missing = MetaState::from_env(&Env::default()).await;
-        assert!(matches!(missing, Err(ConfigError::Missing("DATABASE_URL"))));
-    }
-}

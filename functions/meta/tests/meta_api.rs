@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use nexus_meta::MetaState;
-use nexus_shared::config::{DatabaseSettings, HttpSettings};
+use nexus_shared::config::{ConfigError, DatabaseSettings, Env, FromEnv, HttpSettings, SecretVar};
 use nexus_shared::secret::Secret;
 use nexus_testkit::{self as testing, request, send};
 use sqlx::PgPool;
@@ -116,4 +116,18 @@ async fn cors_is_for_the_configured_origin_only(pool: sqlx::PgPool) {
 #[sqlx::test(migrations = false)]
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
     nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_meta"), pool).await;
+}
+
+/// No signing key to read, and none fetched: only the database secret is asked for.
+#[tokio::test]
+async fn meta_starts_without_a_signing_key_and_without_cors() {
+    assert_eq!(MetaState::SECRETS, &[SecretVar::DatabaseUrl]);
+    let env = Env::from_pairs([
+        ("DATABASE_URL", "postgres://nexus@localhost/nexus"),
+        ("NEXUS_CORS_ORIGIN", "https://app.example.com"),
+    ]);
+    let state = MetaState::from_env(&env).await.expect("the database alone is enough");
+    assert!(state.http.cors_origin.is_none());
+    let missing = MetaState::from_env(&Env::default()).await;
+    assert!(matches!(missing, Err(ConfigError::Missing("DATABASE_URL"))));
 }
