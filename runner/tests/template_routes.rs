@@ -67,3 +67,19 @@ fn every_schedule_sends_the_time_the_scheduled_functions_read() {
         serde_json::from_str(r#"{"time": "2026-11-25T19:30:00Z"}"#).expect("what Scheduler sends parses");
     assert_eq!(event.time.to_rfc3339(), "2026-11-25T19:30:00+00:00");
 }
+
+/// In AWS, API Gateway's `CorsConfiguration` replaces the functions' CORS headers: it must say
+/// what `shared::cors` says, or a browser reads less (or more) there than locally.
+#[test]
+fn api_gateway_cors_is_the_servers() {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let setting = |key: &str| -> Vec<String> {
+        let line = template.lines().map(str::trim).find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("{key}"));
+        line.trim_matches(|c| c == '[' || c == ']' || c == ' ').split(',').map(|v| v.trim().to_lowercase()).collect()
+    };
+    let ours = |list: &[&str]| list.iter().map(|v| v.to_lowercase()).collect::<Vec<_>>();
+    assert_eq!(setting("AllowMethods:"), ours(&nexus_shared::cors::ALLOW_METHODS));
+    assert_eq!(setting("AllowHeaders:"), ours(&nexus_shared::cors::ALLOW_HEADERS));
+    assert_eq!(setting("ExposeHeaders:"), ours(&nexus_shared::cors::EXPOSE_HEADERS));
+    assert_eq!(setting("MaxAge:"), [nexus_shared::cors::MAX_AGE_SECS.to_string()]);
+}

@@ -4,11 +4,10 @@ use std::any::Any;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
+use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -45,53 +44,38 @@ where
 
 /// What every router is served behind (the local runner puts all of them behind it at once): a
 /// body limit, problem+json for unknown routes and methods, panics answered as 500 instead of a
-/// dropped connection, a request id on every request, log span and response, and CORS.
+/// dropped connection, CORS, and on every response — preflights and CORS refusals included — a
+/// request id and the security headers.
 pub fn layers(router: Router, http: &HttpSettings) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    let cors = http.cors_origin.as_deref().and_then(cors);
-    router
+    let router = router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
-                .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(axum::middleware::map_response(add_security_headers))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
-        )
-        // Outermost, so a preflight is answered before routing (no 405 for OPTIONS).
-        .layer(tower::util::option_layer(cors))
-}
-
-/// CORS for exactly one origin: the methods and headers the API uses, and the response headers
-/// a web app needs to read (ETag for If-Match, the request id, Retry-After, replays).
-fn cors(origin: &str) -> Option<CorsLayer> {
-    let origin = HeaderValue::from_str(origin).ok()?;
-    Some(
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list([origin]))
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                header::IF_MATCH,
-                header::IF_NONE_MATCH,
-                HeaderName::from_static(crate::idempotency::HEADER),
-            ])
-            .expose_headers([
-                header::ETAG,
-                header::LOCATION,
-                header::RETRY_AFTER,
-                HeaderName::from_static(REQUEST_ID_HEADER),
-                HeaderName::from_static(crate::idempotency::REPLAYED),
-            ])
-            .max_age(std::time::Duration::from_secs(600)),
+        );
+    // Around the routes, so a preflight is answered before routing (no 405 for OPTIONS).
+    // (The origin was checked to be one `scheme://host[:port]` when the settings were read.)
+    let router =
+        match http.cors_origin.as_deref().map(HeaderValue::from_str) {
+            Some(Ok(allowed)) => router.layer(crate::cors::layer(allowed.clone())).layer(axum::middleware::from_fn(
+                move |request, next| crate::cors::nothing_for_other_origins(allowed.clone(), request, next),
+            )),
+            _ => router,
+        };
+    // Outermost: whatever answers, CORS included, carries them.
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(axum::middleware::map_response(add_security_headers)),
     )
 }
 

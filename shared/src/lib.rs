@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod cors;
 pub mod create_body;
 pub mod db;
 pub mod error;
