@@ -2,7 +2,8 @@
 -- bench/harness.py runs it followed by bench/tickets-list.sql as one pgbench transaction: all
 -- the SQL one list request sends.
 SELECT u.id, u.email,
-                COALESCE(array_agg(ur.role ORDER BY ur.role) FILTER (WHERE ur.role IS NOT NULL), '{}')
+                COALESCE(array_agg(ur.role ORDER BY ur.role) FILTER (WHERE ur.role IS NOT NULL), '{}'),
+                u.must_change_password
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN user_roles ur ON ur.user_id = u.id

@@ -7,13 +7,16 @@ use chrono::{DateTime, Utc};
 use nexus_local_runner::{States, generate, jobs};
 use nexus_shared::db::MIGRATOR;
 
-const USAGE: &str = "usage: nexus-local [serve|migrate|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|housekeeping [--now RFC3339]]   \
+const USAGE: &str = "usage: nexus-local [serve|migrate [--admin EMAIL]|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|housekeeping [--now RFC3339]]   \
                      (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 /// What the command line asks for.
 enum Command {
     Serve,
-    Migrate,
+    /// Migrations, and with an e-mail the first admin, as the deployed `migrate` function does.
+    Migrate {
+        admin: Option<String>,
+    },
     /// The demo preset.
     Seed,
     /// The scale preset.
@@ -30,7 +33,8 @@ impl Command {
     fn parse(args: &[&str]) -> Option<Command> {
         match args {
             [] | ["serve"] => Some(Command::Serve),
-            ["migrate"] => Some(Command::Migrate),
+            ["migrate"] => Some(Command::Migrate { admin: None }),
+            ["migrate", "--admin", email] => Some(Command::Migrate { admin: Some(email.to_string()) }),
             ["seed"] => Some(Command::Seed),
             ["generate", rest @ ..] => {
                 let (mut sites, mut devices, mut tickets) = (10_000, 50_000, 500_000);
@@ -62,7 +66,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let state = &states.core;
     MIGRATOR.run(&state.pool).await?;
     match command {
-        Command::Migrate => {}
+        Command::Migrate { admin: None } => {}
+        Command::Migrate { admin: Some(email) } => first_admin(&states, &email).await?,
         Command::Seed => {
             generate::demo(&state.pool, states.passwords()).await?;
         }
@@ -90,6 +95,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
 fn parse_instant(instant: &str) -> Option<DateTime<Utc>> {
     Some(DateTime::parse_from_rfc3339(instant).ok()?.with_timezone(&Utc))
+}
+
+/// Where the local first admin's password goes (in moto's Secrets Manager, started by
+/// `scripts/run`) unless `NEXUS_ADMIN_PASSWORD_SECRET_ID` names another secret.
+const LOCAL_ADMIN_SECRET: &str = "nexus/admin-initial-password";
+
+/// The deployed migrator's first-admin step, against moto: the secret is created when missing.
+async fn first_admin(states: &States, email: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use nexus_migrate::first_admin::{self, AdminOutcome, FirstAdmin};
+    let secret = std::env::var("NEXUS_ADMIN_PASSWORD_SECRET_ID").unwrap_or_else(|_| LOCAL_ADMIN_SECRET.into());
+    let admin = FirstAdmin { email: nexus_shared::user::Email::parse(email)?, password_secret_id: secret.clone() };
+    let client = aws_sdk_secretsmanager::Client::new(&nexus_shared::aws::sdk_config().await);
+    if client.describe_secret().secret_id(&secret).send().await.is_err() {
+        client.create_secret().name(&secret).secret_string("not set yet").send().await?;
+    }
+    match first_admin::ensure(&states.core.pool, states.passwords(), &admin, &client).await? {
+        AdminOutcome::Created => println!(
+            "{} is the admin; its initial password is in the secret {secret} (must be changed at first sign-in):\n  \
+             aws --endpoint-url \"$AWS_ENDPOINT_URL\" secretsmanager get-secret-value --secret-id {secret} --query SecretString",
+            admin.email.as_str()
+        ),
+        _ => println!("an active admin exists: nothing done"),
+    }
+    Ok(())
 }
 
 /// Jobcards go to S3 (moto locally, started by `scripts/run`): the bucket is created when missing.

@@ -35,6 +35,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("forbidden")]
     Forbidden,
+    /// The account's password was chosen by someone else (the first admin of a deploy).
+    #[error("password change required")]
+    PasswordChangeRequired,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -76,7 +79,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -102,6 +105,11 @@ impl ApiError {
             Self::BadRequest(msg) => ("bad-request", "Malformed request", msg.clone()),
             Self::Unauthorized(why) => ("unauthorized", "Authentication required", (*why).to_string()),
             Self::Forbidden => ("forbidden", "Forbidden", "Your role does not allow this action.".into()),
+            Self::PasswordChangeRequired => (
+                "password-change-required",
+                "Password change required",
+                "Choose your own password first: POST /api/auth/password.".into(),
+            ),
             Self::NotFound => ("not-found", "Not found", "No such resource.".into()),
             Self::MethodNotAllowed => {
                 ("method-not-allowed", "Method not allowed", "This resource does not support that method.".into())
@@ -279,6 +287,7 @@ mod tests {
             ApiError::BadRequest("x".into()),
             ApiError::Unauthorized("x"),
             ApiError::Forbidden,
+            ApiError::PasswordChangeRequired,
             ApiError::NotFound,
             ApiError::MethodNotAllowed,
             ApiError::Conflict("x".into()),

@@ -68,7 +68,13 @@ fn add_problems(op: &mut Operation, has_id: bool) {
         statuses.extend([("400", "Malformed JSON"), ("413", "Body too large"), ("415", "Body is not JSON")]);
     }
     if secured {
-        statuses.extend([("401", "Missing, invalid or revoked token"), ("403", "Role not allowed")]);
+        statuses.extend([
+            ("401", "Missing, invalid or revoked token"),
+            (
+                "403",
+                "Role not allowed; or the password must be changed first (type /problems/password-change-required)",
+            ),
+        ]);
     }
     if has_id {
         statuses.push(("404", "No such resource"));

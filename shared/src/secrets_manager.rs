@@ -1,6 +1,8 @@
-//! Secrets Manager: read once at cold start, by the id (name or ARN) an environment variable gives.
+//! Secrets Manager: read once at cold start, by the id (name or ARN) an environment variable
+//! gives; written by the migrator alone (the first admin's initial password).
 
 use crate::config::ConfigError;
+use crate::error::ApiError;
 
 /// The secret's string value.
 pub async fn fetch(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<String, ConfigError> {
@@ -13,6 +15,17 @@ pub async fn fetch(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> 
         .secret_string()
         .map(str::to_owned)
         .ok_or(ConfigError::Invalid { name: "secret", reason: format!("{secret_id} has no string value") })
+}
+
+/// Replaces the secret's value (a new version). The error names the secret and why, never the value.
+pub async fn put(client: &aws_sdk_secretsmanager::Client, secret_id: &str, value: &str) -> Result<(), ApiError> {
+    client.put_secret_value().secret_id(secret_id).secret_string(value).send().await.map_err(|e| {
+        ApiError::internal(format!(
+            "{secret_id} could not be written: {}",
+            aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+        ))
+    })?;
+    Ok(())
 }
 
 /// Against the Secrets Manager that `scripts/test` starts (moto).

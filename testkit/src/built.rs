@@ -25,6 +25,8 @@ pub struct World {
     pub closed_ticket: Option<i64>,
     /// A fresh bucket on the S3 server `scripts/test` starts ([`Prepare::ClosedTicket`]).
     pub bucket: Option<String>,
+    /// A fresh secret for the first admin's password ([`Prepare::EmptyDatabase`]).
+    pub admin_secret: Option<String>,
 }
 
 impl World {
@@ -37,7 +39,8 @@ impl World {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Prepare {
     Nothing,
-    /// A database without the schema: the function under test is the migrator.
+    /// A database without the schema, and a secret for the first admin's password: the function
+    /// under test is the migrator.
     EmptyDatabase,
     /// A closed ticket and a jobcard bucket (`NEXUS_JOBCARD_BUCKET`).
     ClosedTicket,
@@ -201,11 +204,16 @@ fn cases() -> Vec<Case> {
         Case {
             function: "migrate",
             prepare: EmptyDatabase,
-            env: |_| Vec::new(),
+            env: |w| {
+                vec![
+                    ("NEXUS_ADMIN_EMAIL", Some("first-admin@test.example".into())),
+                    ("NEXUS_ADMIN_PASSWORD_SECRET_ID", w.admin_secret.clone()),
+                ]
+            },
             event: |_| json!({}),
             expect: Expect::Answer(|_| {
                 let all: Vec<i64> = nexus_shared::db::MIGRATOR.iter().map(|m| m.version).collect();
-                json!({"applied": all, "latest": all.last()})
+                json!({"applied": all, "latest": all.last(), "admin": "created"})
             }),
         },
     ]
@@ -250,8 +258,9 @@ pub async fn the_built_function_answers(binary: &str, pool: PgPool) {
 }
 
 async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
-    let mut world = World { crew: None, site: Site::default(), closed_ticket: None, bucket: None };
+    let mut world = World { crew: None, site: Site::default(), closed_ticket: None, bucket: None, admin_secret: None };
     if prepare == Prepare::EmptyDatabase {
+        world.admin_secret = Some(crate::fetch::secret("not set yet").await);
         return world;
     }
     nexus_shared::db::MIGRATOR.run(pool).await.expect("migrate");

@@ -76,3 +76,17 @@ pub async fn s3_test_store() -> nexus_shared::storage::S3Store {
         .expect("create bucket");
     store
 }
+
+/// A fresh secret holding `value` on the Secrets Manager `scripts/test` starts (moto); its name.
+pub async fn secret(value: &str) -> String {
+    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run through scripts/test, which starts moto");
+    let client = secrets_client().await;
+    let name = format!("nexus-test/{}", uuid::Uuid::new_v4());
+    client.create_secret().name(&name).secret_string(value).send().await.expect("create a secret");
+    name
+}
+
+/// A client of the Secrets Manager `scripts/test` starts (moto).
+pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&nexus_shared::aws::sdk_config().await)
+}

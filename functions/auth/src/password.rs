@@ -1,7 +1,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_shared::audit::{self, Action, EntityType};
-use nexus_shared::auth::Auth;
+use nexus_shared::auth::CredentialOwner;
 use nexus_shared::auth::password::Passwords;
 use nexus_shared::auth::session::{self, RevokeReason};
 use nexus_shared::extract::Json;
@@ -32,7 +32,7 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(state): State<AppState>,
     State(passwords): State<Passwords>,
-    caller: Auth,
+    CredentialOwner(caller): CredentialOwner,
     Json(body): Json<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let mut v = Validator::new();
@@ -54,7 +54,7 @@ pub async fn change_password(
     let hash = passwords.hash(Secret::new(new)).await?;
 
     let mut tx = state.pool.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+    sqlx::query("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1")
         .bind(caller.id)
         .bind(hash)
         .execute(&mut *tx)

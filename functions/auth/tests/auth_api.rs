@@ -301,3 +301,28 @@ async fn auth_needs_the_signing_key_and_hashes_at_production_cost() {
     let state = nexus_auth::AuthState::from_env(&env).await.expect("database and key are enough");
     assert_eq!(state.passwords.cost(), PasswordHashing::OWASP);
 }
+
+/// An account whose password someone else chose (the first admin of a deploy) signs in, but
+/// every route answers 403 `password-change-required` until the password change, which is the
+/// one route open to it.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_password_someone_else_chose_must_be_changed_before_anything_else(pool: PgPool) {
+    let app = app(pool.clone());
+    let state = testing::state(pool.clone());
+    let admin = testing::user(&state, "first-admin@test.example", &[nexus_shared::auth::Role::Admin]).await;
+    sqlx::query("UPDATE users SET must_change_password = true WHERE id = $1")
+        .bind(admin.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (method, path) in [(Method::GET, "/api/auth/me"), (Method::POST, "/api/auth/logout")] {
+        let r = send(&app, request(method, path, Some(&admin.token), None)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(r.body["type"], "/problems/password-change-required", "{path}");
+    }
+    let change = json!({"current_password": TEST_PASSWORD, "new_password": "my-own-password-now"});
+    let r = send(&app, request(Method::POST, "/api/auth/password", Some(&admin.token), Some(change))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let me = send(&app, request(Method::GET, "/api/auth/me", Some(&admin.token), None)).await;
+    assert_eq!((me.status, &me.body["email"]), (StatusCode::OK, &json!("first-admin@test.example")));
+}

@@ -1,9 +1,36 @@
 //! `migrate`: applies the migrations embedded in `nexus_shared::db::MIGRATOR`. It is invoked once
 //! after each deploy (`infra/deploy.sh`), never at a cold start of the API functions, so a
-//! request never waits for, or races, a schema change.
+//! request never waits for, or races, a schema change. Then it makes sure the deployment has an
+//! admin ([`first_admin`]).
 
+pub mod first_admin;
+
+use nexus_shared::config::{ConfigError, DatabaseSettings, Env, FromEnv, SecretVar};
 use serde::Serialize;
 use sqlx::PgPool;
+
+use crate::first_admin::{AdminOutcome, FirstAdmin};
+
+/// What the function reads: the database, and who the first admin is (optional).
+pub struct MigrateSettings {
+    pub database: DatabaseSettings,
+    pub admin: Option<FirstAdmin>,
+}
+
+impl FromEnv for MigrateSettings {
+    const SECRETS: &'static [SecretVar] = &[SecretVar::DatabaseUrl];
+    async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self { database: DatabaseSettings::from_env(env)?, admin: FirstAdmin::from_env(env)? })
+    }
+}
+
+/// What an invocation answers: the migrations, and what it did about the first admin.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct DeployReport {
+    #[serde(flatten)]
+    pub migrations: MigrationReport,
+    pub admin: AdminOutcome,
+}
 
 /// What the invocation returns: the versions this run applied and the newest one now present.
 #[derive(Debug, Serialize, PartialEq, Eq)]

@@ -80,7 +80,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = authenticate(parts, &AppState::from_ref(state)).await?;
+        let (user, must_change_password) = authenticate(parts, &AppState::from_ref(state)).await?;
+        if must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
         if !user.has_any(P::ALLOWED) {
             return Err(ApiError::Forbidden);
         }
@@ -88,7 +91,26 @@ where
     }
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiError> {
+/// The caller as the owner of their credentials: signed in, any role, and let through even
+/// while they must change a password someone else chose. Only the password change takes it;
+/// every other route takes [`Auth`], which answers such a caller 403
+/// `/problems/password-change-required`.
+pub struct CredentialOwner(pub AuthUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for CredentialOwner
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let (user, _) = authenticate(parts, &AppState::from_ref(state)).await?;
+        Ok(CredentialOwner(user))
+    }
+}
+
+/// The caller, and whether they must change their password before anything else.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<(AuthUser, bool), ApiError> {
     let token =
         bearer_token(parts).ok_or(ApiError::Unauthorized("Send an access token: Authorization: Bearer <token>."))?;
     let claims = state.tokens.verify_access(token)?;
@@ -97,13 +119,14 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<AuthUser, ApiEr
     let principal = session::principal(&state.pool, claims.sid, user_id)
         .await?
         .ok_or(ApiError::Unauthorized("The session has ended; sign in again."))?;
-    Ok(AuthUser {
+    let user = AuthUser {
         id: principal.id,
         session_id: claims.sid,
         email: principal.email,
         roles: principal.roles,
         request_id: parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
-    })
+    };
+    Ok((user, principal.must_change_password))
 }
 
 fn bearer_token(parts: &Parts) -> Option<&str> {

@@ -7,5 +7,5 @@ pub mod role;
 pub mod session;
 pub mod token;
 
-pub use extractor::{Admin, AnyRole, Auth, AuthUser, Policy, Staff, Worker};
+pub use extractor::{Admin, AnyRole, Auth, AuthUser, CredentialOwner, Policy, Staff, Worker};
 pub use role::Role;

@@ -129,12 +129,15 @@ pub struct Principal {
     pub id: i64,
     pub email: String,
     pub roles: Vec<Role>,
+    /// Someone else chose the password (the first admin): only the password change is open.
+    pub must_change_password: bool,
 }
 
 pub async fn principal(pool: &sqlx::PgPool, session_id: i64, user_id: i64) -> Result<Option<Principal>, ApiError> {
-    let row: Option<(i64, String, Vec<String>)> = sqlx::query_as(
+    let row: Option<(i64, String, Vec<String>, bool)> = sqlx::query_as(
         "SELECT u.id, u.email,
-                COALESCE(array_agg(ur.role ORDER BY ur.role) FILTER (WHERE ur.role IS NOT NULL), '{}')
+                COALESCE(array_agg(ur.role ORDER BY ur.role) FILTER (WHERE ur.role IS NOT NULL), '{}'),
+                u.must_change_password
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN user_roles ur ON ur.user_id = u.id
@@ -145,9 +148,10 @@ pub async fn principal(pool: &sqlx::PgPool, session_id: i64, user_id: i64) -> Re
     .bind(user_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, email, roles)| Principal {
+    Ok(row.map(|(id, email, roles, must_change_password)| Principal {
         id,
         email,
         roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        must_change_password,
     }))
 }
