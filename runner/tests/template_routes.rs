@@ -83,3 +83,85 @@ fn api_gateway_cors_is_the_servers() {
     assert_eq!(setting("ExposeHeaders:"), ours(&nexus_shared::cors::EXPOSE_HEADERS));
     assert_eq!(setting("MaxAge:"), [nexus_shared::cors::MAX_AGE_SECS.to_string()]);
 }
+
+/// Runs `infra/deploy.sh --check` over `samconfig` with only `tools` on the PATH (the shell's
+/// own utilities, plus stubs written here): its exit status and what it printed.
+fn deploy_check(samconfig: &str, stubs: &[(&str, &str)]) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("nexus-deploy-check-{}", std::process::id()));
+    let bin = dir.join(format!("bin-{}", stubs.len()));
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["bash", "sed", "head", "grep", "dirname", "cat", "mktemp"] {
+        let found = ["/usr/bin", "/bin"].iter().map(|d| std::path::Path::new(d).join(tool)).find(|p| p.exists());
+        let link = bin.join(tool);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(found.unwrap_or_else(|| panic!("{tool} not found")), &link).unwrap();
+    }
+    for (name, script) in stubs {
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/bash\n{script}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let config = dir.join(format!("samconfig-{}.toml", stubs.len()));
+    std::fs::write(&config, samconfig).unwrap();
+    let out = std::process::Command::new(bin.join("bash"))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/deploy.sh"))
+        .arg("--check")
+        .env_clear()
+        .env("PATH", &bin)
+        .env("NEXUS_SAMCONFIG", &config)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// A newcomer's first run names everything missing at once, each with its fix, before any
+/// build: the repository's samconfig still has placeholders, and no tool is installed.
+#[test]
+fn the_deploy_script_names_every_missing_prerequisite_before_building() {
+    let samconfig = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/samconfig.toml")).unwrap();
+    let (ok, said) = deploy_check(&samconfig, &[]);
+    assert!(!ok, "{said}");
+    for expected in [
+        "pip install aws-sam-cli",
+        "AWS CLI missing",
+        "pip install cargo-lambda",
+        "pip install ziglang",
+        "rustup target add aarch64-unknown-linux-gnu",
+        "needs VpcId",
+        "needs SubnetIds",
+        "needs FunctionSecurityGroupIds",
+        "needs DatabaseSecurityGroupIds",
+        "CreateVpcEndpoints=true needs RouteTableIds",
+    ] {
+        assert!(said.contains(expected), "{expected:?} not said:\n{said}");
+    }
+    assert!(!said.contains("needs AdminEmail"), "the example config has one:\n{said}");
+}
+
+/// Filled in, with the tools there and credentials that work, the check passes (and says for
+/// which stack, region and profile); the credentials are asked for in the config's region.
+#[test]
+fn a_filled_in_config_passes_the_deploy_check_in_its_region() {
+    let samconfig = r#"
+[default.global.parameters]
+stack_name = "nexus-test"
+region = "ap-southeast-3"
+profile = "ops"
+[default.deploy.parameters]
+parameter_overrides = [
+    "Architecture=x86_64",
+    "AdminEmail=ops@bank.example",
+    "WebAppOrigin=https://nexus.bank.example",
+    "VpcId=vpc-1",
+    "SubnetIds=subnet-a,subnet-b",
+    "FunctionSecurityGroupIds=sg-f",
+    "DatabaseSecurityGroupIds=sg-d",
+    "CreateVpcEndpoints=false",
+]
+"#;
+    let aws = r#"[ "$1" = --version ] && exit 0
+[ "$*" = "sts get-caller-identity --region ap-southeast-3 --profile ops" ] || { echo "unexpected: $*" >&2; exit 1; }"#;
+    let (ok, said) = deploy_check(samconfig, &[("sam", "exit 0"), ("cargo-lambda", "exit 0"), ("aws", aws)]);
+    assert!(ok, "{said}");
+    assert!(said.contains("prerequisites: ok (stack nexus-test in ap-southeast-3, profile ops, x86_64)"), "{said}");
+}
