@@ -12,8 +12,14 @@ use crate::error::{FieldError, Problem};
 #[openapi(
     info(
         title = "Nexus CMMS API",
-        description = "Maintenance management for field devices (ATMs, payment terminals, kiosks): \
-                       sites (TIDs), assets, users and the audit log. Errors are RFC 9457 problem+json.",
+        description = "Maintenance management for field devices (ATMs, payment terminals, kiosks) at \
+                       thousands of sites (TIDs): sign-in and users with four roles (admin, supervisor, \
+                       technician, viewer); sites and assets; preventive and corrective tickets through \
+                       their lifecycle, with SLA response and resolution clocks on business-hours \
+                       calendars and recorded warnings and breaches; closure approvals; the audit log of \
+                       every change; live maps as GeoJSON; and a PDF jobcard for each closed ticket. \
+                       Lists page with a cursor; timestamps are RFC 3339 UTC; errors are RFC 9457 \
+                       problem+json; Bearer tokens come from POST /api/auth/login.",
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth)

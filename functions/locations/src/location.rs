@@ -126,28 +126,24 @@ fn parse_code(code: String) -> Result<String, String> {
 }
 
 fn parse_coordinates(v: &mut Validator, latitude: Option<f64>, longitude: Option<f64>) -> Option<Option<(f64, f64)>> {
-    match (latitude, longitude) {
-        (None, None) => Some(None),
-        (Some(lat), Some(lng)) => {
-            let lat_ok = (-90.0..=90.0).contains(&lat);
-            let lng_ok = (-180.0..=180.0).contains(&lng);
-            if !lat_ok {
-                v.error("latitude", "must be between -90 and 90");
-            }
-            if !lng_ok {
-                v.error("longitude", "must be between -180 and 180");
-            }
-            (lat_ok && lng_ok).then_some(Some((lat, lng)))
-        }
-        (Some(_), None) => {
-            v.error("longitude", "is required when latitude is given");
-            None
-        }
-        (None, Some(_)) => {
-            v.error("latitude", "is required when longitude is given");
-            None
-        }
+    // Every problem is named at once: a lone latitude of 123 is out of range *and* unpaired.
+    let mut ok = true;
+    let mut refuse = |field: &str, why: &str| {
+        v.error(field, why);
+        ok = false;
+    };
+    if latitude.is_some_and(|lat| !(-90.0..=90.0).contains(&lat)) {
+        refuse("latitude", "must be between -90 and 90");
     }
+    if longitude.is_some_and(|lng| !(-180.0..=180.0).contains(&lng)) {
+        refuse("longitude", "must be between -180 and 180");
+    }
+    match (latitude, longitude) {
+        (Some(_), None) => refuse("longitude", "is required when latitude is given"),
+        (None, Some(_)) => refuse("latitude", "is required when longitude is given"),
+        _ => {}
+    }
+    ok.then(|| latitude.zip(longitude))
 }
 
 /// An IANA time zone name; documented as the list of names the server knows (chrono-tz's).
@@ -202,6 +198,15 @@ mod tests {
     #[test]
     fn coordinates_come_in_pairs_and_in_range() {
         assert_eq!(fields(parse(json!({"code": "A", "name": "n", "latitude": -6.2})).unwrap_err()), ["longitude"]);
+        assert_eq!(
+            fields(parse(json!({"code": "A", "name": "n", "latitude": 123})).unwrap_err()),
+            ["latitude", "longitude"],
+            "out of range and unpaired, both named"
+        );
+        assert_eq!(
+            fields(parse(json!({"code": "A", "name": "n", "longitude": -200})).unwrap_err()),
+            ["longitude", "latitude"]
+        );
         assert_eq!(
             fields(parse(json!({"code": "A", "name": "n", "latitude": 91, "longitude": 181})).unwrap_err()),
             ["latitude", "longitude"]

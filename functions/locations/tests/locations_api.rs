@@ -65,7 +65,7 @@ async fn invalid_bodies_are_422_and_store_nothing(pool: PgPool) {
     let r = post(&app, "/api/locations", &spv, json!({"code": "bad code!", "name": "", "latitude": 100})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["code", "name", "longitude"]);
+    assert_eq!(fields, ["code", "name", "latitude", "longitude"], "every invalid field: out of range and unpaired");
     let wrong_type = post(&app, "/api/locations", &spv, json!({"code": "A", "name": "n", "latitude": "south"})).await;
     assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(wrong_type.body["errors"][0]["field"], "latitude");

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use nexus_shared::audit::{self, Action, Actor, EntityType};
 use nexus_shared::auth::{Auth, AuthUser, Role, Worker};
 use nexus_shared::extract::{Json, Path};
@@ -46,7 +46,8 @@ fn may_read(caller: &AuthUser, facts: &JobcardFacts) -> bool {
 
 async fn link(store: &S3Store, card: &Jobcard) -> ApiResult<JobcardLink> {
     let url = store.presigned_get(&card.object_key, LINK_TTL).await?;
-    let expires_at = Utc::now() + chrono::Duration::from_std(LINK_TTL).map_err(ApiError::internal)?;
+    // Microseconds, as every timestamp the database gives the API (RFC 3339, 6 digits).
+    let expires_at = (Utc::now() + chrono::Duration::from_std(LINK_TTL).map_err(ApiError::internal)?).trunc_subsecs(6);
     Ok(JobcardLink {
         url,
         expires_at,

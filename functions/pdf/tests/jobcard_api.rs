@@ -66,6 +66,10 @@ async fn a_closed_ticket_gets_a_jobcard_downloadable_through_its_presigned_url(p
     assert_eq!(r.body["version"], 1);
     let url = r.body["url"].as_str().unwrap();
     assert!(url.contains("X-Amz-Expires=900"));
+    // RFC 3339 UTC with microseconds, as every other timestamp of the API.
+    let expires = r.body["expires_at"].as_str().unwrap();
+    let fraction = expires.split_once('.').map(|(_, f)| f.trim_end_matches('Z'));
+    assert!(expires.ends_with('Z') && fraction.is_some_and(|f| f.len() == 6), "{expires}");
     let fetched = nexus_testkit::fetch::get(url).await;
     assert_eq!(fetched.status, 200);
     let digest: String = {
