@@ -14,8 +14,8 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let passwords = testing::passwords();
     let first = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
     let second = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
-    assert_eq!((first.locations, first.assets, first.tickets), (60, 105, 48));
-    assert_eq!((second.locations, second.assets, second.tickets), (60, 105, 48));
+    assert_eq!((first.locations, first.assets, first.tickets), (60, 105, 56));
+    assert_eq!((second.locations, second.assets, second.tickets), (60, 105, 56));
     let zones: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT timezone FROM locations ORDER BY 1").fetch_all(&pool).await.unwrap();
     assert_eq!(zones, ["Asia/Jakarta", "Asia/Jayapura", "Asia/Makassar", "Asia/Pontianak"]);
@@ -25,7 +25,9 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let admin = testing::user(&state, "bench-admin@test.example", &[Role::Admin]).await;
     let tickets = get(&app, "/api/tickets?limit=100", &admin).await;
     assert_eq!(tickets.status, StatusCode::OK);
-    assert_eq!(tickets.body["items"].as_array().unwrap().len(), 48);
+    assert_eq!(tickets.body["items"].as_array().unwrap().len(), 56);
+    let cancelled = get(&app, "/api/tickets?status=cancelled&limit=100", &admin).await;
+    assert_eq!(cancelled.body["items"].as_array().unwrap().len(), 8, "every state, cancelled included");
     let active = get(&app, "/api/tickets?status=open,assigned,in_progress,on_hold,resolved&limit=100", &admin).await;
     assert_eq!(active.body["items"].as_array().unwrap().len(), 40);
     let approved: i64 = sqlx::query_scalar(

@@ -250,11 +250,26 @@ pub async fn the_built_function_answers(binary: &str, pool: PgPool) {
         }
         Expect::Answer(expected) => assert_eq!(answer, expected(&world), "{function}"),
     }
-    let log = lambda.log();
+    let log = settled_log(&lambda).await;
     assert!(!log.trim().is_empty(), "{function} logged nothing");
     assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{function} logged a non-JSON line:\n{log}");
     let key = String::from_utf8_lossy(jwt().secret.expose()).into_owned();
     assert!(!log.contains(TEST_PASSWORD) && !log.contains(&key), "{function} logged a secret:\n{log}");
+}
+
+/// The process's log once its writers are done with this answer: its lines reach us through
+/// pipe readers, a moment after the answer does.
+async fn settled_log(lambda: &LambdaProcess) -> String {
+    let mut last = lambda.log();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = lambda.log();
+        if now == last && !now.is_empty() && now.ends_with('\n') {
+            return now;
+        }
+        last = now;
+    }
+    last
 }
 
 async fn prepare(pool: &PgPool, prepare: Prepare) -> World {

@@ -1,7 +1,8 @@
 //! The one data generator: set-based SQL over one table of cities (`INSERT … SELECT` over
 //! `generate_series`, `random()` seeded so the same preset gives the same data), in two presets:
 //! - [`Preset::demo`], what `scripts/run` serves and the README promises: 60 sites around the
-//!   demo's fifteen cities, 105 devices, the four demo accounts, 48 tickets in every state;
+//!   demo's fifteen cities, 105 devices, the four demo accounts, 56 tickets (8 in each of the
+//!   seven states);
 //! - [`Preset::scale`], a national fleet for the benchmarks: 10,000 sites, 50,000 devices, a
 //!   technician per ~50 sites, 500,000 tickets over two years in realistic shares.
 //!
@@ -43,7 +44,7 @@ impl Preset {
             sites: 60,
             devices: 105,
             technicians: 0,
-            tickets: 48,
+            tickets: 56,
             every_state_equally: true,
         }
     }

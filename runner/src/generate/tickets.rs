@@ -26,7 +26,7 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
               ),
               shaped AS (
                   SELECT g, device_rn, late_r, late_f,
-                         CASE WHEN $3 THEN (ARRAY['open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed'])[1 + g % 6]
+                         CASE WHEN $3 THEN (ARRAY['open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', 'cancelled'])[1 + g % 7]
                               WHEN s < 0.70 THEN 'closed' WHEN s < 0.80 THEN 'open' WHEN s < 0.88 THEN 'assigned'
                               WHEN s < 0.95 THEN 'in_progress' WHEN s < 0.97 THEN 'on_hold' ELSE 'resolved' END AS status,
                          CASE WHEN p < 0.05 THEN 'critical' WHEN p < 0.25 THEN 'high' WHEN p < 0.70 THEN 'medium' ELSE 'low' END AS priority,
@@ -47,7 +47,7 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
          INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description, assigned_to, created_by,
              sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
              response_warning_at, response_due_at, resolution_warning_at, resolution_due_at,
-             responded_at, resolved_at, closed_at, resolution_notes, on_hold_since, hold_reason,
+             responded_at, resolved_at, closed_at, cancelled_at, resolution_notes, on_hold_since, hold_reason,
              response_warned, response_breached, resolution_warned, resolution_breached, created_at, updated_at)
          SELECT 'GEN-' || extract(year FROM x.created) || '-' || lpad(x.g::text, 7, '0'), x.ticket_type, x.priority, x.status,
                 d.id, d.location_id,
@@ -61,12 +61,13 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
                 CASE WHEN x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') THEN least(x.responded, now()) END,
                 CASE WHEN x.status IN ('resolved', 'closed') THEN least(greatest(x.resolved, x.responded), now()) END,
                 CASE WHEN x.status = 'closed' THEN greatest(x.resolved, x.responded) + interval '2 hours' END,
+                CASE WHEN x.status = 'cancelled' THEN x.created + interval '1 hour' END,
                 CASE WHEN x.status IN ('resolved', 'closed') THEN 'Replaced the faulty module; tested OK' END,
                 CASE WHEN x.status = 'on_hold' THEN least(x.responded, now()) END,
                 CASE WHEN x.status = 'on_hold' THEN 'awaiting_parts' END,
                 -- Responded after 0.8× (warning) or 1× (deadline) of the target: 0.1 + 1.2 r > 0.8, > 1.
-                x.status <> 'open' AND x.status <> 'assigned' AND x.late_r > 0.5834,
-                x.status <> 'open' AND x.status <> 'assigned' AND x.late_r > 0.75,
+                x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') AND x.late_r > 0.5834,
+                x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') AND x.late_r > 0.75,
                 x.status IN ('resolved', 'closed') AND x.late_f > 0.6,
                 x.status IN ('resolved', 'closed') AND x.late_f > 0.8,
                 x.created, x.created
