@@ -74,6 +74,7 @@ fn table() -> Vec<Route> {
         route(Method::POST, "/api/sla", Roles(STAFF), 200),
         route(Method::GET, "/api/sla/calendars", Roles(ALL), 200),
         route(Method::POST, "/api/sla/calendars", Roles(STAFF), 201),
+        route(Method::PUT, "/api/sla/calendars/{id}", Roles(STAFF), 200),
         route(Method::GET, "/api/sla/events", Roles(STAFF), 200),
         route(Method::GET, "/api/maps/live-tickets", Roles(ALL), 200),
         route(Method::GET, "/api/maps/locations", Roles(ALL), 200),
@@ -177,6 +178,10 @@ async fn prepare(
             ),
         ),
         ("POST", "/api/sla/calendars") => (path.into(), Some(json!({"name": format!("Calendar {n}"), "kind": "24x7"}))),
+        // The 24x7 calendar the migrations create (id 1).
+        ("PUT", "/api/sla/calendars/{id}") => {
+            ("/api/sla/calendars/1".into(), Some(json!({"name": format!("Always {n}")})))
+        }
         ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
         (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),
         _ => (path.into(), None),

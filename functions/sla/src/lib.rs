@@ -15,6 +15,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(rules::list, rules::upsert))
         .routes(routes!(calendars::list, calendars::create))
+        .routes(routes!(calendars::update))
         .routes(routes!(events::list))
 }
 

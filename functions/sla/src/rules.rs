@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use nexus_shared::audit::{self, Action, Audited, EntityType};
 use nexus_shared::auth::{Auth, Staff};
 use nexus_shared::error::ResultExt;
-use nexus_shared::extract::Json;
+use nexus_shared::extract::{Json, Query};
+use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::ticket::{Priority, TicketType};
 use nexus_shared::validate::Validator;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
+use sqlx::{FromRow, QueryBuilder};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
@@ -42,20 +43,30 @@ impl Audited for SlaRule {
 const COLUMNS: &str = "id, ticket_type, priority, response_target_minutes, resolution_target_minutes, calendar_id,
     warning_ratio, created_at, updated_at";
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SlaRules {
-    pub items: Vec<SlaRule>,
+/// How the rule list is ordered.
+pub struct RuleSorting;
+
+impl Sorting for RuleSorting {
+    const KEYS: &'static [SortKey] = &[
+        SortKey { name: "ticket_type", column: "ticket_type", cast: "text" },
+        SortKey { name: "created_at", column: "created_at", cast: "timestamptz" },
+    ];
+    const DEFAULT: &'static str = "ticket_type";
+    const ID_COLUMN: &'static str = "id";
 }
 
-/// Every rule (at most eight: two types × four priorities).
+/// Every rule (at most eight: two types × four priorities, so the primary key serves the sorts).
 #[utoipa::path(get, path = "/api/sla", tag = "sla", security(("bearer" = [])),
-    responses((status = 200, description = "The rules", body = SlaRules)))]
-pub async fn list(State(state): State<AppState>, _caller: Auth) -> ApiResult<axum::Json<SlaRules>> {
-    let items =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM sla_matrices ORDER BY ticket_type, id")))
-            .fetch_all(&state.pool)
-            .await?;
-    Ok(axum::Json(SlaRules { items }))
+    params(PageParams<RuleSorting>),
+    responses((status = 200, description = "A page of rules", body = Page<SlaRule>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Auth,
+    Query(page): Query<PageParams<RuleSorting>>,
+) -> ApiResult<axum::Json<Page<SlaRule>>> {
+    let page = page.resolve()?;
+    let qb = QueryBuilder::new(format!("SELECT {COLUMNS}{} FROM sla_matrices WHERE true", page.select_keys()));
+    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -217,6 +217,86 @@ async fn events_are_listed_for_planners_only(pool: PgPool) {
     assert!(r.body["next_cursor"].is_string());
 }
 
+/// Both lists follow the list conventions: a page of `limit`, a `next_cursor` to the rest, the
+/// sorts they offer (and a 422 for one they do not).
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn rules_and_calendars_page_like_every_list(pool: PgPool) {
+    let f = setup(pool).await;
+    let first = get(&f.app, "/api/sla?limit=5", &f.tech).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 5);
+    let cursor = first.body["next_cursor"].as_str().expect("a next page").to_string();
+    let rest = get(&f.app, &format!("/api/sla?limit=5&cursor={cursor}"), &f.tech).await;
+    assert_eq!(rest.body["items"].as_array().unwrap().len(), 3);
+    assert!(rest.body["next_cursor"].is_null());
+    for name in ["Office", "Branch", "Mall"] {
+        let r = post(
+            &f.app,
+            "/api/sla/calendars",
+            &f.spv,
+            json!({"name": name, "kind": "business_hours", "weekly_hours": office_hours()}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let by_name = get(&f.app, "/api/sla/calendars?sort=name&limit=2", &f.tech).await;
+    let names: Vec<&str> =
+        by_name.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["24x7", "Branch"]);
+    assert!(by_name.body["next_cursor"].is_string());
+    assert_eq!(get(&f.app, "/api/sla/calendars?sort=kind", &f.tech).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A calendar changes in place (next year's holidays), audited; only the fields given change,
+/// the result is checked whole, and tickets opened before keep the lines they were given.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_calendar_changes_in_place_and_open_tickets_keep_their_lines(pool: PgPool) {
+    let f = setup(pool).await;
+    let cal = post(
+        &f.app,
+        "/api/sla/calendars",
+        &f.spv,
+        json!({"name": "Office", "kind": "business_hours", "weekly_hours": office_hours(), "holidays": ["2026-12-25"]}),
+    )
+    .await
+    .body;
+    let url = format!("/api/sla/calendars/{}", cal["id"]);
+    let site = testing::site(&f.pool, "UPG0001", "Asia/Makassar").await;
+    post(&f.app, "/api/sla", &f.spv, json!({"ticket_type": "CM", "priority": "high", "response_target_minutes": 120, "resolution_target_minutes": 480, "calendar_id": cal["id"]})).await;
+    let tickets = nexus_tickets::router(f.state.clone());
+    let ticket = post(
+        &tickets,
+        "/api/tickets",
+        &f.spv,
+        json!({"asset_id": site.asset_id, "ticket_type": "CM", "priority": "high", "description": "Card reader"}),
+    )
+    .await
+    .body;
+    let lines = |t: &Value| (t["response_due_at"].clone(), t["resolution_due_at"].clone());
+
+    let r = testing::put(&f.app, &url, &f.spv, json!({"holidays": ["2027-01-01", "2026-12-25"]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["holidays"], json!(["2026-12-25", "2027-01-01"]));
+    assert_eq!((&r.body["name"], &r.body["kind"]), (&json!("Office"), &json!("business_hours")), "the rest kept");
+    let audited: Value =
+        sqlx::query_scalar("SELECT changes FROM audit_logs WHERE entity_type = 'sla_calendar' AND action = 'update'")
+            .fetch_one(&f.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited["holidays"]["new"], json!(["2026-12-25", "2027-01-01"]));
+    let again = get(&tickets, &format!("/api/tickets/{}", ticket["id"]), &f.spv).await.body;
+    assert_eq!(lines(&again), lines(&ticket), "stored SLA lines do not move");
+
+    let to_24x7 = testing::put(&f.app, &url, &f.spv, json!({"kind": "24x7"})).await;
+    assert_eq!(to_24x7.status, StatusCode::UNPROCESSABLE_ENTITY, "a 24x7 calendar with hours: {:?}", to_24x7.body);
+    let taken = testing::put(&f.app, &url, &f.spv, json!({"name": "24x7"})).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    assert_eq!(
+        testing::put(&f.app, "/api/sla/calendars/999999", &f.spv, json!({"name": "X"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(testing::put(&f.app, &url, &f.tech, json!({"name": "Mine"})).await.status, StatusCode::FORBIDDEN);
+}
+
 /// The built binary, started as Lambda starts it, answers its event from the test kit's table
 /// through the Runtime API.
 #[sqlx::test(migrations = false)]
