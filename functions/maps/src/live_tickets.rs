@@ -1,6 +1,9 @@
 //! `GET /api/maps/live-tickets`: the unfinished tickets at located sites, as markers or, with
 //! `cluster=true&zoom=`, grid clusters carrying a count and the worst SLA state.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use axum::body::Bytes;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -77,12 +80,15 @@ struct CellRow {
     latitude: f64,
     point_count: i64,
     severity: i32,
+    /// The cell's ticket when it holds one.
+    first_id: i64,
 }
 
 /// `WITH clock AS (SELECT now) SELECT … FROM clock, tickets t JOIN locations l …` with the viewport
 /// and the filters applied; `select` names the columns.
 fn tickets_query(
     select: &str,
+    now: DateTime<Utc>,
     view: &View,
     query: TicketQuery,
     visibility: Visibility,
@@ -90,7 +96,7 @@ fn tickets_query(
     let filter = query.parse()?;
     let active = &*crate::ACTIVE;
     let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
-    qb.push_bind(Utc::now());
+    qb.push_bind(now);
     qb.push(format_args!(
         "::timestamptz AS now) SELECT {select} FROM clock, tickets t JOIN locations l ON l.id = t.location_id
          WHERE t.status IN {active} AND l.latitude IS NOT NULL"
@@ -103,7 +109,8 @@ fn tickets_query(
 }
 
 /// Active tickets (open … resolved) at located sites, as GeoJSON for a live map. With
-/// `cluster=true&zoom=` nearby tickets become grid clusters with a count and the worst SLA state.
+/// `cluster=true&zoom=` nearby tickets become grid clusters with a count and the worst SLA state;
+/// a cell that holds one ticket is that ticket's marker.
 #[utoipa::path(get, path = "/api/maps/live-tickets", tag = "maps", security(("bearer" = [])),
     params(MapQuery, TicketQuery),
     responses((status = 200, description = "RFC 7946 FeatureCollection", body = FeatureCollection<TicketProperties>,
@@ -119,32 +126,49 @@ async fn live_tickets_body(
     tickets: TicketQuery,
     visibility: Visibility,
 ) -> ApiResult<Bytes> {
+    let now = Utc::now();
     let features: Vec<Feature<TicketProperties>> = match view.cell {
         Some(cell) => {
             let select = format!(
                 "floor(l.longitude / {cell}) AS cx, floor(l.latitude / {cell}) AS cy, avg(l.longitude) AS longitude,
-                 avg(l.latitude) AS latitude, count(*) AS point_count, max({SEVERITY_SQL}) AS severity"
+                 avg(l.latitude) AS latitude, count(*) AS point_count, max({SEVERITY_SQL}) AS severity,
+                 min(t.id) AS first_id"
             );
-            let mut qb = tickets_query(&select, &view, tickets, visibility)?;
+            let mut qb = tickets_query(&select, now, &view, tickets, visibility)?;
             qb.push(" GROUP BY cx, cy ORDER BY cx, cy");
             let cells: Vec<CellRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            // A cluster of one is that ticket: the document promises a marker or a real cluster.
+            let singles: Vec<i64> = cells.iter().filter(|c| c.point_count == 1).map(|c| c.first_id).collect();
+            let mut markers: HashMap<i64, TicketRow> = HashMap::new();
+            if !singles.is_empty() {
+                let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
+                qb.push_bind(now);
+                qb.push(format_args!(
+                    "::timestamptz AS now) SELECT {} FROM clock, tickets t JOIN locations l ON l.id = t.location_id
+                     WHERE t.id = ANY(",
+                    *MARKER
+                ));
+                qb.push_bind(&singles).push(")");
+                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+                markers = rows.into_iter().map(|r| (r.id, r)).collect();
+            }
             cells
                 .into_iter()
-                .map(|c| {
-                    let props =
-                        Cluster { cluster: true, point_count: c.point_count, sla_state: severity::state(c.severity) };
-                    Feature::point(c.longitude, c.latitude, TicketProperties::Cluster(props))
+                .map(|c| match markers.remove(&c.first_id).filter(|_| c.point_count == 1) {
+                    Some(row) => marker(row, now),
+                    None => {
+                        let props = Cluster {
+                            cluster: true,
+                            point_count: c.point_count,
+                            sla_state: severity::state(c.severity),
+                        };
+                        Feature::point(c.longitude, c.latitude, TicketProperties::Cluster(props))
+                    }
                 })
                 .collect()
         }
         None => {
-            let select = format!(
-                "t.id, t.number, t.status, t.priority, t.ticket_type, l.code, l.name, l.longitude, l.latitude,
-                 {SEVERITY_SQL} AS severity, t.resolution_due_at,
-                 CASE WHEN t.responded_at IS NULL THEN t.response_due_at
-                      WHEN t.resolved_at IS NULL THEN t.resolution_due_at END AS next_due"
-            );
-            let mut qb = tickets_query(&select, &view, tickets, visibility)?;
+            let mut qb = tickets_query(&MARKER, now, &view, tickets, visibility)?;
             qb.push(" ORDER BY t.id LIMIT ").push_bind(MAX_POINTS + 1);
             let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&state.pool).await?;
             if rows.len() as i64 > MAX_POINTS {
@@ -153,25 +177,34 @@ async fn live_tickets_body(
                     format!("more than {MAX_POINTS} tickets in view: zoom in, filter, or ask for cluster=true"),
                 ));
             }
-            let now = Utc::now();
-            rows.into_iter()
-                .map(|r| {
-                    let marker = TicketMarker {
-                        id: r.id,
-                        number: r.number,
-                        status: r.status,
-                        priority: r.priority,
-                        ticket_type: r.ticket_type,
-                        location_code: r.code,
-                        location_name: r.name,
-                        sla_state: severity::state(r.severity),
-                        resolution_due_at: r.resolution_due_at,
-                        minutes_to_breach: r.next_due.map(|due| (due - now).num_minutes()),
-                    };
-                    Feature::point(r.longitude, r.latitude, TicketProperties::Ticket(marker))
-                })
-                .collect()
+            rows.into_iter().map(|r| marker(r, now)).collect()
         }
     };
     to_json(&FeatureCollection::new(features))
+}
+
+/// The columns of one ticket's marker (the query's `clock` gives `now` to the severity).
+static MARKER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "t.id, t.number, t.status, t.priority, t.ticket_type, l.code, l.name, l.longitude, l.latitude,
+         {SEVERITY_SQL} AS severity, t.resolution_due_at,
+         CASE WHEN t.responded_at IS NULL THEN t.response_due_at
+              WHEN t.resolved_at IS NULL THEN t.resolution_due_at END AS next_due"
+    )
+});
+
+fn marker(r: TicketRow, now: DateTime<Utc>) -> Feature<TicketProperties> {
+    let marker = TicketMarker {
+        id: r.id,
+        number: r.number,
+        status: r.status,
+        priority: r.priority,
+        ticket_type: r.ticket_type,
+        location_code: r.code,
+        location_name: r.name,
+        sla_state: severity::state(r.severity),
+        resolution_due_at: r.resolution_due_at,
+        minutes_to_breach: r.next_due.map(|due| (due - now).num_minutes()),
+    };
+    Feature::point(r.longitude, r.latitude, TicketProperties::Ticket(marker))
 }
