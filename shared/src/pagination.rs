@@ -165,6 +165,12 @@ impl PageRequest {
         if self.descending { format!("-{}", self.key.name) } else { self.key.name.to_string() }
     }
 
+    /// `SELECT columns, <the keys> FROM from WHERE true`: a page query with no filter yet (push
+    /// ` AND …` for each), ready for [`PageRequest::fetch`].
+    pub fn query(&self, columns: &str, from: &str) -> QueryBuilder<Postgres> {
+        QueryBuilder::new(format!("SELECT {columns}{} FROM {from} WHERE true", self.select_keys()))
+    }
+
     /// The two extra columns a page query must select (after its own, starting with a comma).
     pub fn select_keys(&self) -> String {
         format!(", ({})::text AS page_sort_value, {} AS page_id", self.key.column, self.id_column)

@@ -14,7 +14,7 @@ use nexus_shared::ticket::business_hours;
 use nexus_shared::validate::{self, Validator};
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgConnection, QueryBuilder};
+use sqlx::{FromRow, PgConnection};
 use utoipa::ToSchema;
 
 nexus_shared::text_enum! {
@@ -68,8 +68,7 @@ pub async fn list(
     Query(page): Query<PageParams<CalendarSorting>>,
 ) -> ApiResult<axum::Json<Page<SlaCalendar>>> {
     let page = page.resolve()?;
-    let qb = QueryBuilder::new(format!("SELECT {COLUMNS}{} FROM sla_calendars WHERE true", page.select_keys()));
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(axum::Json(page.fetch(page.query(COLUMNS, "sla_calendars"), &state.pool).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

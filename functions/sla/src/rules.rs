@@ -12,7 +12,7 @@ use nexus_shared::ticket::{Priority, TicketType};
 use nexus_shared::validate::Validator;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, QueryBuilder};
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
@@ -65,8 +65,7 @@ pub async fn list(
     Query(page): Query<PageParams<RuleSorting>>,
 ) -> ApiResult<axum::Json<Page<SlaRule>>> {
     let page = page.resolve()?;
-    let qb = QueryBuilder::new(format!("SELECT {COLUMNS}{} FROM sla_matrices WHERE true", page.select_keys()));
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(axum::Json(page.fetch(page.query(COLUMNS, "sla_matrices"), &state.pool).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
