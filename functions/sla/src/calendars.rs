@@ -154,9 +154,10 @@ pub async fn update(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarChange {
-    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    // Optional and nullable in the document, as the server reads it: absent or null keeps the name.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: Option<String>,
-    #[schema(value_type = CalendarKind)]
+    #[schema(value_type = Option<CalendarKind>)]
     kind: Option<CalendarKind>,
     /// Seven days from Monday; for `business_hours`.
     #[schema(max_items = 7, value_type = Option<Vec<Vec<(TimeOfDay, TimeOfDay)>>>)]
