@@ -171,12 +171,11 @@ pub const ENTRY_SORTS: [SortKey; 1] = [SortKey { name: "created_at", column: "a.
 /// `SELECT` [`AuditEntry`] columns and the page keys `FROM audit_logs a … WHERE true`: the caller
 /// adds its conditions and fetches with `page.fetch`.
 pub fn entries_query(page: &PageRequest) -> QueryBuilder<Postgres> {
-    QueryBuilder::new(format!(
-        "SELECT a.id, a.entity_type, a.entity_id, a.action, a.actor_id, u.email AS actor_email, a.changes,
-                a.request_id, a.created_at{}
-         FROM audit_logs a LEFT JOIN users u ON u.id = a.actor_id WHERE true",
-        page.select_keys()
-    ))
+    page.query(
+        "a.id, a.entity_type, a.entity_id, a.action, a.actor_id, u.email AS actor_email, a.changes, a.request_id,
+         a.created_at",
+        "audit_logs a LEFT JOIN users u ON u.id = a.actor_id",
+    )
 }
 
 /// Fields that change on every write and say nothing about what changed.

@@ -4,7 +4,7 @@ use nexus_shared::ApiError;
 use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgPool};
 
 use crate::asset::{Asset, AssetDraft, AssetStatus};
 
@@ -24,7 +24,7 @@ pub struct Filter {
 }
 
 pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<Page<Asset>, ApiError> {
-    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS}{} FROM assets WHERE true", page.select_keys()));
+    let mut qb = page.query(COLUMNS, "assets");
     if let Some(location_id) = filter.location_id {
         qb.push(" AND location_id = ").push_bind(location_id);
     }

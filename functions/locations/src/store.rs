@@ -4,7 +4,7 @@ use nexus_shared::ApiError;
 use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgPool};
 
 use crate::location::{Location, LocationDraft};
 
@@ -22,7 +22,7 @@ pub struct Filter {
 }
 
 pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<Page<Location>, ApiError> {
-    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS}{} FROM locations WHERE true", page.select_keys()));
+    let mut qb = page.query(COLUMNS, "locations");
     if let Some(q) = &filter.q {
         // Matches the trigram index locations_search_idx.
         qb.push(" AND (code || ' ' || name) ILIKE ").push_bind(like_pattern(q));

@@ -7,7 +7,7 @@ use nexus_shared::extract::Query;
 use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::{ApiResult, AppState};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, QueryBuilder};
+use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
 nexus_shared::text_enum! {
@@ -63,11 +63,10 @@ pub async fn list(
     Query(page): Query<PageParams<EventSorting>>,
 ) -> ApiResult<axum::Json<Page<SlaEvent>>> {
     let page = page.resolve()?;
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT e.id, e.ticket_id, t.number AS ticket_number, e.kind, e.line_at, e.detected_at{}
-         FROM sla_events e JOIN tickets t ON t.id = e.ticket_id WHERE true",
-        page.select_keys()
-    ));
+    let mut qb = page.query(
+        "e.id, e.ticket_id, t.number AS ticket_number, e.kind, e.line_at, e.detected_at",
+        "sla_events e JOIN tickets t ON t.id = e.ticket_id",
+    );
     if let Some(ticket_id) = query.ticket_id {
         qb.push(" AND e.ticket_id = ").push_bind(ticket_id);
     }

@@ -7,7 +7,7 @@ use nexus_shared::db::like_pattern;
 use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use nexus_shared::user::{self, USER_COLUMNS, User};
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgPool};
 
 use crate::update::UserChange;
 
@@ -23,7 +23,7 @@ pub struct Filter {
 }
 
 pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<Page<User>, ApiError> {
-    let mut qb = QueryBuilder::new(format!("SELECT {USER_COLUMNS}{} FROM users u WHERE true", page.select_keys()));
+    let mut qb = page.query(USER_COLUMNS, "users u");
     if let Some(q) = &filter.q {
         qb.push(" AND (u.email ILIKE ").push_bind(like_pattern(q));
         qb.push(" OR u.full_name ILIKE ").push_bind(like_pattern(q)).push(")");
