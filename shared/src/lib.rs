@@ -17,6 +17,7 @@ pub mod http;
 pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
+pub mod pm;
 pub mod scheduled;
 pub mod secret;
 pub mod secrets_manager;

@@ -86,6 +86,17 @@ impl BusinessHours {
         &self.holidays
     }
 
+    /// Why no clock runs on `date`, if it does not: a holiday, or a weekday without hours.
+    fn closed_on(&self, date: NaiveDate) -> Option<ClosedDay> {
+        if self.holidays.contains(&date) {
+            Some(ClosedDay::Holiday)
+        } else if self.weekly[date.weekday().num_days_from_monday() as usize].is_empty() {
+            Some(ClosedDay::Weekday(date.weekday()))
+        } else {
+            None
+        }
+    }
+
     /// The working intervals of one local date as instants, in order (none on a holiday).
     fn day_segments(&self, date: NaiveDate, tz: Tz) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         let intervals: &[(NaiveTime, NaiveTime)] = if self.holidays.contains(&date) {
@@ -143,7 +154,32 @@ impl BusinessHours {
     }
 }
 
+/// Why a local date is not a working day of a calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedDay {
+    Holiday,
+    Weekday(Weekday),
+}
+
+impl std::fmt::Display for ClosedDay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClosedDay::Holiday => f.write_str("a holiday"),
+            ClosedDay::Weekday(day) => write!(f, "closed on {day}"),
+        }
+    }
+}
+
 impl Calendar {
+    /// Why `date` (a local date) is not a working day, or `None` if it is. A 24x7 calendar
+    /// has no closed days.
+    pub fn closed_on(&self, date: NaiveDate) -> Option<ClosedDay> {
+        match self {
+            Calendar::Always => None,
+            Calendar::BusinessHours(hours) => hours.closed_on(date),
+        }
+    }
+
     /// The instant at which `work` of working time has elapsed after `start`.
     ///
     /// Zero (or negative) work returns `start` even outside opening hours: a zero target is met
@@ -192,7 +228,7 @@ fn local_date(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
 
 /// A local wall-clock time as an instant: the earlier one when the clocks fall back, and the
 /// end of the gap when they spring forward over it (the clock resumes when the time next exists).
-fn to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+pub(crate) fn to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&local) {
         LocalResult::Single(at) => at.to_utc(),
         LocalResult::Ambiguous(earliest, _) => earliest.to_utc(),

@@ -3,5 +3,6 @@
 mod calendar;
 mod state;
 
-pub use calendar::{BusinessHours, Calendar, CalendarError};
+pub(crate) use calendar::to_utc;
+pub use calendar::{BusinessHours, Calendar, CalendarError, ClosedDay};
 pub use state::{SlaState, state, warning_at};

@@ -1,0 +1,521 @@
+//! The generator: turns the occurrences that have come within their plans' lead time into PM
+//! tickets (or recorded skips), exactly once per plan, asset and due date.
+//!
+//! One run is a handful of statements whatever the number of plans: the active plans are read,
+//! their next dates worked out here (the same `Schedule` the forecast uses), the assets in scope
+//! of only the dates that have come due are read in one query, and every occurrence, ticket and
+//! audit row is written by one statement. A fixed plan keeps a bookmark (`generated_through`),
+//! so a run with nothing due reads no asset at all.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+
+use super::plan::{OpenPolicy, PLAN_COLUMNS, PlanRow, assets_in_scope};
+use super::{Anchor, Occurrence, Planned, Schedule};
+use crate::error::ApiError;
+use crate::sla::Calendar;
+use crate::ticket::{Priority, SlaClock, Targets, TicketStatus, load_calendar};
+
+/// How many dates of one plan a run looks at, so a plan whose bookmark lags far behind (a long
+/// outage) catches up over a few runs instead of in one huge statement.
+const MAX_DATES_PER_PLAN: usize = 400;
+
+/// What one run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GenerateReport {
+    /// Plans with at least one date within its lead time.
+    pub plans_due: u64,
+    pub generated: u64,
+    pub skipped_open: u64,
+    pub skipped_non_working: u64,
+}
+
+/// Generates everything due at `now`. Safe to re-run and to run concurrently: the unique key
+/// on `(plan, asset, due date)` lets each occurrence be written once, and its ticket with it.
+pub async fn generate(pool: &PgPool, now: DateTime<Utc>) -> Result<GenerateReport, ApiError> {
+    let mut conn = pool.acquire().await?;
+    let plans: Vec<PlanRow> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {PLAN_COLUMNS} FROM pm_plans WHERE active ORDER BY id")))
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut calendars = Calendars::default();
+    let mut schedules: HashMap<i64, (&PlanRow, Schedule)> = HashMap::new();
+    for plan in &plans {
+        schedules.insert(plan.id, (plan, plan.schedule(calendars.get(&mut conn, plan.calendar_id).await?)?));
+    }
+    let mut due = DueDates::default();
+    let mut floating = Vec::new();
+    for plan in &plans {
+        match plan.anchor {
+            Anchor::Fixed => due.add(plan, &schedules[&plan.id].1, now),
+            Anchor::Floating => floating.push(plan.id),
+        }
+    }
+
+    let mut decided = Decisions::new(now);
+    for row in due.assets(&mut conn).await? {
+        let date = &due.dates[row.date_index];
+        let (plan, schedule) = &schedules[&date.plan_id];
+        decided.consider(plan, schedule, &date.occurrence, &row.site, row.has_open, Some(row.date_index));
+    }
+    for row in floating_assets(&mut conn, &floating).await? {
+        let (plan, schedule) = &schedules[&row.site.plan_id];
+        let Some(occurrence) = row.next_occurrence(plan, schedule) else { continue };
+        decided.consider(plan, schedule, &occurrence, &row.site, false, None);
+    }
+    let bookmarks = due.bookmarks(&decided.not_yet);
+    let rows = decided.rows;
+
+    let targets = pm_targets(&mut conn).await?;
+    let mut tx = pool.begin().await?;
+    let report = write(&mut tx, &rows, &schedules, &targets, &mut calendars, now).await?;
+    for (plan_id, version, through) in bookmarks {
+        // The version check leaves a plan edited meanwhile to the next run.
+        sqlx::query("UPDATE pm_plans SET generated_through = $3 WHERE id = $1 AND version = $2")
+            .bind(plan_id)
+            .bind(version)
+            .bind(through)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(GenerateReport { plans_due: due.plans_due, ..report })
+}
+
+/// Calendars by id, each read once per run.
+#[derive(Default)]
+struct Calendars(HashMap<i64, Calendar>);
+
+impl Calendars {
+    async fn get(&mut self, conn: &mut PgConnection, id: i64) -> Result<Calendar, ApiError> {
+        if let Some(calendar) = self.0.get(&id) {
+            return Ok(calendar.clone());
+        }
+        let calendar = load_calendar(conn, id).await?;
+        self.0.insert(id, calendar.clone());
+        Ok(calendar)
+    }
+}
+
+/// A fixed plan's date that has come within its lead time somewhere on Earth.
+struct DueDate {
+    plan_id: i64,
+    version: i32,
+    occurrence: Occurrence,
+}
+
+/// The dates of fixed plans worth asking the database about.
+#[derive(Default)]
+struct DueDates {
+    dates: Vec<DueDate>,
+    plans_due: u64,
+}
+
+/// An active asset in a plan's scope.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Site {
+    plan_id: i64,
+    asset_id: i64,
+    location_id: i64,
+    timezone: String,
+}
+
+impl Site {
+    fn tz(&self) -> Tz {
+        Tz::from_str(&self.timezone).unwrap_or(chrono_tz::Asia::Jakarta)
+    }
+}
+
+struct DueAsset {
+    date_index: usize,
+    site: Site,
+    has_open: bool,
+}
+
+impl DueDates {
+    fn add(&mut self, plan: &PlanRow, schedule: &Schedule, now: DateTime<Utc>) {
+        let from = plan.generated_through.and_then(|d| d.succ_opt()).unwrap_or(plan.starts_on);
+        let before = self.dates.len();
+        for occurrence in schedule.fixed_from(from).take(MAX_DATES_PER_PLAN) {
+            if schedule.earliest_due(occurrence.due_on) - plan.lead_time() > now {
+                break;
+            }
+            self.dates.push(DueDate { plan_id: plan.id, version: plan.version, occurrence });
+        }
+        if self.dates.len() > before {
+            self.plans_due += 1;
+        }
+    }
+
+    /// The assets in scope of each due date that have no occurrence for it yet, and whether
+    /// the plan's previous ticket for the asset is still open.
+    async fn assets(&self, conn: &mut PgConnection) -> Result<Vec<DueAsset>, ApiError> {
+        let wanted: Vec<(i64, NaiveDate, i64)> = (self.dates.iter().enumerate())
+            .filter(|(_, d)| d.occurrence.outcome != Planned::Merged)
+            .map(|(i, d)| (d.plan_id, d.occurrence.due_on, i as i64))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let open = TicketStatus::sql_list(TicketStatus::ACTIVE);
+        let sql = format!(
+            "WITH due AS (SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[]) AS d (plan_id, due_on, idx)),
+                  plans AS (SELECT * FROM pm_plans WHERE id IN (SELECT plan_id FROM due)),
+                  scope AS ({scope})
+             SELECT d.idx, s.plan_id, s.asset_id, s.location_id, s.timezone,
+                    EXISTS (SELECT 1 FROM tickets t WHERE t.pm_plan_id = s.plan_id AND t.asset_id = s.asset_id
+                                                      AND t.status IN {open}) AS has_open
+             FROM due d JOIN scope s ON s.plan_id = d.plan_id
+             WHERE NOT EXISTS (SELECT 1 FROM pm_occurrences o WHERE o.plan_id = d.plan_id AND o.asset_id = s.asset_id
+                                                                AND o.due_on = d.due_on AND o.source = 'schedule')
+             ORDER BY d.idx, s.asset_id",
+            scope = assets_in_scope(),
+        );
+        let rows: Vec<(i64, i64, i64, i64, String, bool)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(wanted.iter().map(|w| w.0).collect::<Vec<_>>())
+            .bind(wanted.iter().map(|w| w.1).collect::<Vec<_>>())
+            .bind(wanted.iter().map(|w| w.2).collect::<Vec<_>>())
+            .persistent(false)
+            .fetch_all(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, plan_id, asset_id, location_id, timezone, has_open)| DueAsset {
+                date_index: idx as usize,
+                site: Site { plan_id, asset_id, location_id, timezone },
+                has_open,
+            })
+            .collect())
+    }
+
+    /// Per fixed plan, the last date of the run's leading dates that no asset is still waiting
+    /// for: the next run starts after it.
+    fn bookmarks(&self, not_yet: &HashSet<usize>) -> Vec<(i64, i32, NaiveDate)> {
+        let mut marks: Vec<(i64, i32, NaiveDate)> = Vec::new();
+        let mut blocked: HashSet<i64> = HashSet::new();
+        for (i, date) in self.dates.iter().enumerate() {
+            if blocked.contains(&date.plan_id) {
+                continue;
+            }
+            if not_yet.contains(&i) {
+                blocked.insert(date.plan_id);
+                continue;
+            }
+            match marks.last_mut() {
+                Some(last) if last.0 == date.plan_id => last.2 = date.occurrence.nominal,
+                _ => marks.push((date.plan_id, date.version, date.occurrence.nominal)),
+            }
+        }
+        marks
+    }
+}
+
+/// A floating plan's asset with what happened last.
+struct FloatingAsset {
+    site: Site,
+    /// The latest occurrence's due date and whether it was generated, and its ticket's state.
+    last: Option<(NaiveDate, bool)>,
+    closed_at: Option<DateTime<Utc>>,
+    cancelled: bool,
+}
+
+impl FloatingAsset {
+    /// One interval after the last closure (or the last skipped or cancelled date); nothing
+    /// while the last ticket is open; the plan's first date when nothing happened yet.
+    fn next_occurrence(&self, plan: &PlanRow, schedule: &Schedule) -> Option<Occurrence> {
+        match self.last {
+            None => {
+                let floor = plan.generated_through.and_then(|d| d.succ_opt()).unwrap_or(plan.starts_on);
+                schedule.first_from(floor)
+            }
+            Some((due_on, false)) => schedule.floating_after(due_on),
+            Some((due_on, true)) if self.cancelled => schedule.floating_after(due_on),
+            Some((_, true)) => {
+                let closed = self.closed_at?;
+                schedule.floating_after(closed.with_timezone(&self.site.tz()).date_naive())
+            }
+        }
+    }
+}
+
+async fn floating_assets(conn: &mut PgConnection, plan_ids: &[i64]) -> Result<Vec<FloatingAsset>, ApiError> {
+    if plan_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "WITH plans AS (SELECT * FROM pm_plans WHERE id = ANY($1)), scope AS ({scope})
+         SELECT s.plan_id, s.asset_id, s.location_id, s.timezone, last.due_on, last.ticket_id IS NOT NULL,
+                t.closed_at, t.status = 'cancelled'
+         FROM scope s
+         LEFT JOIN LATERAL (SELECT o.due_on, o.ticket_id FROM pm_occurrences o
+                            WHERE o.plan_id = s.plan_id AND o.asset_id = s.asset_id
+                            ORDER BY o.due_on DESC, o.id DESC LIMIT 1) last ON true
+         LEFT JOIN tickets t ON t.id = last.ticket_id
+         ORDER BY s.plan_id, s.asset_id",
+        scope = assets_in_scope(),
+    );
+    type Row = (i64, i64, i64, String, Option<NaiveDate>, Option<bool>, Option<DateTime<Utc>>, Option<bool>);
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(sql)).bind(plan_ids).persistent(false).fetch_all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(plan_id, asset_id, location_id, timezone, due_on, generated, closed_at, cancelled)| FloatingAsset {
+            site: Site { plan_id, asset_id, location_id, timezone },
+            last: due_on.map(|d| (d, generated.unwrap_or(false))),
+            closed_at,
+            cancelled: cancelled.unwrap_or(false),
+        })
+        .collect())
+}
+
+/// One occurrence to write.
+struct Row {
+    site: Site,
+    occurrence: Occurrence,
+    scheduled_for: DateTime<Utc>,
+    outcome: &'static str,
+}
+
+/// What the run decides, asset by asset.
+struct Decisions {
+    now: DateTime<Utc>,
+    rows: Vec<Row>,
+    /// Due dates some asset of which is not within its lead time yet (its zone is behind).
+    not_yet: HashSet<usize>,
+    /// Plan and asset pairs given a ticket by this run (for `skip_if_open`).
+    generated: HashSet<(i64, i64)>,
+    /// Plan, asset and due date of every row, so none is written twice.
+    written: HashSet<(i64, i64, NaiveDate)>,
+}
+
+impl Decisions {
+    fn new(now: DateTime<Utc>) -> Self {
+        Self { now, rows: Vec::new(), not_yet: HashSet::new(), generated: HashSet::new(), written: HashSet::new() }
+    }
+
+    fn consider(
+        &mut self,
+        plan: &PlanRow,
+        schedule: &Schedule,
+        occurrence: &Occurrence,
+        site: &Site,
+        has_open: bool,
+        date_index: Option<usize>,
+    ) {
+        let scheduled_for = schedule.scheduled_for(occurrence.due_on, site.tz());
+        if scheduled_for - plan.lead_time() > self.now {
+            if let Some(i) = date_index {
+                self.not_yet.insert(i);
+            }
+            return;
+        }
+        if !self.written.insert((plan.id, site.asset_id, occurrence.due_on)) {
+            return;
+        }
+        let key = (plan.id, site.asset_id);
+        let outcome = match occurrence.outcome {
+            Planned::Merged => return,
+            Planned::SkipNonWorking => "skip_non_working",
+            Planned::Generate
+                if plan.open_policy == OpenPolicy::SkipIfOpen && (has_open || self.generated.contains(&key)) =>
+            {
+                "skip_open"
+            }
+            Planned::Generate => {
+                self.generated.insert(key);
+                "generated"
+            }
+        };
+        self.rows.push(Row { site: site.clone(), occurrence: occurrence.clone(), scheduled_for, outcome });
+    }
+}
+
+/// The SLA rules of PM tickets by priority.
+async fn pm_targets(conn: &mut PgConnection) -> Result<HashMap<Priority, Targets>, ApiError> {
+    let rows: Vec<(String, i64, i32, i32, f32)> = sqlx::query_as(
+        "SELECT priority, calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio
+         FROM sla_matrices WHERE ticket_type = 'PM'",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(priority, calendar_id, response_minutes, resolution_minutes, warning_ratio)| {
+            let targets = Targets { calendar_id, response_minutes, resolution_minutes, warning_ratio };
+            Priority::try_from(priority).ok().map(|p| (p, targets))
+        })
+        .collect())
+}
+
+/// Writes the occurrences and, for the generated ones, their tickets (numbers, SLA lines from
+/// `scheduled_for`) and audit rows, in one statement: an occurrence another run wrote first is
+/// dropped by the unique key, and its ticket with it.
+async fn write(
+    conn: &mut PgConnection,
+    rows: &[Row],
+    plans: &HashMap<i64, (&PlanRow, Schedule)>,
+    targets: &HashMap<Priority, Targets>,
+    calendars: &mut Calendars,
+    now: DateTime<Utc>,
+) -> Result<GenerateReport, ApiError> {
+    let mut columns = Columns::default();
+    let mut clocks: HashMap<(Priority, String), SlaClock> = HashMap::new();
+    for row in rows {
+        let (plan, _) = &plans[&row.site.plan_id];
+        let Some(targets) = targets.get(&plan.priority) else {
+            tracing::warn!(plan_id = plan.id, priority = %plan.priority, "no SLA rule for PM tickets of this priority; nothing generated");
+            continue;
+        };
+        let clock_key = (plan.priority, row.site.timezone.clone());
+        let clock = match clocks.get(&clock_key) {
+            Some(clock) => clock,
+            None => {
+                let calendar = calendars.get(conn, targets.calendar_id).await?;
+                clocks.entry(clock_key.clone()).or_insert(SlaClock::new(calendar, row.site.tz(), *targets))
+            }
+        };
+        columns.push(row, *targets, clock);
+    }
+    if columns.plan_id.is_empty() {
+        return Ok(GenerateReport::default());
+    }
+    let run_id = format!("pm-generate:{}", now.to_rfc3339_opts(SecondsFormat::Micros, true));
+    let counts: Vec<(String, i64)> = sqlx::query_as(WRITE)
+        .bind(&columns.plan_id)
+        .bind(&columns.asset_id)
+        .bind(&columns.location_id)
+        .bind(&columns.due_on)
+        .bind(&columns.shifted_from)
+        .bind(&columns.reason)
+        .bind(&columns.scheduled_for)
+        .bind(&columns.outcome)
+        .bind(&columns.calendar_id)
+        .bind(&columns.response_minutes)
+        .bind(&columns.resolution_minutes)
+        .bind(&columns.warning_ratio)
+        .bind(&columns.lines[0])
+        .bind(&columns.lines[1])
+        .bind(&columns.lines[2])
+        .bind(&columns.lines[3])
+        .bind(now)
+        .bind(now.year())
+        .bind(&run_id)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut report = GenerateReport::default();
+    for (outcome, count) in counts {
+        let count = u64::try_from(count).unwrap_or_default();
+        match outcome.as_str() {
+            "generated" => report.generated = count,
+            "skip_open" => report.skipped_open = count,
+            _ => report.skipped_non_working = count,
+        }
+    }
+    Ok(report)
+}
+
+/// The write's parameters, one array per column (bound with `unnest`).
+#[derive(Default)]
+struct Columns {
+    plan_id: Vec<i64>,
+    asset_id: Vec<i64>,
+    location_id: Vec<i64>,
+    due_on: Vec<NaiveDate>,
+    shifted_from: Vec<Option<NaiveDate>>,
+    reason: Vec<Option<String>>,
+    scheduled_for: Vec<DateTime<Utc>>,
+    outcome: Vec<&'static str>,
+    calendar_id: Vec<i64>,
+    response_minutes: Vec<i32>,
+    resolution_minutes: Vec<i32>,
+    warning_ratio: Vec<f32>,
+    /// Response warning and due, resolution warning and due.
+    lines: [Vec<DateTime<Utc>>; 4],
+}
+
+impl Columns {
+    fn push(&mut self, row: &Row, targets: Targets, clock: &SlaClock) {
+        let lines = clock.lines(row.scheduled_for, chrono::Duration::zero());
+        self.plan_id.push(row.site.plan_id);
+        self.asset_id.push(row.site.asset_id);
+        self.location_id.push(row.site.location_id);
+        self.due_on.push(row.occurrence.due_on);
+        self.shifted_from.push(row.occurrence.shifted_from);
+        self.reason.push(row.occurrence.reason.clone());
+        self.scheduled_for.push(row.scheduled_for);
+        self.outcome.push(row.outcome);
+        self.calendar_id.push(targets.calendar_id);
+        self.response_minutes.push(targets.response_minutes);
+        self.resolution_minutes.push(targets.resolution_minutes);
+        self.warning_ratio.push(targets.warning_ratio);
+        self.lines[0].push(lines.response_warning_at);
+        self.lines[1].push(lines.response_due_at);
+        self.lines[2].push(lines.resolution_warning_at);
+        self.lines[3].push(lines.resolution_due_at);
+    }
+}
+
+/// `$1..$16` the columns above, `$17` now, `$18` the year of the ticket numbers, `$19` the run
+/// id for the audit rows. Answers `(outcome, count)` of what was written.
+///
+/// The occurrences go first (the unique key drops what another run wrote) and take their
+/// ticket ids from the tickets' own sequence, so the tickets, inserted next with those ids,
+/// exist only for occurrences that were written. Numbers are taken from the year's counter
+/// in one step. A plan's assignee gets the ticket only while they are an active technician.
+const WRITE: &str = "WITH c AS (
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::date[], $6::text[],
+                                 $7::timestamptz[], $8::text[], $9::bigint[], $10::int[], $11::int[], $12::real[],
+                                 $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[])
+                AS c (plan_id, asset_id, location_id, due_on, shifted_from, reason, scheduled_for, outcome,
+                      calendar_id, response_minutes, resolution_minutes, warning_ratio,
+                      response_warning_at, response_due_at, resolution_warning_at, resolution_due_at)
+         ), occurrences AS (
+            INSERT INTO pm_occurrences (plan_id, asset_id, due_on, shifted_from, reason, scheduled_for, outcome, ticket_id)
+            SELECT plan_id, asset_id, due_on, shifted_from, reason, scheduled_for, outcome,
+                   CASE WHEN outcome = 'generated' THEN nextval(pg_get_serial_sequence('tickets', 'id')) END
+            FROM c ORDER BY plan_id, asset_id, due_on
+            ON CONFLICT (plan_id, asset_id, due_on) WHERE source = 'schedule' DO NOTHING
+            RETURNING plan_id, asset_id, due_on, outcome, ticket_id
+         ), new_tickets AS (
+            SELECT o.ticket_id, c.*, row_number() OVER (ORDER BY o.ticket_id) AS n
+            FROM occurrences o JOIN c USING (plan_id, asset_id, due_on)
+            WHERE o.ticket_id IS NOT NULL
+         ), counter AS (
+            INSERT INTO ticket_counters (ticket_type, year, last_value)
+            SELECT 'PM', $18, count(*) FROM new_tickets
+            ON CONFLICT (ticket_type, year) DO UPDATE SET last_value = ticket_counters.last_value + EXCLUDED.last_value
+            RETURNING last_value - (SELECT count(*) FROM new_tickets) AS base
+         ), inserted AS (
+            INSERT INTO tickets (id, number, ticket_type, priority, status, asset_id, location_id, description,
+                                 assigned_to, pm_plan_id, scheduled_for, sla_started_at, sla_calendar_id,
+                                 response_target_minutes, resolution_target_minutes, warning_ratio,
+                                 response_warning_at, response_due_at, resolution_warning_at, resolution_due_at,
+                                 created_at, updated_at)
+            OVERRIDING SYSTEM VALUE
+            SELECT nt.ticket_id,
+                   'PM-' || $18 || '-' || lpad((counter.base + nt.n)::text, greatest(6, length((counter.base + nt.n)::text)), '0'),
+                   'PM', p.priority, CASE WHEN assignee.id IS NULL THEN 'open' ELSE 'assigned' END,
+                   nt.asset_id, nt.location_id, p.description, assignee.id, nt.plan_id, nt.scheduled_for,
+                   nt.scheduled_for, nt.calendar_id, nt.response_minutes, nt.resolution_minutes, nt.warning_ratio,
+                   nt.response_warning_at, nt.response_due_at, nt.resolution_warning_at, nt.resolution_due_at, $17, $17
+            FROM new_tickets nt
+            CROSS JOIN counter
+            JOIN pm_plans p ON p.id = nt.plan_id
+            LEFT JOIN LATERAL (SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id
+                               WHERE u.id = p.assigned_to AND u.active AND r.role = 'technician') assignee ON true
+            RETURNING id, number, ticket_type, priority, status, asset_id, location_id, description, assigned_to,
+                      pm_plan_id, scheduled_for, sla_started_at, response_due_at, resolution_due_at
+         ), audited AS (
+            INSERT INTO audit_logs (entity_type, entity_id, action, actor_id, changes, request_id)
+            SELECT 'ticket', i.id, 'create', NULL,
+                   (SELECT jsonb_object_agg(f.key, jsonb_build_object('old', NULL, 'new', f.value))
+                    FROM jsonb_each(to_jsonb(i)) f),
+                   $19
+            FROM inserted i
+         )
+         SELECT outcome, count(*) FROM occurrences GROUP BY outcome";

@@ -1,0 +1,13 @@
+//! Preventive maintenance: when a plan's work falls due (pure date maths, table-tested) and the
+//! generator that turns due occurrences into tickets, shared by the `pm` API (forecast, meter
+//! readings) and the scheduled `pm-generate` function.
+
+mod generate;
+mod plan;
+mod recurrence;
+mod schedule;
+
+pub use generate::{GenerateReport, generate};
+pub use plan::{ASSETS_IN_SCOPE, MeterTrigger, OpenPolicy, PLAN_COLUMNS, PlanRow, SCOPE, assets_in_scope, iso_weekday};
+pub use recurrence::{Recurrence, RecurrenceError, Unit};
+pub use schedule::{Anchor, NonWorking, Occurrence, Planned, Schedule, day_before};
