@@ -94,12 +94,12 @@ fn tickets_query(
     visibility: Visibility,
 ) -> ApiResult<QueryBuilder<Postgres>> {
     let filter = query.parse()?;
-    let active = &*crate::ACTIVE;
+    let (active, started) = (&*crate::ACTIVE, crate::STARTED);
     let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
     qb.push_bind(now);
     qb.push(format_args!(
         "::timestamptz AS now) SELECT {select} FROM clock, tickets t JOIN locations l ON l.id = t.location_id
-         WHERE t.status IN {active} AND l.latitude IS NOT NULL"
+         WHERE t.status IN {active} AND {started} AND l.latitude IS NOT NULL"
     ));
     if let Some(bbox) = view.bbox {
         bbox.push(&mut qb);
@@ -108,9 +108,10 @@ fn tickets_query(
     Ok(qb)
 }
 
-/// Active tickets (open … resolved) at located sites, as GeoJSON for a live map. With
-/// `cluster=true&zoom=` nearby tickets become grid clusters with a count and the worst SLA state;
-/// a cell that holds one ticket is that ticket's marker.
+/// Active tickets (open … resolved) at located sites, as GeoJSON for a live map; a PM generated
+/// ahead of its date appears once its `scheduled_for` has passed. With `cluster=true&zoom=`
+/// nearby tickets become grid clusters with a count and the worst SLA state; a cell that holds
+/// one ticket is that ticket's marker.
 #[utoipa::path(get, path = "/api/maps/live-tickets", tag = "maps", security(("bearer" = [])),
     params(MapQuery, TicketQuery),
     responses((status = 200, description = "RFC 7946 FeatureCollection", body = FeatureCollection<TicketProperties>,

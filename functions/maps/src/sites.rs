@@ -19,7 +19,8 @@ pub struct SiteMarker {
     pub code: String,
     pub name: String,
     pub region: Option<String>,
-    /// Active tickets at the site (matching the ticket filters, and the caller's own for technicians).
+    /// Active tickets at the site, as the live map counts them (matching the ticket filters, and
+    /// the caller's own for technicians).
     pub active_ticket_count: i64,
 }
 
@@ -68,11 +69,12 @@ pub async fn locations(request: MapRequest) -> ApiResult<Response> {
 
 async fn locations_body(state: AppState, view: View, tickets: TicketQuery, visibility: Visibility) -> ApiResult<Bytes> {
     let filter = tickets.parse()?;
-    let active = &*crate::ACTIVE;
-    // Active tickets per site, counted once, then joined to the sites in view.
+    let (active, started) = (&*crate::ACTIVE, crate::STARTED);
+    // Active tickets per site (those the live map shows), counted once, then joined to the sites in view.
     let mut qb = QueryBuilder::new(format!(
-        "WITH counts AS (SELECT t.location_id, count(*) AS n FROM tickets t JOIN locations l ON l.id = t.location_id
-         WHERE t.status IN {active}"
+        "WITH clock AS (SELECT now() AS now), counts AS (SELECT t.location_id, count(*) AS n
+         FROM clock, tickets t JOIN locations l ON l.id = t.location_id
+         WHERE t.status IN {active} AND {started}"
     ));
     filter.push(&mut qb, visibility);
     qb.push(" GROUP BY t.location_id) SELECT ");

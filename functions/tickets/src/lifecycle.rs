@@ -88,7 +88,10 @@ pub async fn apply(
                 next.response_breached |= responded > next.response_due_at;
                 if let Some(held_since) = before.on_hold_since {
                     let c = clock.insert(SlaClock::load(conn, &before.timezone, next.targets()).await?);
-                    next.held_seconds += c.hold_credit(held_since, now, before.resolution_due_at).num_seconds();
+                    // Only the part of the hold after the clocks started (a PM worked ahead of
+                    // its date) paused anything.
+                    let paused_from = held_since.max(before.sla_started_at);
+                    next.held_seconds += c.hold_credit(paused_from, now, before.resolution_due_at).num_seconds();
                     next.on_hold_since = None;
                     next.hold_reason = None;
                     recompute = true;
@@ -132,7 +135,7 @@ pub async fn apply(
             Some(c) if next.sla_calendar_id == before.sla_calendar_id => c,
             _ => SlaClock::load(conn, &before.timezone, next.targets()).await?,
         };
-        let lines = clock.lines(next.created_at, Duration::seconds(next.held_seconds));
+        let lines = clock.lines(next.sla_started_at, Duration::seconds(next.held_seconds));
         next.response_warning_at = lines.response_warning_at;
         next.response_due_at = lines.response_due_at;
         next.resolution_warning_at = lines.resolution_warning_at;

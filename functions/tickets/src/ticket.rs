@@ -16,7 +16,7 @@ pub const SELECT: &str = "SELECT t.id, t.number, t.ticket_type, t.priority, t.st
         t.resolution_target_minutes, t.warning_ratio, t.response_warning_at, t.response_due_at,
         t.resolution_warning_at, t.resolution_due_at, t.responded_at, t.resolved_at, t.closed_at,
         t.cancelled_at, t.on_hold_since, t.held_seconds, t.response_warned, t.response_breached,
-        t.resolution_warned, t.resolution_breached,
+        t.resolution_warned, t.resolution_breached, t.pm_plan_id, t.scheduled_for, t.sla_started_at,
         t.version, t.created_at, t.updated_at
     FROM tickets t
     JOIN assets a ON a.id = t.asset_id
@@ -66,6 +66,10 @@ pub struct TicketRow {
     pub response_breached: bool,
     pub resolution_warned: bool,
     pub resolution_breached: bool,
+    pub pm_plan_id: Option<i64>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// Where every computation of the lines starts (set once, by the database, at insert).
+    pub sla_started_at: DateTime<Utc>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -91,6 +95,7 @@ impl TicketRow {
     pub fn view(self, now: DateTime<Utc>) -> Ticket {
         let clock_time = self.on_hold_since.or(self.cancelled_at).unwrap_or(now);
         let sla = Sla {
+            started_at: self.sla_started_at,
             response_due_at: self.response_due_at,
             resolution_due_at: self.resolution_due_at,
             responded_at: self.responded_at,
@@ -126,6 +131,8 @@ impl TicketRow {
             region: self.region,
             assigned_to: self.assigned_to,
             created_by: self.created_by,
+            pm_plan_id: self.pm_plan_id,
+            scheduled_for: self.scheduled_for,
             sla,
             on_hold_since: self.on_hold_since,
             closed_at: self.closed_at,
@@ -141,6 +148,8 @@ impl TicketRow {
 /// a hold) and the state of each clock.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Sla {
+    /// The instant the clocks start: `scheduled_for` for a generated PM, `created_at` otherwise.
+    pub started_at: DateTime<Utc>,
     pub response_due_at: DateTime<Utc>,
     pub resolution_due_at: DateTime<Utc>,
     pub responded_at: Option<DateTime<Utc>>,
@@ -176,6 +185,10 @@ pub struct Ticket {
     pub region: Option<String>,
     pub assigned_to: Option<i64>,
     pub created_by: Option<i64>,
+    /// The PM plan that generated this ticket.
+    pub pm_plan_id: Option<i64>,
+    /// When a generated PM is due; it is generated ahead of this and its SLA starts here.
+    pub scheduled_for: Option<DateTime<Utc>>,
     pub sla: Sla,
     pub on_hold_since: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,

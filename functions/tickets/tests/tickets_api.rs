@@ -2,7 +2,7 @@
 //! who sees and changes what, ETags, filters, and racing writers.
 
 use axum::http::{Method, StatusCode, header};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use nexus_shared::auth::Role;
 use nexus_testkit::{self as testing, TestUser, get, post, put, request, send};
 use serde_json::{Value, json};
@@ -84,6 +84,46 @@ impl Fixture {
         assert_eq!(last["status"], status);
         last
     }
+
+    /// A PM ticket as the PM generator writes one ahead of its date: `scheduled_for` set and its
+    /// lines counted from there by the PM rule for `priority` (24x7: working time is wall time).
+    async fn scheduled(&self, priority: &str, scheduled_for: DateTime<Utc>) -> Value {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description,
+                 sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
+                 response_warning_at, response_due_at, resolution_warning_at, resolution_due_at, scheduled_for)
+             SELECT 'PM-GEN-' || (SELECT count(*) + 1 FROM tickets), 'PM', m.priority, 'open', a.id, a.location_id,
+                 'Quarterly service', m.calendar_id, m.response_target_minutes, m.resolution_target_minutes,
+                 m.warning_ratio, $2 + m.response_target_minutes * m.warning_ratio * interval '1 minute',
+                 $2 + m.response_target_minutes * interval '1 minute',
+                 $2 + m.resolution_target_minutes * m.warning_ratio * interval '1 minute',
+                 $2 + m.resolution_target_minutes * interval '1 minute', $2
+             FROM assets a, sla_matrices m WHERE a.id = $1 AND m.ticket_type = 'PM' AND m.priority = $3
+             RETURNING id",
+        )
+        .bind(self.asset)
+        .bind(scheduled_for)
+        .bind(priority)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        get(&self.app, &format!("/api/tickets/{id}"), &self.spv).await.body
+    }
+
+    async fn stored_lines(&self, ticket: &Value) -> (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, i64) {
+        sqlx::query_as(
+            "SELECT response_warning_at, response_due_at, resolution_due_at, held_seconds FROM tickets WHERE id = $1",
+        )
+        .bind(ticket["id"].as_i64())
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+}
+
+/// A week from now, in whole seconds (so JSON round trips compare exactly).
+fn a_week_ahead() -> DateTime<Utc> {
+    (Utc::now() + Duration::days(7)).trunc_subsecs(0)
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
@@ -189,19 +229,32 @@ async fn a_technician_works_a_ticket_through_its_lifecycle(pool: PgPool) {
         (Some("on_hold"), Some("awaiting_parts"))
     );
 
-    // Pretend the hold began three hours ago: resuming adds those hours to the resolution deadline.
-    sqlx::query("UPDATE tickets SET on_hold_since = on_hold_since - interval '3 hours'")
-        .execute(&f.pool)
-        .await
-        .unwrap();
-    let due_before_hold = ts(&held.body["sla"]["resolution_due_at"]);
+    // Pretend all this happened three hours ago (a hold only counts once the clocks run):
+    // resuming adds those hours to the resolution deadline.
+    sqlx::query(
+        "UPDATE tickets SET created_at = created_at - interval '3 hours',
+             sla_started_at = sla_started_at - interval '3 hours', responded_at = responded_at - interval '3 hours',
+             on_hold_since = on_hold_since - interval '3 hours',
+             response_warning_at = response_warning_at - interval '3 hours',
+             response_due_at = response_due_at - interval '3 hours',
+             resolution_warning_at = resolution_warning_at - interval '3 hours',
+             resolution_due_at = resolution_due_at - interval '3 hours'",
+    )
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    let due_before_hold = ts(&held.body["sla"]["resolution_due_at"]) - Duration::hours(3);
     let resumed = f.set(&f.tech, &t, json!({"status": "in_progress"})).await;
     let pushed = ts(&resumed.body["sla"]["resolution_due_at"]) - due_before_hold;
     assert!(
         (Duration::seconds(3 * 3600 - 5)..=Duration::seconds(3 * 3600 + 5)).contains(&pushed),
         "pushed by {pushed}"
     );
-    assert_eq!(resumed.body["sla"]["responded_at"], started.body["sla"]["responded_at"], "responded_at is set once");
+    assert_eq!(
+        ts(&resumed.body["sla"]["responded_at"]),
+        ts(&started.body["sla"]["responded_at"]) - Duration::hours(3),
+        "responded_at is set once"
+    );
 
     let no_notes = f.set(&f.tech, &t, json!({"status": "resolved"})).await;
     assert_eq!(
@@ -338,6 +391,122 @@ async fn priority_changes_recompute_the_deadlines(pool: PgPool) {
     assert_eq!(ts(&r.body["sla"]["response_due_at"]) - created, Duration::hours(1));
     assert_eq!(ts(&r.body["sla"]["resolution_due_at"]) - created, Duration::hours(4));
     assert_eq!(r.body["sla"]["resolution_target_minutes"], 240);
+}
+
+/// A PM generated a week ahead: its clocks start at `scheduled_for`, so a priority change
+/// recomputes the lines from there, not from when the row was written.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_generated_pm_recomputes_its_deadlines_from_its_scheduled_time(pool: PgPool) {
+    let f = setup(pool).await;
+    let scheduled_for = a_week_ahead();
+    let t = f.scheduled("low", scheduled_for).await;
+    assert_eq!((ts(&t["scheduled_for"]), ts(&t["sla"]["started_at"])), (scheduled_for, scheduled_for));
+    assert!(t["pm_plan_id"].is_null());
+    assert!(ts(&t["created_at"]) < scheduled_for - Duration::days(6));
+
+    // PM critical on 24x7: respond in 4 h, resolve in 24 h, warn at 80 %.
+    let r = f.set(&f.spv, &t, json!({"priority": "critical"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(ts(&r.body["sla"]["response_due_at"]), scheduled_for + Duration::hours(4));
+    assert_eq!(ts(&r.body["sla"]["resolution_due_at"]), scheduled_for + Duration::hours(24));
+    assert_eq!(ts(&r.body["sla"]["started_at"]), scheduled_for);
+    assert_eq!(
+        (r.body["sla"]["response_state"].as_str(), r.body["sla"]["resolution_state"].as_str()),
+        (Some("pending"), Some("pending"))
+    );
+    let (response_warning_at, ..) = f.stored_lines(&t).await;
+    assert_eq!(response_warning_at, scheduled_for + Duration::minutes(192));
+    let breached: bool =
+        sqlx::query_scalar("SELECT response_breached OR resolution_breached FROM tickets WHERE id = $1")
+            .bind(t["id"].as_i64())
+            .fetch_one(&f.pool)
+            .await
+            .unwrap();
+    assert!(!breached);
+}
+
+/// The lines recomputed after a hold start at `scheduled_for` too, and only the part of a hold
+/// after the clocks started pushes the resolution lines.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_generated_pm_recomputes_its_deadlines_from_its_scheduled_time_after_a_hold(pool: PgPool) {
+    let f = setup(pool).await;
+    let scheduled_for = a_week_ahead();
+    let t = f.scheduled("low", scheduled_for).await;
+    for step in [
+        json!({"assigned_to": f.tech.id}),
+        json!({"status": "in_progress"}),
+        json!({"status": "on_hold", "hold_reason": "awaiting_parts"}),
+    ] {
+        let r = f.set(&f.spv, &t, step.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{step} -> {:?}", r.body);
+    }
+    // Worked ahead of its date: three hours on hold, all before the clocks start.
+    sqlx::query("UPDATE tickets SET on_hold_since = on_hold_since - interval '3 hours'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let resumed = f.set(&f.tech, &t, json!({"status": "in_progress"})).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{:?}", resumed.body);
+    // PM low on 24x7: respond in 48 h, resolve in 7 days; no hold credit.
+    assert_eq!(ts(&resumed.body["sla"]["response_due_at"]), scheduled_for + Duration::hours(48));
+    assert_eq!(ts(&resumed.body["sla"]["resolution_due_at"]), scheduled_for + Duration::days(7));
+    assert_eq!(resumed.body["sla"]["resolution_state"], "pending");
+    assert_eq!(f.stored_lines(&t).await.3, 0, "a hold before the clocks start pauses nothing");
+
+    // The week passes: the clocks started an hour ago, the next hold began three hours ago.
+    let held = f.set(&f.tech, &t, json!({"status": "on_hold", "hold_reason": "no_site_access"})).await;
+    assert_eq!(held.status, StatusCode::OK, "{:?}", held.body);
+    let started: DateTime<Utc> = sqlx::query_scalar(
+        "UPDATE tickets SET sla_started_at = date_trunc('second', now()) - interval '1 hour',
+             scheduled_for = date_trunc('second', now()) - interval '1 hour',
+             on_hold_since = now() - interval '3 hours'
+         RETURNING sla_started_at",
+    )
+    .fetch_one(&f.pool)
+    .await
+    .unwrap();
+    let resumed = f.set(&f.tech, &t, json!({"status": "in_progress"})).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{:?}", resumed.body);
+    let (_, response_due_at, resolution_due_at, held_seconds) = f.stored_lines(&t).await;
+    assert!((3595..=3605).contains(&held_seconds), "credited the hour since the start only: {held_seconds} s");
+    assert_eq!(response_due_at, started + Duration::hours(48));
+    assert_eq!(resolution_due_at, started + Duration::days(7) + Duration::seconds(held_seconds));
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_list_filters_by_scheduled_time(pool: PgPool) {
+    let f = setup(pool).await;
+    let unscheduled = f.open("low").await;
+    let week = a_week_ahead();
+    let soon = f.scheduled("low", week - Duration::days(5)).await;
+    let later = f.scheduled("medium", week).await;
+    let ids =
+        |body: &Value| body["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let id = |t: &Value| t["id"].as_i64().unwrap();
+    let before = async |at: DateTime<Utc>| {
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let r = get(&f.app, &format!("/api/tickets?scheduled_before={at}"), &f.spv).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        ids(&r.body)
+    };
+    assert_eq!(before(week + Duration::seconds(1)).await, [id(&later), id(&soon)], "newest first");
+    assert_eq!(before(week).await, [id(&soon)], "strictly before");
+    assert_eq!(before(week - Duration::days(5)).await, Vec::<i64>::new());
+    assert_eq!(ids(&get(&f.app, "/api/tickets", &f.spv).await.body), [id(&later), id(&soon), id(&unscheduled)]);
+    assert_eq!(
+        ids(&get(&f.app, "/api/tickets?priority=low&ticket_type=PM&scheduled_before=2100-01-01T00:00:00Z", &f.spv)
+            .await
+            .body),
+        [id(&soon)]
+    );
+    for bad in ["scheduled_before=tomorrow", "scheduled_before=2026-13-01T00:00:00Z", "scheduled_before="] {
+        let r = get(&f.app, &format!("/api/tickets?{bad}"), &f.spv).await;
+        assert_eq!(
+            (r.status, r.body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("scheduled_before")),
+            "{bad}"
+        );
+    }
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]

@@ -50,6 +50,9 @@ pub struct TicketQuery {
     pub breached: Option<bool>,
     /// Resolution due strictly before this instant (RFC 3339).
     pub due_before: Option<DateTime<Utc>>,
+    /// `scheduled_for` (a generated PM's due time) strictly before this instant (RFC 3339);
+    /// tickets without one are left out.
+    pub scheduled_before: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -63,6 +66,7 @@ pub struct TicketFilter {
     pub region: Option<String>,
     pub breached: Option<bool>,
     pub due_before: Option<DateTime<Utc>>,
+    pub scheduled_before: Option<DateTime<Utc>>,
 }
 
 impl TicketQuery {
@@ -77,6 +81,7 @@ impl TicketQuery {
             region: validate::query_text("region", self.region)?,
             breached: self.breached,
             due_before: self.due_before,
+            scheduled_before: self.scheduled_before,
         })
     }
 }
@@ -139,6 +144,11 @@ impl TicketFilter {
         }
         if let Some(due_before) = self.due_before {
             qb.push(" AND t.resolution_due_at < ").push_bind(due_before);
+        }
+        // False for a NULL scheduled_for: unscheduled tickets drop out, and the partial
+        // tickets_scheduled_for_idx (scheduled_for IS NOT NULL) applies.
+        if let Some(scheduled_before) = self.scheduled_before {
+            qb.push(" AND t.scheduled_for < ").push_bind(scheduled_before);
         }
     }
 }
