@@ -50,7 +50,10 @@ CREATE TABLE pm_plans (
                                                                       AND weekdays <@ '{1,2,3,4,5,6,7}'::smallint[])),
     CONSTRAINT pm_plans_day_of_months CHECK (day_of_month IS NULL OR (unit = 'month' AND day_of_month BETWEEN 1 AND 31))
 );
-CREATE TRIGGER pm_plans_updated_at BEFORE UPDATE ON pm_plans FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+-- Only changes through the API (each bumps the version): the generator moving its bookmark
+-- is not a change of the plan.
+CREATE TRIGGER pm_plans_updated_at BEFORE UPDATE ON pm_plans FOR EACH ROW
+    WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION set_updated_at();
 CREATE INDEX pm_plans_created_at_idx ON pm_plans (created_at, id);
 CREATE INDEX pm_plans_name_idx ON pm_plans (name, id);
 -- The generator reads the active plans; the list filters by asset and region.

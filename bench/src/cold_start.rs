@@ -47,6 +47,7 @@ fn cases(token: &str) -> Vec<Case> {
         http("tickets", "/api/tickets", "/api/tickets", "limit=20", "limit=500"),
         http("approvals", "/api/approvals/1", "/api/approvals/1", "", ""),
         http("sla", "/api/sla", "/api/sla", "", ""),
+        http("pm", "/api/pm-plans", "/api/pm-plans", "limit=20", "limit=500"),
         http("maps", "/api/maps/locations", "/api/maps/locations", "", ""),
         http("pdf", "/api/pdf/jobcard/1", "/api/pdf/jobcard/1", "", ""),
         Case {
@@ -58,6 +59,12 @@ fn cases(token: &str) -> Vec<Case> {
             heaviest: scheduled_event("sla-check"),
             without_database: None,
             with_database: scheduled_event("sla-check"),
+        },
+        Case {
+            function: "pm-generate",
+            heaviest: scheduled_event("pm-generate"),
+            without_database: None,
+            with_database: scheduled_event("pm-generate"),
         },
         Case {
             function: "housekeeping",

@@ -31,6 +31,7 @@ http_functions! {
     "tickets" => nexus_tickets with core,
     "approvals" => nexus_approvals with core,
     "sla" => nexus_sla with core,
+    "pm" => nexus_pm with core,
     "maps" => nexus_maps with maps,
     "pdf" => nexus_pdf with pdf,
     "meta" => nexus_meta with meta,

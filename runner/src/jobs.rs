@@ -27,11 +27,17 @@ fn report<R: serde::Serialize>(r: Result<R, ApiError>) -> Result<String, ApiErro
     serde_json::to_string(&r?).map_err(ApiError::internal)
 }
 
-pub const JOBS: [Job; 2] = [
+pub const JOBS: [Job; 3] = [
     Job {
         name: "sla-check",
         every: Duration::from_secs(60),
         run: |pool, now| Box::pin(async move { report(nexus_sla_check::sweep(&pool, now).await) }),
+    },
+    Job {
+        // Hourly when deployed; every minute here, so a plan's tickets show soon after it is saved.
+        name: "pm-generate",
+        every: Duration::from_secs(60),
+        run: |pool, now| Box::pin(async move { report(nexus_pm_generate::run(&pool, now).await) }),
     },
     Job {
         name: "housekeeping",
@@ -79,7 +85,7 @@ mod tests {
 
     #[test]
     fn every_scheduled_function_is_a_command() {
-        assert_eq!(JOBS.map(|job| job.name), ["sla-check", "housekeeping"]);
-        assert!(find("sla-check").is_some() && find("serve").is_none());
+        assert_eq!(JOBS.map(|job| job.name), ["sla-check", "pm-generate", "housekeeping"]);
+        assert!(find("sla-check").is_some() && find("pm-generate").is_some() && find("serve").is_none());
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use nexus_local_runner::{States, generate, jobs};
 use nexus_shared::db::MIGRATOR;
 
-const USAGE: &str = "usage: nexus-local [serve|migrate [--admin EMAIL]|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|housekeeping [--now RFC3339]]   \
+const USAGE: &str = "usage: nexus-local [serve|migrate [--admin EMAIL]|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|pm-generate [--now RFC3339]|housekeeping [--now RFC3339]]   \
                      (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 /// What the command line asks for.
@@ -140,7 +140,10 @@ async fn serve(states: &States, summary: generate::Summary) -> std::io::Result<(
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Nexus API on http://{addr}  (OpenAPI: http://{addr}/api/openapi.json)");
-    println!("Demo data: {} locations, {} assets, {} tickets", summary.locations, summary.assets, summary.tickets);
+    println!(
+        "Demo data: {} locations, {} assets, {} tickets, {} PM plans ({} PM tickets generated so far)",
+        summary.locations, summary.assets, summary.tickets, summary.pm_plans, summary.pm_tickets
+    );
     println!("Demo logins (password {}):", generate::PASSWORD);
     for (email, role) in generate::USERS {
         println!("  {email:<26} {role}");

@@ -78,6 +78,13 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/sla/events", Roles(STAFF), 200),
         route(Method::GET, "/api/maps/live-tickets", Roles(ALL), 200),
         route(Method::GET, "/api/maps/locations", Roles(ALL), 200),
+        route(Method::GET, "/api/pm-plans", Roles(ALL), 200),
+        route(Method::POST, "/api/pm-plans", Roles(STAFF), 201),
+        route(Method::GET, "/api/pm-plans/{id}", Roles(ALL), 200),
+        route(Method::PUT, "/api/pm-plans/{id}", Roles(STAFF), 200),
+        route(Method::DELETE, "/api/pm-plans/{id}", Roles(STAFF), 200),
+        route(Method::GET, "/api/pm-plans/{id}/forecast", Roles(ALL), 200),
+        route(Method::GET, "/api/pm-plans/{id}/occurrences", Roles(ALL), 200),
         route(Method::POST, "/api/pdf/jobcard", Roles(WORKERS), 201),
         route(Method::GET, "/api/pdf/jobcard/{ticket_id}", Roles(WORKERS), 200),
         // Last: it ends the caller's session.
@@ -182,11 +189,29 @@ async fn prepare(
         ("PUT", "/api/sla/calendars/{id}") => {
             ("/api/sla/calendars/1".into(), Some(json!({"name": format!("Always {n}")})))
         }
+        ("POST", "/api/pm-plans") => (path.into(), Some(pm_plan(asset))),
+        (method, "/api/pm-plans/{id}" | "/api/pm-plans/{id}/forecast" | "/api/pm-plans/{id}/occurrences") => {
+            let made =
+                send(app, request(Method::POST, "/api/pm-plans", Some(&admin.token), Some(pm_plan(asset)))).await;
+            assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+            let uri = path.replace("{id}", &made.body["id"].to_string());
+            match (method, path) {
+                ("PUT", _) => (uri, Some(json!({"name": "Renamed"}))),
+                (_, "/api/pm-plans/{id}/forecast") => (format!("{uri}?from=2026-12-01&to=2026-12-31"), None),
+                _ => (uri, None),
+            }
+        }
         ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
         (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),
         _ => (path.into(), None),
     };
     (uri, body)
+}
+
+/// A monthly PM plan for one asset.
+fn pm_plan(asset: i64) -> Value {
+    json!({"name": "Monthly inspection", "priority": "medium", "scope": {"asset_ids": [asset]},
+           "recurrence": {"every": 1, "unit": "month"}, "anchor": "fixed", "starts_on": "2026-12-01", "start_time": "08:00"})
 }
 
 /// A new ticket, assigned to the caller when the caller is a technician (technicians see only

@@ -27,6 +27,8 @@ crate::text_enum! {
         SlaCalendar = "sla_calendar",
         SlaEvent = "sla_event",
         Jobcard = "jobcard",
+        PmPlan = "pm_plan",
+        Meter = "meter",
     }
 }
 

@@ -12,6 +12,7 @@ pub mod cors;
 pub mod create_body;
 pub mod db;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod http;
 pub mod idempotency;

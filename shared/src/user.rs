@@ -148,3 +148,14 @@ mod tests {
         assert!(check_password(&"x".repeat(129)).is_err());
     }
 }
+
+/// Whether `user_id` is an active user with the technician role: who work may be assigned to.
+pub async fn is_active_technician(conn: &mut PgConnection, user_id: i64) -> Result<bool, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users u JOIN user_roles r ON r.user_id = u.id
+                        WHERE u.id = $1 AND u.active AND r.role = 'technician')",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?)
+}

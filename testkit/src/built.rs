@@ -46,6 +46,8 @@ enum Prepare {
     ClosedTicket,
     /// An open ticket whose response lines passed before the scheduled fixture's time.
     OverdueTicket,
+    /// A daily PM plan on the site's asset, from the scheduled fixture's date, a day ahead.
+    PmPlan,
     /// Login failures 40 days and 5 minutes before the scheduled fixture's time.
     LoginFailures,
 }
@@ -158,6 +160,13 @@ fn cases() -> Vec<Case> {
             |_, r| r.body["items"].as_array().is_some_and(|rules| rules.len() == 8),
         ),
         http(
+            "pm",
+            PmPlan,
+            |w| get("/api/pm-plans", "", w.user(Role::Viewer)),
+            200,
+            |_, r| r.body["items"].as_array().is_some_and(|plans| plans.len() == 1 && plans[0]["active"] == true),
+        ),
+        http(
             "maps",
             Nothing,
             |w| get("/api/maps/locations", "", w.user(Role::Viewer)),
@@ -192,6 +201,15 @@ fn cases() -> Vec<Case> {
             event: |_| scheduled_event("sla-check"),
             expect: Expect::Answer(
                 |_| json!({"response_warnings": 1, "response_breaches": 1, "resolution_warnings": 0, "resolution_breaches": 0}),
+            ),
+        },
+        Case {
+            function: "pm-generate",
+            prepare: PmPlan,
+            env: |_| Vec::new(),
+            event: |_| scheduled_event("pm-generate"),
+            expect: Expect::Answer(
+                |_| json!({"plans_due": 1, "generated": 2, "skipped_open": 0, "skipped_non_working": 0}),
             ),
         },
         Case {
@@ -310,6 +328,22 @@ async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
             .execute(pool)
             .await
             .expect("an overdue ticket");
+        }
+        Prepare::PmPlan => {
+            // 08:00 WIB daily from the fixture's date, on the 24x7 calendar, a day ahead: at the
+            // fixture's 10:10 UTC (17:10 WIB) the 25th's and the 26th's are due, the 27th's not.
+            sqlx::query(
+                "INSERT INTO pm_plans (name, description, priority, asset_ids, every, unit, anchor, starts_on,
+                     start_time, calendar_id, generate_ahead_days, open_policy)
+                 VALUES ('Site inspection', 'Inspect the ATM', 'medium', ARRAY[$1::bigint], 1, 'day', 'fixed',
+                     ($2::timestamptz AT TIME ZONE 'UTC')::date, '08:00',
+                     (SELECT id FROM sla_calendars WHERE name = '24x7'), 1, 'always')",
+            )
+            .bind(world.site.asset_id)
+            .bind(fired_at)
+            .execute(pool)
+            .await
+            .expect("a PM plan");
         }
         Prepare::LoginFailures => {
             // Only the first is past the retention (a day) at the fixture's time.

@@ -70,14 +70,11 @@ pub async fn rule(conn: &mut PgConnection, ticket_type: TicketType, priority: Pr
 
 /// A ticket may be assigned to an active technician only.
 pub async fn check_assignable(conn: &mut PgConnection, user_id: i64) -> ApiResult<()> {
-    let ok: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users u JOIN user_roles r ON r.user_id = u.id
-                        WHERE u.id = $1 AND u.active AND r.role = 'technician')",
-    )
-    .bind(user_id)
-    .fetch_one(conn)
-    .await?;
-    if ok { Ok(()) } else { Err(ApiError::validation("assigned_to", "must be an active technician")) }
+    if nexus_shared::user::is_active_technician(conn, user_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::validation("assigned_to", "must be an active technician"))
+    }
 }
 
 /// The asset a new ticket is for, with its location's id and time zone.

@@ -118,15 +118,15 @@ struct DueDates {
 
 /// An active asset in a plan's scope.
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct Site {
-    plan_id: i64,
-    asset_id: i64,
-    location_id: i64,
-    timezone: String,
+pub struct Site {
+    pub plan_id: i64,
+    pub asset_id: i64,
+    pub location_id: i64,
+    pub timezone: String,
 }
 
 impl Site {
-    fn tz(&self) -> Tz {
+    pub fn tz(&self) -> Tz {
         Tz::from_str(&self.timezone).unwrap_or(chrono_tz::Asia::Jakarta)
     }
 }
@@ -216,18 +216,18 @@ impl DueDates {
 }
 
 /// A floating plan's asset with what happened last.
-struct FloatingAsset {
-    site: Site,
+pub struct FloatingAsset {
+    pub site: Site,
     /// The latest occurrence's due date and whether it was generated, and its ticket's state.
-    last: Option<(NaiveDate, bool)>,
-    closed_at: Option<DateTime<Utc>>,
-    cancelled: bool,
+    pub last: Option<(NaiveDate, bool)>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub cancelled: bool,
 }
 
 impl FloatingAsset {
     /// One interval after the last closure (or the last skipped or cancelled date); nothing
     /// while the last ticket is open; the plan's first date when nothing happened yet.
-    fn next_occurrence(&self, plan: &PlanRow, schedule: &Schedule) -> Option<Occurrence> {
+    pub fn next_occurrence(&self, plan: &PlanRow, schedule: &Schedule) -> Option<Occurrence> {
         match self.last {
             None => {
                 let floor = plan.generated_through.and_then(|d| d.succ_opt()).unwrap_or(plan.starts_on);
@@ -241,9 +241,15 @@ impl FloatingAsset {
             }
         }
     }
+
+    /// Whether the last occurrence's ticket is still being worked (the plan waits for it).
+    pub fn waiting(&self) -> bool {
+        matches!(self.last, Some((_, true))) && !self.cancelled && self.closed_at.is_none()
+    }
 }
 
-async fn floating_assets(conn: &mut PgConnection, plan_ids: &[i64]) -> Result<Vec<FloatingAsset>, ApiError> {
+/// The assets in scope of floating plans, each with its latest occurrence.
+pub async fn floating_assets(conn: &mut PgConnection, plan_ids: &[i64]) -> Result<Vec<FloatingAsset>, ApiError> {
     if plan_ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -7,7 +7,7 @@ mod plan;
 mod recurrence;
 mod schedule;
 
-pub use generate::{GenerateReport, generate};
+pub use generate::{FloatingAsset, GenerateReport, Site, floating_assets, generate};
 pub use plan::{ASSETS_IN_SCOPE, MeterTrigger, OpenPolicy, PLAN_COLUMNS, PlanRow, SCOPE, assets_in_scope, iso_weekday};
 pub use recurrence::{Recurrence, RecurrenceError, Unit};
 pub use schedule::{Anchor, NonWorking, Occurrence, Planned, Schedule, day_before};

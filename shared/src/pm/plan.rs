@@ -100,6 +100,11 @@ pub fn iso_weekday(n: i16) -> Option<Weekday> {
 #[serde(deny_unknown_fields)]
 pub struct MeterTrigger {
     /// The meter of this name on each asset in scope.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub meter_name: String,
     /// Cumulative meters: a PM each time the reading has grown by this much since the plan's
     /// last PM on the asset.
@@ -112,6 +117,7 @@ pub struct MeterTrigger {
     pub below: Option<f64>,
     /// …and no PM of this plan was made for the asset in the last this many hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 8760)]
     pub cooldown_hours: Option<u32>,
 }
 
