@@ -14,8 +14,45 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let passwords = testing::passwords();
     let first = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
     let second = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
-    assert_eq!((first.locations, first.assets, first.tickets), (60, 105, 56));
-    assert_eq!((second.locations, second.assets, second.tickets), (60, 105, 56));
+    assert_eq!((first.locations, first.assets, first.tickets, first.pm_plans), (60, 105, 56, 2));
+    assert_eq!(
+        (second.locations, second.assets, second.tickets, second.pm_plans),
+        (60, 105, 56, 2),
+        "a rerun adds no plan"
+    );
+    // The weekly check always has a Monday within its seven days' lead time; the generator makes
+    // each occurrence once, so the second seeding's run adds nothing.
+    assert!(first.pm_tickets > 0, "the generator ran at the end of seeding");
+    assert_eq!(second.pm_tickets, first.pm_tickets);
+    let plans: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT p.name, c.name, u.email FROM pm_plans p JOIN sla_calendars c ON c.id = p.calendar_id
+         LEFT JOIN users u ON u.id = p.assigned_to ORDER BY p.name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let office = nexus_local_runner::generate::OFFICE_HOURS;
+    assert_eq!(
+        plans,
+        [
+            (nexus_local_runner::generate::MONTHLY_INSPECTION.to_owned(), office.to_owned(), None),
+            (
+                nexus_local_runner::generate::WEEKLY_CASSETTE_CHECK.to_owned(),
+                "24x7".to_owned(),
+                Some("technician@example.com".to_owned())
+            ),
+        ]
+    );
+    let weekly: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tickets t JOIN pm_plans p ON p.id = t.pm_plan_id
+         WHERE p.name = $1 AND t.ticket_type = 'PM' AND t.scheduled_for IS NOT NULL AND t.sla_started_at = t.scheduled_for",
+    )
+    .bind(nexus_local_runner::generate::WEEKLY_CASSETTE_CHECK)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(weekly > 0, "this week's cash cassette checks are generated");
+    let pm = first.pm_tickets as usize;
     let zones: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT timezone FROM locations ORDER BY 1").fetch_all(&pool).await.unwrap();
     assert_eq!(zones, ["Asia/Jakarta", "Asia/Jayapura", "Asia/Makassar", "Asia/Pontianak"]);
@@ -25,11 +62,11 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let admin = testing::user(&state, "bench-admin@test.example", &[Role::Admin]).await;
     let tickets = get(&app, "/api/tickets?limit=100", &admin).await;
     assert_eq!(tickets.status, StatusCode::OK);
-    assert_eq!(tickets.body["items"].as_array().unwrap().len(), 56);
+    assert_eq!(tickets.body["items"].as_array().unwrap().len(), 56 + pm, "the demo's 56 and the generated PM work");
     let cancelled = get(&app, "/api/tickets?status=cancelled&limit=100", &admin).await;
     assert_eq!(cancelled.body["items"].as_array().unwrap().len(), 8, "every state, cancelled included");
     let active = get(&app, "/api/tickets?status=open,assigned,in_progress,on_hold,resolved&limit=100", &admin).await;
-    assert_eq!(active.body["items"].as_array().unwrap().len(), 40);
+    assert_eq!(active.body["items"].as_array().unwrap().len(), 40 + pm, "generated PM tickets are open or assigned");
     let approved: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM approvals a JOIN tickets t ON t.id = a.ticket_id WHERE t.status = 'closed'",
     )

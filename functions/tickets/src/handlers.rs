@@ -1,5 +1,5 @@
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use nexus_shared::audit::{self, Action};
@@ -9,7 +9,7 @@ use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::idempotency::{self, Idempotency};
 use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::ticket::{TicketQuery, TicketStatus, Visibility};
-use nexus_shared::{ApiError, ApiResult, AppState};
+use nexus_shared::{ApiError, ApiResult, AppState, etag};
 
 use crate::input::{NewTicket, NewTicketBody, TicketUpdate, TicketUpdateBody};
 use crate::lifecycle;
@@ -58,11 +58,7 @@ pub async fn get(
 }
 
 fn with_etag(row: TicketRow) -> (HeaderMap, axum::Json<Ticket>) {
-    let mut headers = HeaderMap::new();
-    if let Ok(etag) = row.etag().parse() {
-        headers.insert(header::ETAG, etag);
-    }
-    (headers, axum::Json(row.view(Utc::now())))
+    (etag::headers(row.version), axum::Json(row.view(Utc::now())))
 }
 
 /// Opens a ticket for an asset; its location, number and SLA deadlines are derived.
@@ -144,7 +140,7 @@ pub async fn update(
     Json(body): Json<TicketUpdateBody>,
 ) -> ApiResult<(HeaderMap, axum::Json<Ticket>)> {
     let update = TicketUpdate::parse(body)?;
-    change(&state, &caller, id, Action::Update, update, if_match(&headers)?).await.map(with_etag)
+    change(&state, &caller, id, Action::Update, update, etag::if_match(&headers)?).await.map(with_etag)
 }
 
 /// Cancels the ticket (before it is resolved); the ticket and its history stay.
@@ -160,17 +156,6 @@ pub async fn cancel(
     change(&state, &caller, id, Action::Delete, TicketUpdate::cancel(), None).await.map(with_etag)
 }
 
-/// The `If-Match` header; one that cannot be an ETag of ours is refused, not just stale.
-fn if_match(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    // Not ASCII cannot be an ETag of ours; refused rather than read as "no condition".
-    let value = value.to_str().map_err(|_| ApiError::validation("If-Match", "must be an ETag"))?;
-    if value.len() > 100 {
-        return Err(ApiError::validation("If-Match", "must be at most 100 characters"));
-    }
-    Ok(Some(value.trim().to_string()))
-}
-
 async fn change(
     state: &AppState,
     caller: &AuthUser,
@@ -182,12 +167,7 @@ async fn change(
     let visible = Visibility::of(caller);
     let locked = async |conn: &mut sqlx::PgConnection, id| store::find(conn, id, visible, Lock::ForUpdate).await;
     audit::update(&state.pool, &caller.actor(), action, id, locked, async |conn, before| {
-        if let Some(expected) = &if_match
-            && expected != "*"
-            && expected.trim_start_matches("W/") != before.etag()
-        {
-            return Err(ApiError::PreconditionFailed);
-        }
+        etag::check(if_match.as_deref(), before.version)?;
         let now = Utc::now();
         let next = lifecycle::apply(conn, before, update, caller, now).await?;
         store::write(conn, &next, before.version).await?;
@@ -196,26 +176,4 @@ async fn change(
         store::find(conn, id, Visibility::All, Lock::None).await?.ok_or(ApiError::NotFound)
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn with_if_match(value: &[u8]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::IF_MATCH, HeaderValue::from_bytes(value).unwrap());
-        headers
-    }
-
-    /// Found by review: a non-ASCII If-Match was read as "no condition" and the update went
-    /// through unchecked.
-    #[test]
-    fn an_if_match_that_cannot_be_an_etag_is_refused() {
-        assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
-        assert_eq!(if_match(&with_if_match(b" \"7\" ")).unwrap().as_deref(), Some("\"7\""));
-        assert!(if_match(&with_if_match("\"é\"".as_bytes())).is_err());
-        assert!(if_match(&with_if_match("x".repeat(101).as_bytes())).is_err());
-    }
 }

@@ -87,7 +87,7 @@ impl TicketRow {
 
     /// The strong ETag of this version.
     pub fn etag(&self) -> String {
-        format!("\"{}\"", self.version)
+        nexus_shared::etag::of_version(self.version)
     }
 
     /// The ticket as the API shows it at `now`. A ticket on hold shows its clocks as they

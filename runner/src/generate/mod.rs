@@ -2,7 +2,8 @@
 //! `generate_series`, `random()` seeded so the same preset gives the same data), in two presets:
 //! - [`Preset::demo`], what `scripts/run` serves and the README promises: 60 sites around the
 //!   demo's fifteen cities, 105 devices, the four demo accounts, 56 tickets (8 in each of the
-//!   seven states);
+//!   seven states), and two PM plans whose tickets the PM generator makes (run once at the end,
+//!   then every minute while serving);
 //! - [`Preset::scale`], a national fleet for the benchmarks: 10,000 sites, 50,000 devices, a
 //!   technician per ~50 sites, 500,000 tickets over two years in realistic shares.
 //!
@@ -11,15 +12,18 @@
 mod cities;
 mod people;
 mod places;
+mod pm;
 mod tickets;
 
 use std::time::Instant;
 
+use chrono::Utc;
 use nexus_shared::ApiError;
 use nexus_shared::auth::password::Passwords;
 use sqlx::PgPool;
 
 pub use people::{PASSWORD, USERS};
+pub use pm::{MONTHLY_INSPECTION, OFFICE_HOURS, WEEKLY_CASSETTE_CHECK};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +39,8 @@ pub struct Preset {
     /// Tickets: every state in equal numbers within the last two days (the demo), or a fleet's
     /// shares — 70 % closed over two years, the rest active in the last three days.
     pub every_state_equally: bool,
+    /// The demo's PM plans (see [`pm`]).
+    pub pm_plans: bool,
 }
 
 impl Preset {
@@ -46,6 +52,7 @@ impl Preset {
             technicians: 0,
             tickets: 56,
             every_state_equally: true,
+            pm_plans: true,
         }
     }
 
@@ -57,6 +64,7 @@ impl Preset {
             technicians: (sites / 50).max(20),
             tickets,
             every_state_equally: false,
+            pm_plans: false,
         }
     }
 
@@ -71,12 +79,21 @@ impl Preset {
 pub struct Summary {
     pub locations: i64,
     pub assets: i64,
+    /// Tickets other than those generated from PM plans.
     pub tickets: i64,
+    pub pm_plans: i64,
+    /// Tickets generated from PM plans.
+    pub pm_tickets: i64,
 }
 
-/// The demo preset, quietly: what `scripts/run` serves.
+/// The demo preset, quietly, then one run of the PM generator so the plans' upcoming work is
+/// there at once: what `scripts/run` serves.
 pub async fn demo(pool: &PgPool, passwords: &Passwords) -> Result<Summary, ApiError> {
-    generate(pool, passwords, Preset::demo(), |_| {}).await
+    let summary = generate(pool, passwords, Preset::demo(), |_| {}).await?;
+    nexus_shared::pm::generate(pool, Utc::now()).await?;
+    let pm_tickets =
+        sqlx::query_scalar("SELECT count(*) FROM tickets WHERE pm_plan_id IS NOT NULL").fetch_one(pool).await?;
+    Ok(Summary { pm_tickets, ..summary })
 }
 
 /// Loads `preset`, telling `progress` each step, its rows and the time so far.
@@ -99,12 +116,17 @@ pub async fn generate(
     step("tickets", tickets::create(&mut conn, &preset).await?);
     step("approvals", tickets::approvals(&mut conn, &preset).await?);
     step("SLA events", tickets::sla_events(&mut conn).await?);
+    if preset.pm_plans {
+        step("PM plans", pm::plans(&mut conn).await?);
+    }
     sqlx::query("ANALYZE").execute(&mut *conn).await?;
     step("analyzed", 0);
-    let (locations, assets, tickets) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM locations), (SELECT count(*) FROM assets), (SELECT count(*) FROM tickets)",
+    let (locations, assets, tickets, pm_plans, pm_tickets) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM locations), (SELECT count(*) FROM assets),
+                (SELECT count(*) FROM tickets WHERE pm_plan_id IS NULL), (SELECT count(*) FROM pm_plans),
+                (SELECT count(*) FROM tickets WHERE pm_plan_id IS NOT NULL)",
     )
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Summary { locations, assets, tickets })
+    Ok(Summary { locations, assets, tickets, pm_plans, pm_tickets })
 }
