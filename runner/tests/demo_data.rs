@@ -14,10 +14,10 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let passwords = testing::passwords();
     let first = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
     let second = nexus_local_runner::generate::demo(&pool, &passwords).await.unwrap();
-    assert_eq!((first.locations, first.assets, first.tickets, first.pm_plans), (60, 105, 56, 2));
+    assert_eq!((first.locations, first.assets, first.tickets, first.pm_plans), (60, 105, 56, 3));
     assert_eq!(
         (second.locations, second.assets, second.tickets, second.pm_plans),
-        (60, 105, 56, 2),
+        (60, 105, 56, 3),
         "a rerun adds no plan"
     );
     // The weekly check always has a Monday within its seven days' lead time; the generator makes
@@ -35,6 +35,7 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     assert_eq!(
         plans,
         [
+            (nexus_local_runner::generate::DISPENSER_SERVICE.to_owned(), "24x7".to_owned(), None),
             (nexus_local_runner::generate::MONTHLY_INSPECTION.to_owned(), office.to_owned(), None),
             (
                 nexus_local_runner::generate::WEEKLY_CASSETTE_CHECK.to_owned(),
@@ -52,6 +53,19 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     .await
     .unwrap();
     assert!(weekly > 0, "this week's cash cassette checks are generated");
+    // The ATMs that dispensed 20,000 notes in the two weeks of readings got their service, each once.
+    let (by_meter, over, atms): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM pm_occurrences WHERE source = 'meter'),
+                (SELECT count(*) FROM meters m WHERE m.name = $1 AND
+                    (SELECT max(value) - min(value) FROM meter_readings r WHERE r.meter_id = m.id) >= 20000),
+                (SELECT count(*) FROM assets WHERE category = 'ATM')",
+    )
+    .bind(nexus_local_runner::generate::NOTES_DISPENSED)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(0 < over && over < atms, "some ATMs are due and some not: {over} of {atms}");
+    assert_eq!(by_meter, over);
     let pm = first.pm_tickets as usize;
     let zones: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT timezone FROM locations ORDER BY 1").fetch_all(&pool).await.unwrap();
@@ -60,13 +74,26 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let store = nexus_testkit::fetch::s3_test_store().await;
     let app = nexus_local_runner::app(&States::new(state.clone(), passwords, Duration::ZERO, store));
     let admin = testing::user(&state, "bench-admin@test.example", &[Role::Admin]).await;
-    let tickets = get(&app, "/api/tickets?limit=100", &admin).await;
-    assert_eq!(tickets.status, StatusCode::OK);
-    assert_eq!(tickets.body["items"].as_array().unwrap().len(), 56 + pm, "the demo's 56 and the generated PM work");
-    let cancelled = get(&app, "/api/tickets?status=cancelled&limit=100", &admin).await;
-    assert_eq!(cancelled.body["items"].as_array().unwrap().len(), 8, "every state, cancelled included");
-    let active = get(&app, "/api/tickets?status=open,assigned,in_progress,on_hold,resolved&limit=100", &admin).await;
-    assert_eq!(active.body["items"].as_array().unwrap().len(), 40 + pm, "generated PM tickets are open or assigned");
+    let count = async |filter: &str| {
+        let (mut n, mut cursor) = (0, None::<String>);
+        loop {
+            let page_url = match &cursor {
+                Some(c) => format!("/api/tickets?limit=100&{filter}&cursor={c}"),
+                None => format!("/api/tickets?limit=100&{filter}"),
+            };
+            let page = get(&app, &page_url, &admin).await;
+            assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+            n += page.body["items"].as_array().unwrap().len();
+            match page.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return n,
+            }
+        }
+    };
+    assert_eq!(count("").await, 56 + pm, "the demo's 56 and the generated PM work");
+    assert_eq!(count("status=cancelled").await, 8, "every state, cancelled included");
+    let active = count("status=open,assigned,in_progress,on_hold,resolved").await;
+    assert_eq!(active, 40 + pm, "generated PM tickets are open or assigned");
     let approved: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM approvals a JOIN tickets t ON t.id = a.ticket_id WHERE t.status = 'closed'",
     )

@@ -85,6 +85,10 @@ fn table() -> Vec<Route> {
         route(Method::DELETE, "/api/pm-plans/{id}", Roles(STAFF), 200),
         route(Method::GET, "/api/pm-plans/{id}/forecast", Roles(ALL), 200),
         route(Method::GET, "/api/pm-plans/{id}/occurrences", Roles(ALL), 200),
+        route(Method::GET, "/api/assets/{id}/meters", Roles(ALL), 200),
+        route(Method::POST, "/api/assets/{id}/meters", Roles(STAFF), 201),
+        route(Method::GET, "/api/meters/{id}/readings", Roles(ALL), 200),
+        route(Method::POST, "/api/meters/{id}/readings", Roles(WORKERS), 201),
         route(Method::POST, "/api/pdf/jobcard", Roles(WORKERS), 201),
         route(Method::GET, "/api/pdf/jobcard/{ticket_id}", Roles(WORKERS), 200),
         // Last: it ends the caller's session.
@@ -200,6 +204,23 @@ async fn prepare(
                 (_, "/api/pm-plans/{id}/forecast") => (format!("{uri}?from=2026-12-01&to=2026-12-31"), None),
                 _ => (uri, None),
             }
+        }
+        ("POST", "/api/assets/{id}/meters") => (
+            format!("/api/assets/{asset}/meters"),
+            Some(json!({"name": "cash_cycles", "unit": "cycles", "kind": "cumulative"})),
+        ),
+        (_, "/api/assets/{id}/meters") => (format!("/api/assets/{asset}/meters"), None),
+        (method, "/api/meters/{id}/readings") => {
+            let meter: i64 = sqlx::query_scalar(
+                "INSERT INTO meters (asset_id, name, unit, kind) VALUES ($1, 'cash_cycles', 'cycles', 'cumulative') RETURNING id",
+            )
+            .bind(asset)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            let body =
+                (method == "POST").then(|| json!({"readings": [{"value": 10.0, "read_at": "2026-11-01T00:00:00Z"}]}));
+            (format!("/api/meters/{meter}/readings"), body)
         }
         ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
         (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),

@@ -258,6 +258,8 @@ pub struct PmOccurrence {
     pub scheduled_for: DateTime<Utc>,
     /// `schedule` or `meter`.
     pub source: String,
+    /// For a meter PM, the reading that fired it.
+    pub meter_value: Option<f64>,
     #[sqlx(try_from = "String")]
     pub outcome: ForecastOutcome,
     pub ticket_id: Option<i64>,
@@ -295,7 +297,8 @@ pub async fn occurrences(
     store::find(&mut conn, id, Lock::None).await?.ok_or(ApiError::NotFound)?;
     drop(conn);
     let mut qb = page.query(
-        "o.id, o.asset_id, o.due_on, o.shifted_from, o.reason, o.scheduled_for, o.source, o.outcome, o.ticket_id, o.created_at",
+        "o.id, o.asset_id, o.due_on, o.shifted_from, o.reason, o.scheduled_for, o.source, o.meter_value, o.outcome,
+         o.ticket_id, o.created_at",
         "pm_occurrences o",
     );
     qb.push(" AND o.plan_id = ").push_bind(id);

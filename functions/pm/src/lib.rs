@@ -1,10 +1,13 @@
 //! `pm`: preventive maintenance plans (scope, recurrence, holiday rule, lead time), their
-//! forecast and what the generator did with them. The generating itself is shared with the
+//! forecast and what the generator did with them; meters on assets and their readings, which
+//! fire meter-triggered plans. The generating itself is shared with the
 //! scheduled `pm-generate` function (`nexus_shared::pm`).
 
 mod forecast;
 mod handlers;
+mod meters;
 mod plan;
+mod readings;
 mod store;
 
 use axum::Router;
@@ -21,6 +24,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::get, handlers::update, handlers::deactivate))
         .routes(routes!(forecast::forecast))
         .routes(routes!(forecast::occurrences))
+        .routes(routes!(meters::list, meters::create))
+        .routes(routes!(readings::list, readings::record))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc, Weekday};
 use nexus_shared::audit::Actor;
 use nexus_shared::db::Lock;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
-use nexus_shared::pm::{PLAN_COLUMNS, PlanRow, SCOPE};
+use nexus_shared::pm::{PLAN_COLUMNS, PlanRow, SCOPE, plan_columns};
 use nexus_shared::{ApiError, ApiResult};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
@@ -22,8 +22,7 @@ pub struct Filter {
 }
 
 pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> ApiResult<Page<PmPlan>> {
-    let columns = PLAN_COLUMNS.split(',').map(|c| format!("p.{}", c.trim())).collect::<Vec<_>>().join(", ");
-    let mut qb = page.query(&columns, "pm_plans p");
+    let mut qb = page.query(&plan_columns("p"), "pm_plans p");
     if let Some(active) = filter.active {
         qb.push(" AND p.active = ").push_bind(active);
     }

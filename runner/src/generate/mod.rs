@@ -23,7 +23,7 @@ use nexus_shared::auth::password::Passwords;
 use sqlx::PgPool;
 
 pub use people::{PASSWORD, USERS};
-pub use pm::{MONTHLY_INSPECTION, OFFICE_HOURS, WEEKLY_CASSETTE_CHECK};
+pub use pm::{DISPENSER_SERVICE, MONTHLY_INSPECTION, NOTES_DISPENSED, OFFICE_HOURS, WEEKLY_CASSETTE_CHECK};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -86,11 +86,12 @@ pub struct Summary {
     pub pm_tickets: i64,
 }
 
-/// The demo preset, quietly, then one run of the PM generator so the plans' upcoming work is
-/// there at once: what `scripts/run` serves.
+/// The demo preset, quietly, then one run of the PM generator and of the demo meters' triggers
+/// so the plans' upcoming work is there at once: what `scripts/run` serves.
 pub async fn demo(pool: &PgPool, passwords: &Passwords) -> Result<Summary, ApiError> {
     let summary = generate(pool, passwords, Preset::demo(), |_| {}).await?;
     nexus_shared::pm::generate(pool, Utc::now()).await?;
+    pm::fire_meter_triggers(pool, Utc::now()).await?;
     let pm_tickets =
         sqlx::query_scalar("SELECT count(*) FROM tickets WHERE pm_plan_id IS NOT NULL").fetch_one(pool).await?;
     Ok(Summary { pm_tickets, ..summary })

@@ -1,20 +1,27 @@
 //! The demo's PM plans (the demo preset only): a monthly inspection of the Jakarta sites on an
-//! office-hours calendar with public holidays, and a weekly cash cassette check of the cash
-//! recyclers on 24x7. Their bookmarks start two days back, so the generator makes what is coming
-//! up, never a back-fill of history.
+//! office-hours calendar with public holidays, a weekly cash cassette check of the cash
+//! recyclers on 24x7, and a dispenser service of the ATMs every 20,000 notes (or half-yearly).
+//! Their bookmarks start two days back, so the generator makes what is coming up, never a
+//! back-fill of history. The ATMs' note counters have two weeks of daily readings.
 
+use chrono::{DateTime, Utc};
 use nexus_shared::ApiError;
-use sqlx::PgConnection;
+use nexus_shared::pm::meter::{METER_COLUMNS, MeterRow};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 /// The business-hours calendar the inspection moves its dates by.
 pub const OFFICE_HOURS: &str = "Office hours (Mon–Fri 08:00–17:00)";
 pub const MONTHLY_INSPECTION: &str = "Monthly site inspection";
 pub const WEEKLY_CASSETTE_CHECK: &str = "Weekly cash cassette check";
+pub const DISPENSER_SERVICE: &str = "Dispenser service every 20,000 notes";
+/// The cumulative meter on every demo ATM.
+pub const NOTES_DISPENSED: &str = "notes_dispensed";
 
 /// Some Indonesian public holidays of 2026 and 2027.
 const HOLIDAYS: [&str; 5] = ["2026-08-17", "2026-12-25", "2027-01-01", "2027-08-17", "2027-12-25"];
 
-/// The calendar (if missing) and the two plans (each if no plan has its name).
+/// The calendar (if missing), the three plans (each if no plan has its name) and the ATMs'
+/// note counters with their readings (each if missing).
 pub async fn plans(conn: &mut PgConnection) -> Result<u64, ApiError> {
     let office = r#"[[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[],[]]"#;
     let calendars = sqlx::query(
@@ -53,5 +60,62 @@ pub async fn plans(conn: &mut PgConnection) -> Result<u64, ApiError> {
     .bind(OFFICE_HOURS)
     .execute(&mut *conn)
     .await?;
-    Ok(calendars.rows_affected() + plans.rows_affected())
+    // Made two weeks ago, when the counters' readings start: its count starts there.
+    let meter_plan = sqlx::query(
+        "INSERT INTO pm_plans (name, description, priority, categories, every, unit, day_of_month, anchor, starts_on,
+             start_time, calendar_id, generate_ahead_days, open_policy, meter_trigger, generated_through, created_by,
+             created_at)
+         SELECT $1, 'Service the note dispenser: pick module, belts, sensors; run a test dispense.', 'medium',
+                ARRAY['ATM'], 6, 'month', 1, 'fixed', date_trunc('month', current_date - 2)::date, time '09:00',
+                c.id, 7, 'skip_if_open', jsonb_build_object('meter_name', $2::text, 'every', 20000), current_date - 2,
+                (SELECT min(id) FROM users WHERE email = 'admin@example.com'), now() - interval '15 days'
+         FROM sla_calendars c WHERE c.kind = '24x7' AND NOT EXISTS (SELECT 1 FROM pm_plans x WHERE x.name = $1)
+         ORDER BY c.id LIMIT 1",
+    )
+    .bind(DISPENSER_SERVICE)
+    .bind(NOTES_DISPENSED)
+    .execute(&mut *conn)
+    .await?;
+    let meters = sqlx::query(
+        "INSERT INTO meters (asset_id, name, unit, kind)
+         SELECT id, $1, 'notes', 'cumulative' FROM assets WHERE category = 'ATM' ORDER BY id
+         ON CONFLICT (asset_id, name) DO NOTHING",
+    )
+    .bind(NOTES_DISPENSED)
+    .execute(&mut *conn)
+    .await?;
+    // A daily reading for the last 14 days: 800 to 2,400 notes a day, so about half the ATMs are due.
+    let readings = sqlx::query(
+        "INSERT INTO meter_readings (meter_id, value, read_at)
+         SELECT m.id, 100000 * m.id + sum(800 + floor(random() * 1600)) OVER (PARTITION BY m.id ORDER BY d DESC),
+                date_trunc('day', now()) - make_interval(days => d) + interval '1 hour'
+         FROM meters m CROSS JOIN generate_series(14, 1, -1) d
+         WHERE m.name = $1 AND NOT EXISTS (SELECT 1 FROM meter_readings r WHERE r.meter_id = m.id)
+         ORDER BY m.id, d DESC",
+    )
+    .bind(NOTES_DISPENSED)
+    .execute(&mut *conn)
+    .await?;
+    Ok(calendars.rows_affected()
+        + plans.rows_affected()
+        + meter_plan.rows_affected()
+        + meters.rows_affected()
+        + readings.rows_affected())
+}
+
+/// Fires the meter triggers on the demo's note counters, as their readings would have on
+/// arrival through the API. Answers the PM tickets made.
+pub async fn fire_meter_triggers(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let meters: Vec<MeterRow> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {METER_COLUMNS} FROM meters WHERE name = $1 ORDER BY id")))
+            .bind(NOTES_DISPENSED)
+            .fetch_all(pool)
+            .await?;
+    let mut fired = 0;
+    for meter in meters {
+        let mut tx = pool.begin().await?;
+        fired += nexus_shared::pm::fire(&mut tx, &meter, &[], now, "demo-seed").await?.len();
+        tx.commit().await?;
+    }
+    Ok(fired)
 }

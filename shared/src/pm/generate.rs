@@ -69,11 +69,11 @@ pub async fn generate(pool: &PgPool, now: DateTime<Utc>) -> Result<GenerateRepor
         decided.consider(plan, schedule, &occurrence, &row.site, false, None);
     }
     let bookmarks = due.bookmarks(&decided.not_yet);
-    let rows = decided.rows;
+    let plans_by_id: HashMap<i64, &PlanRow> = schedules.values().map(|(plan, _)| (plan.id, *plan)).collect();
+    let run_id = format!("pm-generate:{}", now.to_rfc3339_opts(SecondsFormat::Micros, true));
 
-    let targets = pm_targets(&mut conn).await?;
-    let mut tx = pool.begin().await?;
-    let report = write(&mut tx, &rows, &schedules, &targets, &mut calendars, now).await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let written = write(&mut tx, &decided.rows, &plans_by_id, &mut calendars, now, &run_id).await?;
     for (plan_id, version, through) in bookmarks {
         // The version check leaves a plan edited meanwhile to the next run.
         sqlx::query("UPDATE pm_plans SET generated_through = $3 WHERE id = $1 AND version = $2")
@@ -84,15 +84,15 @@ pub async fn generate(pool: &PgPool, now: DateTime<Utc>) -> Result<GenerateRepor
             .await?;
     }
     tx.commit().await?;
-    Ok(GenerateReport { plans_due: due.plans_due, ..report })
+    Ok(GenerateReport { plans_due: due.plans_due, ..written.report })
 }
 
 /// Calendars by id, each read once per run.
 #[derive(Default)]
-struct Calendars(HashMap<i64, Calendar>);
+pub(super) struct Calendars(HashMap<i64, Calendar>);
 
 impl Calendars {
-    async fn get(&mut self, conn: &mut PgConnection, id: i64) -> Result<Calendar, ApiError> {
+    pub(super) async fn get(&mut self, conn: &mut PgConnection, id: i64) -> Result<Calendar, ApiError> {
         if let Some(calendar) = self.0.get(&id) {
             return Ok(calendar.clone());
         }
@@ -279,11 +279,22 @@ pub async fn floating_assets(conn: &mut PgConnection, plan_ids: &[i64]) -> Resul
 }
 
 /// One occurrence to write.
-struct Row {
-    site: Site,
-    occurrence: Occurrence,
-    scheduled_for: DateTime<Utc>,
-    outcome: &'static str,
+pub(super) struct Row {
+    pub site: Site,
+    pub occurrence: Occurrence,
+    pub scheduled_for: DateTime<Utc>,
+    /// Where the ticket's SLA clocks start: `scheduled_for`, or for a meter PM fired by a
+    /// reading taken earlier (offline), the moment the reading arrived.
+    pub sla_starts_at: DateTime<Utc>,
+    pub outcome: &'static str,
+    pub source: Source,
+}
+
+/// What made an occurrence: the plan's calendar, or a meter reading (with its value).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Source {
+    Schedule,
+    Meter { value: f64 },
 }
 
 /// What the run decides, asset by asset.
@@ -336,7 +347,14 @@ impl Decisions {
                 "generated"
             }
         };
-        self.rows.push(Row { site: site.clone(), occurrence: occurrence.clone(), scheduled_for, outcome });
+        self.rows.push(Row {
+            site: site.clone(),
+            occurrence: occurrence.clone(),
+            scheduled_for,
+            sla_starts_at: scheduled_for,
+            outcome,
+            source: Source::Schedule,
+        });
     }
 }
 
@@ -357,21 +375,32 @@ async fn pm_targets(conn: &mut PgConnection) -> Result<HashMap<Priority, Targets
         .collect())
 }
 
+/// What [`write`] wrote.
+#[derive(Debug, Default)]
+pub(super) struct Written {
+    pub report: GenerateReport,
+    pub ticket_ids: Vec<i64>,
+}
+
 /// Writes the occurrences and, for the generated ones, their tickets (numbers, SLA lines from
-/// `scheduled_for`) and audit rows, in one statement: an occurrence another run wrote first is
-/// dropped by the unique key, and its ticket with it.
-async fn write(
+/// `sla_starts_at`) and audit rows (request id `run_id`), in one statement: a scheduled
+/// occurrence another run wrote first is dropped by the unique key, and its ticket with it.
+pub(super) async fn write(
     conn: &mut PgConnection,
     rows: &[Row],
-    plans: &HashMap<i64, (&PlanRow, Schedule)>,
-    targets: &HashMap<Priority, Targets>,
+    plans: &HashMap<i64, &PlanRow>,
     calendars: &mut Calendars,
     now: DateTime<Utc>,
-) -> Result<GenerateReport, ApiError> {
+    run_id: &str,
+) -> Result<Written, ApiError> {
+    if rows.is_empty() {
+        return Ok(Written::default());
+    }
+    let targets = pm_targets(conn).await?;
     let mut columns = Columns::default();
     let mut clocks: HashMap<(Priority, String), SlaClock> = HashMap::new();
     for row in rows {
-        let (plan, _) = &plans[&row.site.plan_id];
+        let plan = plans[&row.site.plan_id];
         let Some(targets) = targets.get(&plan.priority) else {
             tracing::warn!(plan_id = plan.id, priority = %plan.priority, "no SLA rule for PM tickets of this priority; nothing generated");
             continue;
@@ -387,10 +416,9 @@ async fn write(
         columns.push(row, *targets, clock);
     }
     if columns.plan_id.is_empty() {
-        return Ok(GenerateReport::default());
+        return Ok(Written::default());
     }
-    let run_id = format!("pm-generate:{}", now.to_rfc3339_opts(SecondsFormat::Micros, true));
-    let counts: Vec<(String, i64)> = sqlx::query_as(WRITE)
+    let counts: Vec<(String, i64, Vec<i64>)> = sqlx::query_as(WRITE)
         .bind(&columns.plan_id)
         .bind(&columns.asset_id)
         .bind(&columns.location_id)
@@ -409,20 +437,24 @@ async fn write(
         .bind(&columns.lines[3])
         .bind(now)
         .bind(now.year())
-        .bind(&run_id)
+        .bind(run_id)
+        .bind(&columns.source)
+        .bind(&columns.meter_value)
+        .bind(&columns.sla_started_at)
         .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
-    let mut report = GenerateReport::default();
-    for (outcome, count) in counts {
+    let mut written = Written::default();
+    for (outcome, count, ticket_ids) in counts {
         let count = u64::try_from(count).unwrap_or_default();
         match outcome.as_str() {
-            "generated" => report.generated = count,
-            "skip_open" => report.skipped_open = count,
-            _ => report.skipped_non_working = count,
+            "generated" => written.report.generated = count,
+            "skip_open" => written.report.skipped_open = count,
+            _ => written.report.skipped_non_working = count,
         }
+        written.ticket_ids.extend(ticket_ids);
     }
-    Ok(report)
+    Ok(written)
 }
 
 /// The write's parameters, one array per column (bound with `unnest`).
@@ -442,11 +474,14 @@ struct Columns {
     warning_ratio: Vec<f32>,
     /// Response warning and due, resolution warning and due.
     lines: [Vec<DateTime<Utc>>; 4],
+    source: Vec<&'static str>,
+    meter_value: Vec<Option<f64>>,
+    sla_started_at: Vec<DateTime<Utc>>,
 }
 
 impl Columns {
     fn push(&mut self, row: &Row, targets: Targets, clock: &SlaClock) {
-        let lines = clock.lines(row.scheduled_for, chrono::Duration::zero());
+        let lines = clock.lines(row.sla_starts_at, chrono::Duration::zero());
         self.plan_id.push(row.site.plan_id);
         self.asset_id.push(row.site.asset_id);
         self.location_id.push(row.site.location_id);
@@ -463,11 +498,19 @@ impl Columns {
         self.lines[1].push(lines.response_due_at);
         self.lines[2].push(lines.resolution_warning_at);
         self.lines[3].push(lines.resolution_due_at);
+        let (source, meter_value) = match row.source {
+            Source::Schedule => ("schedule", None),
+            Source::Meter { value } => ("meter", Some(value)),
+        };
+        self.source.push(source);
+        self.meter_value.push(meter_value);
+        self.sla_started_at.push(row.sla_starts_at);
     }
 }
 
 /// `$1..$16` the columns above, `$17` now, `$18` the year of the ticket numbers, `$19` the run
-/// id for the audit rows. Answers `(outcome, count)` of what was written.
+/// id for the audit rows, `$20..$22` source, meter value and SLA start. Answers `(outcome,
+/// count, ticket ids)` of what was written.
 ///
 /// The occurrences go first (the unique key drops what another run wrote) and take their
 /// ticket ids from the tickets' own sequence, so the tickets, inserted next with those ids,
@@ -476,20 +519,24 @@ impl Columns {
 const WRITE: &str = "WITH c AS (
             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::date[], $6::text[],
                                  $7::timestamptz[], $8::text[], $9::bigint[], $10::int[], $11::int[], $12::real[],
-                                 $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[])
+                                 $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[],
+                                 $20::text[], $21::float8[], $22::timestamptz[])
                 AS c (plan_id, asset_id, location_id, due_on, shifted_from, reason, scheduled_for, outcome,
                       calendar_id, response_minutes, resolution_minutes, warning_ratio,
-                      response_warning_at, response_due_at, resolution_warning_at, resolution_due_at)
+                      response_warning_at, response_due_at, resolution_warning_at, resolution_due_at,
+                      source, meter_value, sla_started_at)
          ), occurrences AS (
-            INSERT INTO pm_occurrences (plan_id, asset_id, due_on, shifted_from, reason, scheduled_for, outcome, ticket_id)
+            INSERT INTO pm_occurrences (plan_id, asset_id, due_on, shifted_from, reason, scheduled_for, outcome, ticket_id,
+                                        source, meter_value)
             SELECT plan_id, asset_id, due_on, shifted_from, reason, scheduled_for, outcome,
-                   CASE WHEN outcome = 'generated' THEN nextval(pg_get_serial_sequence('tickets', 'id')) END
+                   CASE WHEN outcome = 'generated' THEN nextval(pg_get_serial_sequence('tickets', 'id')) END,
+                   source, meter_value
             FROM c ORDER BY plan_id, asset_id, due_on
             ON CONFLICT (plan_id, asset_id, due_on) WHERE source = 'schedule' DO NOTHING
-            RETURNING plan_id, asset_id, due_on, outcome, ticket_id
+            RETURNING plan_id, asset_id, due_on, source, outcome, ticket_id
          ), new_tickets AS (
             SELECT o.ticket_id, c.*, row_number() OVER (ORDER BY o.ticket_id) AS n
-            FROM occurrences o JOIN c USING (plan_id, asset_id, due_on)
+            FROM occurrences o JOIN c USING (plan_id, asset_id, due_on, source)
             WHERE o.ticket_id IS NOT NULL
          ), counter AS (
             INSERT INTO ticket_counters (ticket_type, year, last_value)
@@ -507,7 +554,7 @@ const WRITE: &str = "WITH c AS (
                    'PM-' || $18 || '-' || lpad((counter.base + nt.n)::text, greatest(6, length((counter.base + nt.n)::text)), '0'),
                    'PM', p.priority, CASE WHEN assignee.id IS NULL THEN 'open' ELSE 'assigned' END,
                    nt.asset_id, nt.location_id, p.description, assignee.id, nt.plan_id, nt.scheduled_for,
-                   nt.scheduled_for, nt.calendar_id, nt.response_minutes, nt.resolution_minutes, nt.warning_ratio,
+                   nt.sla_started_at, nt.calendar_id, nt.response_minutes, nt.resolution_minutes, nt.warning_ratio,
                    nt.response_warning_at, nt.response_due_at, nt.resolution_warning_at, nt.resolution_due_at, $17, $17
             FROM new_tickets nt
             CROSS JOIN counter
@@ -524,4 +571,5 @@ const WRITE: &str = "WITH c AS (
                    $19
             FROM inserted i
          )
-         SELECT outcome, count(*) FROM occurrences GROUP BY outcome";
+         SELECT outcome, count(*), array_remove(array_agg(ticket_id ORDER BY ticket_id), NULL)
+         FROM occurrences GROUP BY outcome";

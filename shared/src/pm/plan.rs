@@ -23,6 +23,11 @@ pub const PLAN_COLUMNS: &str = "id, name, description, priority, asset_ids, loca
     generate_ahead_days, open_policy, assigned_to, meter_trigger, active, generated_through, version, created_by,
     created_at, updated_at";
 
+/// [`PLAN_COLUMNS`] qualified by a table alias, for queries that join.
+pub fn plan_columns(alias: &str) -> String {
+    PLAN_COLUMNS.split(',').map(|c| format!("{alias}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
 #[derive(Debug, Clone, FromRow, Serialize)]
 pub struct PlanRow {
     pub id: i64,
@@ -82,6 +87,11 @@ impl PlanRow {
             non_working: self.non_working,
             calendar,
         })
+    }
+
+    /// The stored meter trigger (validated when the plan was saved).
+    pub fn meter_trigger(&self) -> Option<MeterTrigger> {
+        self.meter_trigger.clone().and_then(|t| serde_json::from_value(t).ok())
     }
 
     /// How long before an occurrence is due its ticket appears.
