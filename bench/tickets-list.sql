@@ -10,6 +10,7 @@ SELECT t.id, t.number, t.ticket_type, t.priority, t.status, t.description, t.not
         t.resolution_warning_at, t.resolution_due_at, t.responded_at, t.resolved_at, t.closed_at,
         t.cancelled_at, t.on_hold_since, t.held_seconds, t.response_warned, t.response_breached,
         t.resolution_warned, t.resolution_breached, t.pm_plan_id, t.scheduled_for, t.sla_started_at,
+        t.status_changed_at, t.status_received_at, t.checklist_id, t.checklist_version, t.parent_ticket_id,
         t.version, t.created_at, t.updated_at, (t.created_at)::text AS page_sort_value, t.id AS page_id
     FROM tickets t
     JOIN assets a ON a.id = t.asset_id

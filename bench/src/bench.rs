@@ -18,8 +18,13 @@ const SITES: i64 = 2_000;
 /// The scale preset at [`SITES`] sites with one device each and `tickets` tickets (~70 % closed
 /// over two years, ~30 % active within the last days).
 pub async fn load(states: &States, tickets: i64) -> Result<Duration, ApiError> {
+    load_fleet(states, SITES, SITES, tickets).await
+}
+
+/// The scale preset at `sites` sites with `devices` devices and `tickets` tickets.
+pub async fn load_fleet(states: &States, sites: i64, devices: i64, tickets: i64) -> Result<Duration, ApiError> {
     let started = Instant::now();
-    let preset = Preset::scale(SITES, SITES, tickets);
+    let preset = Preset::scale(sites, devices, tickets);
     nexus_local_runner::generate::generate(&states.core.pool, states.passwords(), preset, |step| eprintln!("{step}"))
         .await?;
     Ok(started.elapsed())
@@ -40,8 +45,17 @@ impl Figures {
     }
 }
 
-pub async fn measure<F: AsyncFnMut() -> Result<(), ApiError>>(runs: usize, mut f: F) -> Result<Figures, ApiError> {
-    for _ in 0..5 {
+pub async fn measure<F: AsyncFnMut() -> Result<(), ApiError>>(runs: usize, f: F) -> Result<Figures, ApiError> {
+    measure_after(5, runs, f).await
+}
+
+/// [`measure`] after `warmups` untimed runs.
+pub async fn measure_after<F: AsyncFnMut() -> Result<(), ApiError>>(
+    warmups: usize,
+    runs: usize,
+    mut f: F,
+) -> Result<Figures, ApiError> {
+    for _ in 0..warmups {
         f().await?;
     }
     let mut samples = Vec::with_capacity(runs);

@@ -1,10 +1,11 @@
-//! `nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-cold-start [DIR [STARTS]]]`: the
-//! in-process benchmarks and the cold-start measurement, each on a scratch database
-//! (`DATABASE_URL`) that `bench/run` and `scripts/bench-*` create. Benchmarks print figures;
-//! they assert nothing.
+//! `nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-cold-start [DIR [STARTS]]]`:
+//! the in-process benchmarks (tickets list and map, SLA sweep, PM generator and forecast) and the
+//! cold-start measurement, each on a scratch database (`DATABASE_URL`) that `bench/run` and
+//! `scripts/bench-*` create. Benchmarks print figures; they assert nothing.
 
 mod bench;
 mod cold_start;
+mod pm;
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use nexus_shared::ApiError;
 use nexus_shared::config::{Env, FromEnv};
 use nexus_shared::db::MIGRATOR;
 
-const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-cold-start [DIR [STARTS]]]   \
+const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-cold-start [DIR [STARTS]]]   \
                      (DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 enum Command {
@@ -21,6 +22,9 @@ enum Command {
     Tickets { tickets: i64 },
     /// SLA sweep and jobcard figures: OPEN open tickets, 1 % crossing a line.
     Sweep { open: i64 },
+    /// PM generator and forecast figures: 1,000 plans over 50,000 devices (TICKETS ordinary
+    /// tickets beside them).
+    Pm { tickets: i64 },
     /// Time STARTS cold starts of every built Lambda under DIR (`target/lambda`).
     ColdStart { dir: std::path::PathBuf, starts: usize },
 }
@@ -33,6 +37,8 @@ impl Command {
             ["bench-tickets", n] => Some(Command::Tickets { tickets: count(n)? }),
             ["bench-sweep"] => Some(Command::Sweep { open: 1_000_000 }),
             ["bench-sweep", n] => Some(Command::Sweep { open: count(n)? }),
+            ["bench-pm"] => Some(Command::Pm { tickets: 10_000 }),
+            ["bench-pm", n] => Some(Command::Pm { tickets: n.parse().ok().filter(|n: &i64| *n >= 0)? }),
             ["bench-cold-start", rest @ ..] if rest.len() <= 2 => {
                 let dir = rest.first().map_or("target/lambda", |d| d).into();
                 let starts = rest.get(1).map_or(Some(11), |n| n.parse().ok().filter(|n| *n > 0))?;
@@ -53,6 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match command {
         Command::Tickets { tickets } => bench_tickets(&states, tickets).await?,
         Command::Sweep { open } => bench_sweep(&states, open).await?,
+        Command::Pm { tickets } => pm::run(&states, tickets).await?,
         Command::ColdStart { dir, starts } => {
             println!("Cold starts through the loopback Runtime API, median of {starts} starts each:\n");
             println!("{}", cold_start::HEADER);

@@ -32,8 +32,10 @@ http_functions! {
     "approvals" => nexus_approvals with core,
     "sla" => nexus_sla with core,
     "pm" => nexus_pm with core,
+    "checklists" => nexus_checklists with core,
     "maps" => nexus_maps with maps,
     "pdf" => nexus_pdf with pdf,
+    "files" => nexus_files with files,
     "meta" => nexus_meta with meta,
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use nexus_auth::AuthState;
+use nexus_files::FilesState;
 use nexus_maps::MapsState;
 use nexus_meta::MetaState;
 use nexus_pdf::PdfState;
@@ -18,18 +19,21 @@ pub struct States {
     pub auth: AuthState,
     pub maps: MapsState,
     pub pdf: PdfState,
+    pub files: FilesState,
     pub meta: MetaState,
 }
 
 impl States {
     /// For tests: every state around `core`, the maps' cache TTL and the jobcard store given.
     pub fn new(core: AppState, passwords: Passwords, map_cache_ttl: Duration, jobcards: S3Store) -> Self {
+        let files = FilesState::new(core.clone(), jobcards.clone());
         let (maps, pdf) = (MapsState::new(core.clone(), map_cache_ttl), PdfState::new(core.clone(), jobcards));
-        Self::around(core, passwords, maps, pdf)
+        Self::around(core, passwords, maps, pdf, files)
     }
 
-    fn around(core: AppState, passwords: Passwords, maps: MapsState, pdf: PdfState) -> Self {
-        Self { auth: AuthState::new(core.clone(), passwords), maps, pdf, meta: MetaState::from_core(&core), core }
+    fn around(core: AppState, passwords: Passwords, maps: MapsState, pdf: PdfState, files: FilesState) -> Self {
+        let auth = AuthState::new(core.clone(), passwords);
+        Self { auth, maps, pdf, files, meta: MetaState::from_core(&core), core }
     }
 
     /// Hashes the demo accounts' passwords as auth verifies them.
@@ -47,6 +51,8 @@ impl FromEnv for States {
         let core = AppState::from_env(&env).await?;
         let maps = MapsState::with_core(core.clone(), &env)?;
         let pdf = PdfState::with_core(core.clone(), &env).await?;
-        Ok(Self::around(core, Passwords::new(PasswordHashing::OWASP), maps, pdf))
+        // Attachments share the jobcards' bucket (under their own prefixes) and its client.
+        let files = FilesState::new(core.clone(), pdf.jobcards.as_ref().clone());
+        Ok(Self::around(core, Passwords::new(PasswordHashing::OWASP), maps, pdf, files))
     }
 }

@@ -25,6 +25,8 @@ const ALL: &[Role] = Role::ALL;
 const STAFF: &[Role] = &[Role::Admin, Role::Supervisor];
 const ADMIN: &[Role] = &[Role::Admin];
 const WORKERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::Technician];
+/// Only the technician assigned to the ticket (the matrix assigns it to the technician).
+const TECHNICIAN: &[Role] = &[Role::Technician];
 
 struct Route {
     method: Method,
@@ -85,6 +87,18 @@ fn table() -> Vec<Route> {
         route(Method::DELETE, "/api/pm-plans/{id}", Roles(STAFF), 200),
         route(Method::GET, "/api/pm-plans/{id}/forecast", Roles(ALL), 200),
         route(Method::GET, "/api/pm-plans/{id}/occurrences", Roles(ALL), 200),
+        route(Method::GET, "/api/checklists", Roles(ALL), 200),
+        route(Method::POST, "/api/checklists", Roles(STAFF), 201),
+        route(Method::GET, "/api/checklists/{id}", Roles(ALL), 200),
+        route(Method::PUT, "/api/checklists/{id}", Roles(STAFF), 200),
+        route(Method::GET, "/api/tickets/{id}/checklist", Roles(ALL), 200),
+        route(Method::PUT, "/api/tickets/{id}/checklist", Roles(WORKERS), 200),
+        route(Method::GET, "/api/tickets/{id}/attachments", Roles(ALL), 200),
+        route(Method::POST, "/api/tickets/{id}/attachments", Roles(WORKERS), 201),
+        route(Method::POST, "/api/tickets/{id}/attachments/{aid}/confirm", Roles(WORKERS), 200),
+        route(Method::GET, "/api/tickets/{id}/visits", Roles(ALL), 200),
+        route(Method::POST, "/api/tickets/{id}/visits", Roles(TECHNICIAN), 201),
+        route(Method::POST, "/api/tickets/{id}/visits/{visit_id}/checkout", Roles(TECHNICIAN), 200),
         route(Method::GET, "/api/assets/{id}/meters", Roles(ALL), 200),
         route(Method::POST, "/api/assets/{id}/meters", Roles(STAFF), 201),
         route(Method::GET, "/api/meters/{id}/readings", Roles(ALL), 200),
@@ -148,6 +162,56 @@ async fn prepare(
             let ticket = ticket_for(app, asset, caller, admin).await;
             let body = (method == "PUT").then(|| json!({"notes": "Checked the dispenser"}));
             (format!("/api/tickets/{ticket}"), body)
+        }
+        ("POST", "/api/checklists") => (path.into(), Some(json!({"name": "Inspection", "items": checklist_items()}))),
+        (method, "/api/checklists/{id}") => {
+            let checklist = checklist(pool).await;
+            let body = (method == "PUT").then(|| json!({"name": "Inspection, revised"}));
+            (format!("/api/checklists/{checklist}"), body)
+        }
+        (method, "/api/tickets/{id}/checklist") => {
+            let ticket = ticket_for(app, asset, caller, admin).await;
+            nexus_shared::checklist::attach_latest(&mut pool.acquire().await.unwrap(), ticket, checklist(pool).await)
+                .await
+                .unwrap();
+            let body = (method == "PUT").then(|| json!({"answers": [{"key": "door", "value": true}]}));
+            (format!("/api/tickets/{ticket}/checklist"), body)
+        }
+        ("GET", "/api/tickets/{id}/attachments") => {
+            (format!("/api/tickets/{}/attachments", ticket_for(app, asset, caller, admin).await), None)
+        }
+        ("POST", "/api/tickets/{id}/attachments") => {
+            let ticket = ticket_for(app, asset, caller, admin).await;
+            (format!("/api/tickets/{ticket}/attachments"), Some(attachment_body()))
+        }
+        (_, "/api/tickets/{id}/attachments/{aid}/confirm") => {
+            // Declared and uploaded as the admin, confirmed by the caller.
+            let ticket = ticket_for(app, asset, caller, admin).await;
+            let uri = format!("/api/tickets/{ticket}/attachments");
+            let declared = send(app, request(Method::POST, &uri, Some(&admin.token), Some(attachment_body()))).await;
+            assert_eq!(declared.status, StatusCode::CREATED, "{:?}", declared.body);
+            upload(&declared.body["upload"]).await;
+            (format!("{uri}/{}/confirm", declared.body["id"]), None)
+        }
+        (method, "/api/tickets/{id}/visits") => {
+            // Assigned to the caller when a technician; nobody else can be its technician.
+            let ticket = ticket_for(app, asset, caller, admin).await;
+            let body = (method == "POST").then(|| json!({"lat": -6.2, "lng": 106.8, "accuracy_m": 10.0}));
+            (format!("/api/tickets/{ticket}/visits"), body)
+        }
+        (_, "/api/tickets/{id}/visits/{visit_id}/checkout") => {
+            let ticket = ticket_for(app, asset, caller, admin).await;
+            let visit: i64 = sqlx::query_scalar(
+                "INSERT INTO visits (ticket_id, technician_id, checked_in_at, lat, lng, accuracy_m, result)
+                 VALUES ($1, $2, now() - interval '1 minute', -6.2, 106.8, 10, 'no_site_position') RETURNING id",
+            )
+            .bind(ticket)
+            .bind(caller.unwrap_or(admin).id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            let body = json!({"lat": -6.2, "lng": 106.8, "accuracy_m": 10.0});
+            (format!("/api/tickets/{ticket}/visits/{visit}/checkout"), Some(body))
         }
         (_, "/api/tickets/{id}/history") => {
             (format!("/api/tickets/{}/history", ticket_for(app, asset, caller, admin).await), None)
@@ -227,6 +291,44 @@ async fn prepare(
         _ => (path.into(), None),
     };
     (uri, body)
+}
+
+/// A tiny PNG, as a device would photograph it.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n0000IHDR";
+
+fn attachment_body() -> Value {
+    use sha2::Digest;
+    let sha256: String = sha2::Sha256::digest(PNG).iter().map(|b| format!("{b:02x}")).collect();
+    json!({"kind": "after", "content_type": "image/png", "size_bytes": PNG.len(), "sha256": sha256})
+}
+
+/// PUTs the PNG to a presigned upload with the headers it was signed with.
+async fn upload(upload: &Value) {
+    let headers: Vec<(String, String)> = upload["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let answer = nexus_testkit::fetch::put(upload["url"].as_str().unwrap(), &headers, PNG).await;
+    assert_eq!(answer.status, 200, "upload: {}", String::from_utf8_lossy(&answer.body));
+}
+
+fn checklist_items() -> Value {
+    json!([{"key": "door", "label": "Door locked", "type": "check", "required": true}])
+}
+
+/// A checklist with one version.
+async fn checklist(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "WITH c AS (INSERT INTO checklists (name) VALUES ('Inspection') RETURNING id)
+         INSERT INTO checklist_versions (checklist_id, version, name, items) SELECT id, 1, 'Inspection', $1 FROM c
+         RETURNING checklist_id",
+    )
+    .bind(checklist_items())
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 /// A monthly PM plan for one asset.

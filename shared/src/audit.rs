@@ -29,6 +29,9 @@ crate::text_enum! {
         Jobcard = "jobcard",
         PmPlan = "pm_plan",
         Meter = "meter",
+        Attachment = "attachment",
+        Checklist = "checklist",
+        Visit = "visit",
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod aws;
+pub mod checklist;
 pub mod config;
 pub mod cors;
 pub mod create_body;
@@ -14,8 +15,10 @@ pub mod db;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod geo;
 pub mod http;
 pub mod idempotency;
+pub mod offline;
 pub mod openapi;
 pub mod pagination;
 pub mod pm;

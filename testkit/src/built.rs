@@ -167,6 +167,13 @@ fn cases() -> Vec<Case> {
             |_, r| r.body["items"].as_array().is_some_and(|plans| plans.len() == 1 && plans[0]["active"] == true),
         ),
         http(
+            "checklists",
+            Nothing,
+            |w| get("/api/checklists", "", w.user(Role::Viewer)),
+            200,
+            |_, r| r.body["items"].as_array().is_some_and(Vec::is_empty),
+        ),
+        http(
             "maps",
             Nothing,
             |w| get("/api/maps/locations", "", w.user(Role::Viewer)),
@@ -181,6 +188,16 @@ fn cases() -> Vec<Case> {
                 |w| post("/api/pdf/jobcard", Some(w.user(Role::Supervisor)), json!({"ticket_id": w.closed_ticket})),
                 201,
                 |w, r| r.body["key"] == format!("jobcards/{}/v1.pdf", w.closed_ticket.unwrap()),
+            )
+        },
+        Case {
+            env: |w| vec![("NEXUS_JOBCARD_BUCKET", w.bucket.clone())],
+            ..http(
+                "files",
+                ClosedTicket,
+                |w| get(&format!("/api/tickets/{}/attachments", w.closed_ticket.unwrap()), "", w.user(Role::Viewer)),
+                200,
+                |_, r| r.body == json!({"items": []}),
             )
         },
         Case {
@@ -217,7 +234,9 @@ fn cases() -> Vec<Case> {
             prepare: LoginFailures,
             env: |_| Vec::new(),
             event: |_| scheduled_event("housekeeping"),
-            expect: Expect::Answer(|_| json!({"login_failures": 1, "idempotency_keys": 0, "sessions": 0})),
+            expect: Expect::Answer(
+                |_| json!({"login_failures": 1, "idempotency_keys": 0, "sessions": 0, "pending_attachments": 0}),
+            ),
         },
         Case {
             function: "migrate",

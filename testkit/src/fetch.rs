@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.1 GET for tests: downloads what a presigned URL serves, exactly as a
-//! browser would fetch it, without pulling an HTTP client crate into the build.
+//! A minimal HTTP/1.1 client for tests: downloads what a presigned URL serves and uploads to a
+//! presigned PUT, exactly as a browser or device would, without pulling an HTTP client crate
+//! into the build.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -17,12 +18,27 @@ impl Fetched {
 
 /// GETs an `http://host:port/path?query` URL (no TLS: loopback test servers only).
 pub async fn get(url: &str) -> Fetched {
+    send("GET", url, &[], &[]).await
+}
+
+/// PUTs `body` with exactly the `headers` given (a presigned upload lists the ones it signed,
+/// `Content-Length` among them) to an `http://` URL.
+pub async fn put(url: &str, headers: &[(String, String)], body: &[u8]) -> Fetched {
+    send("PUT", url, headers, body).await
+}
+
+async fn send(method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> Fetched {
     let rest = url.strip_prefix("http://").expect("an http:// URL");
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
     let mut stream = tokio::net::TcpStream::connect(authority).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");

@@ -55,13 +55,16 @@ pub async fn apply(
         _ => (None, None),
     };
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(
-        "UPDATE tickets SET status = $2, resolved_at = $3, closed_at = $4, version = version + 1 WHERE id = $1
+        "UPDATE tickets SET status = $2, resolved_at = $3, closed_at = $4, version = version + 1,
+             status_changed_at = $5, status_received_at = $5
+         WHERE id = $1
          RETURNING id, status, resolved_at, closed_at, assigned_to, version",
     ))
     .bind(ticket.id)
     .bind(to.as_str())
     .bind(resolved_at)
     .bind(closed_at)
+    .bind(now)
     .fetch_one(conn)
     .await?)
 }

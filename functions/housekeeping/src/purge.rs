@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use nexus_shared::ApiError;
+use nexus_shared::offline::KEY_RETENTION;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -12,33 +13,56 @@ pub struct PurgeReport {
     pub login_failures: u64,
     pub idempotency_keys: u64,
     pub sessions: u64,
+    pub pending_attachments: u64,
 }
 
-/// How long each kind of row is kept, by which column it is aged, and where its count goes.
+/// How long each kind of row is kept, by which column it is aged, which rows of the table it
+/// concerns (an SQL condition), and where its count goes.
 pub struct Retention {
     pub table: &'static str,
     pub column: &'static str,
+    pub only: &'static str,
     pub keep: Duration,
     pub counted_in: fn(&mut PurgeReport) -> &mut u64,
 }
 
 /// Login failures count for 15 minutes (the throttle) and are kept a day for investigation;
-/// clients retry within minutes, so a key a day old has served; sessions last 30 days and are
-/// kept 30 more after expiry, so a stolen-token inquiry can still see them.
-pub const RETENTION: [Retention; 3] = [
+/// idempotency keys outlive the longest a device may stay offline and then retry blindly
+/// (`shared::offline::KEY_RETENTION`, 4 days); sessions last 30 days and are kept 30 more after
+/// expiry, so a stolen-token inquiry can still see them; an attachment still pending after a
+/// day was never uploaded (its URL worked 15 minutes) or never confirmed: its row goes, and its
+/// object, if any, goes by the bucket's lifecycle rule on `uploads/pending/` (this function has
+/// no S3 access). Stored attachments are the maintenance record and are kept.
+pub const RETENTION: [Retention; 4] = [
     Retention {
         table: "login_failures",
         column: "failed_at",
+        only: "true",
         keep: Duration::days(1),
         counted_in: |r| &mut r.login_failures,
     },
     Retention {
         table: "idempotency_keys",
         column: "created_at",
-        keep: Duration::days(1),
+        only: "true",
+        keep: KEY_RETENTION,
         counted_in: |r| &mut r.idempotency_keys,
     },
-    Retention { table: "sessions", column: "expires_at", keep: Duration::days(30), counted_in: |r| &mut r.sessions },
+    Retention {
+        table: "sessions",
+        column: "expires_at",
+        only: "true",
+        keep: Duration::days(30),
+        counted_in: |r| &mut r.sessions,
+    },
+    Retention {
+        // Served by attachments_pending_idx (created_at) WHERE status = 'pending'.
+        table: "attachments",
+        column: "created_at",
+        only: "status = 'pending'",
+        keep: Duration::days(1),
+        counted_in: |r| &mut r.pending_attachments,
+    },
 ];
 
 const BATCH: i64 = 5_000;
@@ -48,12 +72,14 @@ pub async fn purge(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeReport, Api
     let mut report = PurgeReport::default();
     for retention in &RETENTION {
         let count = (retention.counted_in)(&mut report);
-        // Table and column names are the constants above, never input.
+        // Table, column and condition are the constants above, never input. The condition is
+        // checked again on delete: a row confirmed meanwhile (now stored) stays.
         let statement = format!(
             "DELETE FROM {table} WHERE ctid = ANY(ARRAY(
-                 SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2))",
+                 SELECT ctid FROM {table} WHERE {column} < $1 AND {only} LIMIT $2)) AND {only}",
             table = retention.table,
-            column = retention.column
+            column = retention.column,
+            only = retention.only,
         );
         loop {
             let batch = sqlx::query(sqlx::AssertSqlSafe(statement.as_str()))

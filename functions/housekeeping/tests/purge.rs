@@ -48,15 +48,66 @@ async fn rows_past_their_retention_go_and_the_rest_stays(pool: PgPool) {
     let now = Utc::now();
     let hours = Duration::hours;
     // Sessions: expired 31 days ago (goes), 29 days ago (stays), live (stays), plus the test
-    // user's own live session.
-    rows(&pool, now, &[-Duration::days(31), -Duration::days(29), hours(1)], &[hours(25), hours(23), hours(0)]).await;
+    // user's own live session. Login failures: a day (25 h goes). Idempotency keys: 4 days, the
+    // longest an offline device may retry blindly (97 h goes; 95 h and 25 h stay).
+    rows(
+        &pool,
+        now,
+        &[-Duration::days(31), -Duration::days(29), hours(1)],
+        &[hours(97), hours(95), hours(25), hours(0)],
+    )
+    .await;
     let report = purge(&pool, now).await.unwrap();
-    assert_eq!(report, PurgeReport { login_failures: 1, idempotency_keys: 1, sessions: 1 });
+    assert_eq!(report, PurgeReport { login_failures: 3, idempotency_keys: 1, sessions: 1, pending_attachments: 0 });
     assert_eq!(
         (count(&pool, "login_failures").await, count(&pool, "idempotency_keys").await, count(&pool, "sessions").await),
-        (2, 2, 3)
+        (1, 3, 3)
     );
     assert_eq!(purge(&pool, now).await.unwrap(), PurgeReport::default(), "a second run finds nothing");
+}
+
+/// Attachments of one ticket: `(status, age)` each; their ids.
+async fn attachments(pool: &PgPool, now: DateTime<Utc>, rows: &[(&str, Duration)]) -> Vec<i64> {
+    let state = nexus_testkit::state(pool.clone());
+    let crew = nexus_testkit::crew(&state).await;
+    let asset = nexus_testkit::site(pool, "DPS0001", "Asia/Makassar").await.asset_id;
+    let ticket = nexus_testkit::open_ticket(&state, asset, &crew.supervisor).await;
+    let mut ids = Vec::new();
+    for (i, (status, age)) in rows.iter().enumerate() {
+        let at = now - *age;
+        ids.push(
+            sqlx::query_scalar(
+                "INSERT INTO attachments (ticket_id, kind, content_type, size_bytes, sha256, status, object_key,
+                                          created_at, stored_at)
+                 VALUES ($1, 'before', 'image/jpeg', 1, repeat('a', 64), $2, $3, $4,
+                         CASE WHEN $2 = 'stored' THEN $4 END)
+                 RETURNING id",
+            )
+            .bind(ticket["id"].as_i64().unwrap())
+            .bind(status)
+            .bind(format!("uploads/pending/test/{i}"))
+            .bind(at)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        );
+    }
+    ids
+}
+
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn attachments_still_pending_after_a_day_go_and_stored_ones_stay(pool: PgPool) {
+    let now = Utc::now();
+    let ids = attachments(
+        &pool,
+        now,
+        &[("pending", Duration::hours(25)), ("pending", Duration::hours(23)), ("stored", Duration::days(400))],
+    )
+    .await;
+    let report = purge(&pool, now).await.unwrap();
+    assert_eq!(report.pending_attachments, 1);
+    let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM attachments ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(left, ids[1..]);
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]

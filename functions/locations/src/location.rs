@@ -24,6 +24,8 @@ pub struct Location {
     /// IANA time zone the site's SLA calendars are evaluated in.
     pub timezone: String,
     pub region: Option<String>,
+    /// How close to the coordinates a technician's check-in counts as at the site (metres).
+    pub geofence_m: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -66,6 +68,9 @@ pub struct LocationBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     region: Option<Option<String>>,
+    /// Check-ins within this many metres of the coordinates are at the site: 20–5,000, default 200.
+    #[schema(minimum = 20, maximum = 5000)]
+    geofence_m: Option<i32>,
 }
 
 nexus_shared::create_body! {
@@ -84,6 +89,7 @@ impl LocationBody {
             longitude: Some(merge(stored.longitude, self.longitude)),
             timezone: Some(merge(Some(stored.timezone.clone()), self.timezone)),
             region: Some(merge(stored.region.clone(), self.region)),
+            geofence_m: self.geofence_m.or(Some(stored.geofence_m)),
         }
     }
 }
@@ -97,7 +103,11 @@ pub struct LocationDraft {
     pub coordinates: Option<(f64, f64)>,
     pub timezone: String,
     pub region: Option<String>,
+    pub geofence_m: i32,
 }
+
+/// The geofence a location gets unless told otherwise.
+pub const DEFAULT_GEOFENCE_M: i32 = 200;
 
 impl LocationDraft {
     pub fn parse(body: LocationBody) -> Result<LocationDraft, ApiError> {
@@ -108,11 +118,15 @@ impl LocationDraft {
         let coordinates = parse_coordinates(&mut v, body.latitude.flatten(), body.longitude.flatten());
         let timezone = v.field("timezone", parse_timezone(body.timezone.flatten()));
         let region = v.field("region", validate::optional_line(body.region.flatten(), 100));
+        let geofence_m = body.geofence_m.unwrap_or(DEFAULT_GEOFENCE_M);
+        if !(20..=5000).contains(&geofence_m) {
+            v.error("geofence_m", "must be 20 to 5,000 metres");
+        }
         match (code, name, address, coordinates, timezone, region) {
             (Some(code), Some(name), Some(address), Some(coordinates), Some(timezone), Some(region))
                 if v.is_valid() =>
             {
-                Ok(LocationDraft { code, name, address, coordinates, timezone, region })
+                Ok(LocationDraft { code, name, address, coordinates, timezone, region, geofence_m })
             }
             _ => Err(v.into_error()),
         }
@@ -213,6 +227,19 @@ mod tests {
         );
         let edge = parse(json!({"code": "A", "name": "n", "latitude": -90, "longitude": 180})).unwrap();
         assert_eq!(edge.coordinates, Some((-90.0, 180.0)));
+    }
+
+    #[test]
+    fn the_geofence_defaults_to_200_metres_within_20_to_5000() {
+        assert_eq!(parse(json!({"code": "A", "name": "n"})).unwrap().geofence_m, 200);
+        assert_eq!(parse(json!({"code": "A", "name": "n", "geofence_m": 20})).unwrap().geofence_m, 20);
+        assert_eq!(parse(json!({"code": "A", "name": "n", "geofence_m": 5000})).unwrap().geofence_m, 5000);
+        for bad in [19, 5001, -1] {
+            assert_eq!(
+                fields(parse(json!({"code": "A", "name": "n", "geofence_m": bad})).unwrap_err()),
+                ["geofence_m"]
+            );
+        }
     }
 
     #[test]

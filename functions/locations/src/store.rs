@@ -8,7 +8,8 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::location::{Location, LocationDraft};
 
-const COLUMNS: &str = "id, code, name, address, latitude, longitude, timezone, region, created_at, updated_at";
+const COLUMNS: &str =
+    "id, code, name, address, latitude, longitude, timezone, region, geofence_m, created_at, updated_at";
 
 pub const SORTS: [SortKey; 3] = [
     SortKey { name: "code", column: "code", cast: "text" },
@@ -41,11 +42,12 @@ pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> Result<Option
 pub async fn save(conn: &mut PgConnection, id: Option<i64>, draft: &LocationDraft) -> Result<Location, ApiError> {
     let sql = match id {
         None => format!(
-            "INSERT INTO locations (code, name, address, latitude, longitude, timezone, region)
-             VALUES ($2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+            "INSERT INTO locations (code, name, address, latitude, longitude, timezone, region, geofence_m)
+             VALUES ($2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
         ),
         Some(_) => format!(
-            "UPDATE locations SET code = $2, name = $3, address = $4, latitude = $5, longitude = $6, timezone = $7, region = $8
+            "UPDATE locations SET code = $2, name = $3, address = $4, latitude = $5, longitude = $6, timezone = $7, region = $8,
+                 geofence_m = $9
              WHERE id = $1 RETURNING {COLUMNS}"
         ),
     };
@@ -59,6 +61,7 @@ pub async fn save(conn: &mut PgConnection, id: Option<i64>, draft: &LocationDraf
         .bind(longitude)
         .bind(&draft.timezone)
         .bind(&draft.region)
+        .bind(draft.geofence_m)
         .fetch_one(conn)
         .await
         .on_constraint("locations_code_key", |_| {

@@ -101,6 +101,8 @@ pub struct PmPlan {
     pub open_policy: OpenPolicy,
     pub assigned_to: Option<i64>,
     pub meter_trigger: Option<MeterTrigger>,
+    /// The checklist each generated ticket must complete (its latest version at generation).
+    pub checklist_id: Option<i64>,
     /// False once deleted: the plan is kept and generates nothing more.
     pub active: bool,
     /// Increases with every change; the ETag is this number in quotes.
@@ -142,6 +144,7 @@ impl PmPlan {
             generate_ahead_days: row.generate_ahead_days,
             open_policy: row.open_policy,
             assigned_to: row.assigned_to,
+            checklist_id: row.checklist_id,
             meter_trigger: row.meter_trigger.and_then(|t| serde_json::from_value(t).ok()),
             active: row.active,
             version: row.version,
@@ -203,6 +206,10 @@ pub struct PlanBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<MeterTrigger>)]
     meter_trigger: Option<Option<MeterTrigger>>,
+    /// A checklist each generated ticket must complete before it is resolved.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    checklist_id: Option<Option<i64>>,
     /// `true` reactivates a deleted plan.
     active: Option<bool>,
 }
@@ -230,6 +237,7 @@ impl PlanBody {
             open_policy: self.open_policy.or(Some(stored.open_policy)),
             assigned_to: Some(merge(stored.assigned_to, self.assigned_to)),
             meter_trigger: Some(merge(stored.meter_trigger.clone(), self.meter_trigger)),
+            checklist_id: Some(merge(stored.checklist_id, self.checklist_id)),
             active: self.active.or(Some(stored.active)),
         }
     }
@@ -261,6 +269,7 @@ pub struct PlanDraft {
     pub open_policy: OpenPolicy,
     pub assigned_to: Option<i64>,
     pub meter_trigger: Option<MeterTrigger>,
+    pub checklist_id: Option<i64>,
     pub active: bool,
 }
 
@@ -326,6 +335,7 @@ impl PlanDraft {
                 open_policy: body.open_policy.unwrap_or(OpenPolicy::SkipIfOpen),
                 assigned_to: body.assigned_to.flatten(),
                 meter_trigger,
+                checklist_id: body.checklist_id.flatten(),
                 active: body.active.unwrap_or(true),
             }),
             _ => Err(v.into_error()),

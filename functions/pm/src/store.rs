@@ -75,6 +75,15 @@ async fn check_references(conn: &mut PgConnection, draft: &PlanDraft) -> ApiResu
             v.error("calendar_id", "no such SLA calendar");
         }
     }
+    if let Some(checklist_id) = draft.checklist_id {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM checklists WHERE id = $1)")
+            .bind(checklist_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !exists {
+            v.error("checklist_id", "no such checklist");
+        }
+    }
     if let Some(user_id) = draft.assigned_to
         && !nexus_shared::user::is_active_technician(conn, user_id).await?
     {
@@ -92,10 +101,10 @@ pub async fn save(conn: &mut PgConnection, id: Option<i64>, draft: &PlanDraft, c
     check_references(conn, draft).await?;
     let values = "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
         COALESCE($17, (SELECT id FROM sla_calendars WHERE kind = '24x7' ORDER BY id LIMIT 1)),
-        $18, $19, $20, $21, $22, $23, greatest($14, current_date - 1) - 1";
+        $18, $19, $20, $21, $22, $23, greatest($14, current_date - 1) - 1, $25";
     let columns = "name, description, priority, asset_ids, location_ids, categories, regions, every, unit, weekdays,
         day_of_month, anchor, starts_on, ends_on, start_time, calendar_id, non_working, generate_ahead_days,
-        open_policy, assigned_to, meter_trigger, active, generated_through";
+        open_policy, assigned_to, meter_trigger, active, generated_through, checklist_id";
     let sql = match id {
         None => format!("INSERT INTO pm_plans ({columns}, created_by) VALUES ({values}, $24) RETURNING {PLAN_COLUMNS}"),
         Some(_) => format!(
@@ -130,6 +139,7 @@ pub async fn save(conn: &mut PgConnection, id: Option<i64>, draft: &PlanDraft, c
         .bind(trigger)
         .bind(draft.active)
         .bind(caller.user_id)
+        .bind(draft.checklist_id)
         .fetch_one(conn)
         .await
         .map_err(Into::into)

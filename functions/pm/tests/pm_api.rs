@@ -272,3 +272,94 @@ async fn put_changes_only_what_is_given(pool: PgPool) {
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: PgPool) {
     nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_pm"), pool).await;
 }
+
+/// A plan's checklist goes on every ticket it generates, at the checklist's latest version.
+#[sqlx::test(migrations = "../../migrations")]
+async fn generated_tickets_carry_the_plans_checklist(pool: PgPool) {
+    let w = world(pool).await;
+    let checklist: i64 = sqlx::query_scalar(
+        "WITH c AS (INSERT INTO checklists (name, version) VALUES ('Daily', 2) RETURNING id),
+              v AS (INSERT INTO checklist_versions (checklist_id, version, name, items)
+                    SELECT id, n, 'Daily', '[]' FROM c, generate_series(1, 2) n)
+         SELECT id FROM c",
+    )
+    .fetch_one(&w.pool)
+    .await
+    .unwrap();
+    let mut body = daily();
+    body["checklist_id"] = json!(999_999);
+    let refused = post(&w.router, "/api/pm-plans", &w.crew.supervisor, body.clone()).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["errors"][0]["field"], "checklist_id");
+    body["checklist_id"] = json!(checklist);
+    let created = post(&w.router, "/api/pm-plans", &w.crew.supervisor, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["checklist_id"], checklist);
+    let on_tickets: Vec<(Option<i64>, Option<i32>)> =
+        sqlx::query_as("SELECT checklist_id, checklist_version FROM tickets WHERE pm_plan_id = $1")
+            .bind(created.body["id"].as_i64().unwrap())
+            .fetch_all(&w.pool)
+            .await
+            .unwrap();
+    assert!(!on_tickets.is_empty());
+    assert!(on_tickets.iter().all(|t| *t == (Some(checklist), Some(2))), "{on_tickets:?}");
+}
+
+/// Walking a forecast a page at a time (1, 2 or 3 items) gives exactly the one big page: a daily
+/// plan whose weekend dates merge onto Monday (several occurrences on one due date, told apart by
+/// the cursor), a floating plan, and a floating daily one whose Saturday moves back onto the
+/// Friday it follows (its chain stops there instead of repeating that Friday forever), over
+/// three sites in two zones.
+#[sqlx::test(migrations = "../../migrations")]
+async fn forecast_pages_walk_the_same_sequence_as_one_page(pool: PgPool) {
+    let w = world(pool).await;
+    site(&w.pool, "JKT0002", "Asia/Jakarta").await;
+    site(&w.pool, "DJJ0003", "Asia/Jayapura").await;
+    sqlx::query("UPDATE locations SET region = 'Jawa'").execute(&w.pool).await.unwrap();
+    let hours = r#"[[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[],[]]"#;
+    let calendar: i64 = sqlx::query_scalar(
+        "INSERT INTO sla_calendars (name, kind, weekly_hours, holidays)
+         VALUES ('office', 'business_hours', $1::jsonb, ARRAY[$2::date]) RETURNING id",
+    )
+    .bind(hours)
+    .bind(in_days(9))
+    .fetch_one(&w.pool)
+    .await
+    .unwrap();
+    let plan = |anchor: &str, every: i64, non_working: &str, at_least: usize| {
+        let mut body = daily();
+        body["anchor"] = json!(anchor);
+        body["recurrence"] = json!({"every": every, "unit": "day"});
+        body["starts_on"] = json!(in_days(0));
+        body["calendar_id"] = json!(calendar);
+        body["non_working"] = json!(non_working);
+        (body, at_least)
+    };
+    let plans = [plan("fixed", 1, "next", 90), plan("floating", 3, "next", 20), plan("floating", 1, "previous", 0)];
+    for (body, at_least) in plans {
+        let created = post(&w.router, "/api/pm-plans", &w.crew.supervisor, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let id = created.body["id"].as_i64().unwrap();
+        let base = format!("/api/pm-plans/{id}/forecast?from={}&to={}", in_days(0), in_days(40));
+        let whole = get(&w.router, &format!("{base}&limit=500"), &w.crew.viewer).await;
+        assert_eq!(whole.status, StatusCode::OK, "{:?}", whole.body);
+        assert_eq!(whole.body["next_cursor"], Value::Null);
+        let whole = whole.body["items"].as_array().unwrap().clone();
+        assert!(whole.len() >= at_least, "plan {id}: {whole:?}");
+        for limit in 1..=3 {
+            let (mut walked, mut url) = (Vec::new(), format!("{base}&limit={limit}"));
+            loop {
+                let page = get(&w.router, &url, &w.crew.viewer).await;
+                assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+                let items = page.body["items"].as_array().unwrap();
+                assert!(items.len() <= limit && (!items.is_empty() || whole.is_empty()), "plan {id}: {items:?}");
+                walked.extend(items.iter().cloned());
+                match page.body["next_cursor"].as_str() {
+                    Some(cursor) => url = format!("{base}&limit={limit}&cursor={cursor}"),
+                    None => break,
+                }
+            }
+            assert_eq!(walked, whole, "plan {id}, limit={limit}");
+        }
+    }
+}

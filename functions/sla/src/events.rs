@@ -1,4 +1,6 @@
-//! The SLA events the scheduled check recorded: each warning or breach line a ticket crossed.
+//! The SLA events the scheduled check recorded: each warning or breach line a ticket crossed,
+//! and the retractions a late event (made offline, synced after the check) appended when it
+//! proved a recorded breach did not happen. Events are never deleted or rewritten.
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -16,6 +18,9 @@ nexus_shared::text_enum! {
         ResponseBreach = "response_breach",
         ResolutionWarning = "resolution_warning",
         ResolutionBreach = "resolution_breach",
+        /// A response made before the line, synced after the check recorded the breach.
+        ResponseBreachRetracted = "response_breach_retracted",
+        ResolutionBreachRetracted = "resolution_breach_retracted",
     }
 }
 
@@ -28,8 +33,10 @@ pub struct SlaEvent {
     pub kind: SlaEventKind,
     /// The warning or due line that was crossed.
     pub line_at: DateTime<Utc>,
-    /// When the scheduled check saw it.
+    /// When the scheduled check saw it (a retraction: when the late event arrived).
     pub detected_at: DateTime<Utc>,
+    /// A retraction: the breach event it retracts.
+    pub retracts_event_id: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -64,7 +71,7 @@ pub async fn list(
 ) -> ApiResult<axum::Json<Page<SlaEvent>>> {
     let page = page.resolve()?;
     let mut qb = page.query(
-        "e.id, e.ticket_id, t.number AS ticket_number, e.kind, e.line_at, e.detected_at",
+        "e.id, e.ticket_id, t.number AS ticket_number, e.kind, e.line_at, e.detected_at, e.retracts_event_id",
         "sla_events e JOIN tickets t ON t.id = e.ticket_id",
     );
     if let Some(ticket_id) = query.ticket_id {

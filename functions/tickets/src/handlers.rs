@@ -108,6 +108,9 @@ pub async fn create(
             },
         )
         .await?;
+        if let Some(checklist_id) = new.checklist_id {
+            nexus_shared::checklist::attach_latest(conn, id, checklist_id).await?;
+        }
         let row = store::find(conn, id, Visibility::All, Lock::None)
             .await?
             .ok_or_else(|| ApiError::internal("ticket vanished after insert"))?;
@@ -168,12 +171,15 @@ async fn change(
     let locked = async |conn: &mut sqlx::PgConnection, id| store::find(conn, id, visible, Lock::ForUpdate).await;
     audit::update(&state.pool, &caller.actor(), action, id, locked, async |conn, before| {
         etag::check(if_match.as_deref(), before.version)?;
-        let now = Utc::now();
-        let next = lifecycle::apply(conn, before, update, caller, now).await?;
-        store::write(conn, &next, before.version).await?;
-        store::record_crossings(conn, before, &next, now).await?;
-        // Read back: the row as stored (updated_at is set by the database).
-        store::find(conn, id, Visibility::All, Lock::None).await?.ok_or(ApiError::NotFound)
+        let checklist_id = update.checklist_id;
+        let after = lifecycle::commit(conn, before, update, caller, Utc::now()).await?;
+        match checklist_id {
+            Some(checklist_id) => {
+                nexus_shared::checklist::attach_latest(conn, id, checklist_id).await?;
+                store::find(conn, id, Visibility::All, Lock::None).await?.ok_or(ApiError::NotFound)
+            }
+            None => Ok(after),
+        }
     })
     .await
 }

@@ -1,5 +1,6 @@
 //! The bodies that create and change tickets, parsed into what the lifecycle needs.
 
+use chrono::{DateTime, Utc};
 use nexus_shared::ApiError;
 use nexus_shared::ticket::{HoldReason, Priority, TicketStatus, TicketType};
 use nexus_shared::validate::{self, Validator, nullable};
@@ -21,6 +22,8 @@ pub struct NewTicketBody {
     description: Option<String>,
     /// A technician to assign at once (the ticket then starts `assigned`).
     assigned_to: Option<i64>,
+    /// A checklist to complete before the ticket can be resolved (its latest version).
+    checklist_id: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -30,6 +33,7 @@ pub struct NewTicket {
     pub priority: Priority,
     pub description: String,
     pub assigned_to: Option<i64>,
+    pub checklist_id: Option<i64>,
 }
 
 impl NewTicket {
@@ -41,9 +45,14 @@ impl NewTicket {
         let description =
             v.required("description", body.description).and_then(|d| v.field("description", validate::text(d, 5000)));
         match (asset_id, ticket_type, priority, description) {
-            (Some(asset_id), Some(ticket_type), Some(priority), Some(description)) if v.is_valid() => {
-                Ok(NewTicket { asset_id, ticket_type, priority, description, assigned_to: body.assigned_to })
-            }
+            (Some(asset_id), Some(ticket_type), Some(priority), Some(description)) if v.is_valid() => Ok(NewTicket {
+                asset_id,
+                ticket_type,
+                priority,
+                description,
+                assigned_to: body.assigned_to,
+                checklist_id: body.checklist_id,
+            }),
             _ => Err(v.into_error()),
         }
     }
@@ -77,6 +86,11 @@ pub struct TicketUpdateBody {
         pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
     )]
     resolution_notes: Option<String>,
+    /// Give the ticket this checklist (its latest version); refused once it has answers.
+    checklist_id: Option<i64>,
+    /// When the status change happened, for changes made offline and synced later (only with
+    /// `status`): at most 72 hours back and 5 minutes ahead. The SLA is judged by it.
+    occurred_at: Option<DateTime<Utc>>,
 }
 
 /// A validated update.
@@ -89,6 +103,9 @@ pub struct TicketUpdate {
     pub notes: Option<Option<String>>,
     pub hold_reason: Option<HoldReason>,
     pub resolution_notes: Option<String>,
+    /// When the status change happened (checked against the window in the lifecycle).
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub checklist_id: Option<i64>,
 }
 
 impl TicketUpdate {
@@ -98,6 +115,9 @@ impl TicketUpdate {
         // Empty notes clear them, like null.
         let notes = body.notes.map(|n| v.field("notes", validate::optional_text(n, 20000)));
         let resolution_notes = body.resolution_notes.map(|r| v.field("resolution_notes", validate::text(r, 5000)));
+        if body.occurred_at.is_some() && body.status.is_none() {
+            v.error("occurred_at", "is only accepted together with status");
+        }
         if !v.is_valid() {
             return Err(v.into_error());
         }
@@ -109,12 +129,17 @@ impl TicketUpdate {
             notes: notes.map(Option::flatten),
             hold_reason: body.hold_reason,
             resolution_notes: resolution_notes.flatten(),
+            occurred_at: body.occurred_at,
+            checklist_id: body.checklist_id,
         })
     }
 
     /// The fields only planners (admin, supervisor) may change.
     pub fn touches_planning(&self) -> bool {
-        self.assigned_to.is_some() || self.priority.is_some() || self.description.is_some()
+        self.assigned_to.is_some()
+            || self.priority.is_some()
+            || self.description.is_some()
+            || self.checklist_id.is_some()
     }
 
     /// Cancellation, as `DELETE /api/tickets/{id}` does it.

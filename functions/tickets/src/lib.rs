@@ -1,11 +1,13 @@
 //! `tickets`: work orders (PM and CM) with their SLA clocks and lifecycle.
 
+mod checklist;
 mod handlers;
 mod history;
 mod input;
 mod lifecycle;
 mod store;
 mod ticket;
+mod visits;
 
 use axum::Router;
 use nexus_shared::AppState;
@@ -20,6 +22,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::list, handlers::create))
         .routes(routes!(handlers::get, handlers::update, handlers::cancel))
         .routes(routes!(history::history))
+        .merge(checklist::routes())
+        .merge(visits::routes())
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,10 +1,14 @@
 //! Applying an update to a ticket: who may change what, the lifecycle's guards and side
 //! effects (response and resolution times, holds pausing the clock, recomputed deadlines).
+//!
+//! A status change happens at its `occurred_at` (a device that was offline sends it late), or
+//! when it arrives: every time it sets, and every SLA judgement, uses that instant.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use nexus_shared::auth::{AuthUser, Role};
-use nexus_shared::ticket::{SlaClock, TicketStatus, Transition};
-use nexus_shared::{ApiError, ApiResult};
+use nexus_shared::db::Lock;
+use nexus_shared::ticket::{SlaClock, TicketStatus, Transition, Visibility};
+use nexus_shared::{ApiError, ApiResult, offline};
 use sqlx::PgConnection;
 
 use crate::input::TicketUpdate;
@@ -18,6 +22,23 @@ const TECHNICIAN_MOVES: [TicketStatus; 3] = [TicketStatus::InProgress, TicketSta
 /// their own assigned tickets.
 pub fn is_planner(user: &AuthUser) -> bool {
     user.has_any(&[Role::Admin, Role::Supervisor])
+}
+
+/// Applies `update` to the locked `before` and stores it with what it implies: the lines it
+/// crossed, the breaches it retracted. Answers the ticket as stored.
+pub async fn commit(
+    conn: &mut PgConnection,
+    before: &TicketRow,
+    update: TicketUpdate,
+    caller: &AuthUser,
+    now: DateTime<Utc>,
+) -> ApiResult<TicketRow> {
+    let next = apply(conn, before, update, caller, now).await?;
+    store::write(conn, &next, before.version).await?;
+    store::record_crossings(conn, before, &next, now).await?;
+    store::record_retractions(conn, before, &next, now).await?;
+    // Read back: the row as stored (updated_at is set by the database).
+    store::find(conn, before.id, Visibility::All, Lock::None).await?.ok_or(ApiError::NotFound)
 }
 
 /// The ticket after `update`, or why it cannot be made.
@@ -73,25 +94,37 @@ pub async fn apply(
     }
 
     let target = update.status.or(implied_status).filter(|s| *s != before.status);
+    // An explicit status change happens when the device says; an assignment's implied one now.
+    let explicit = update.status.is_some_and(|s| s != before.status);
+    let at = if explicit { offline::occurred_at("occurred_at", update.occurred_at, now)? } else { now };
     let mut clock: Option<SlaClock> = None;
     if let Some(to) = target {
         if !before.status.can_become(to, Transition::Edit) {
             return Err(forbidden_transition(before.status, to));
+        }
+        if explicit {
+            check_order(conn, before, to, at).await?;
+            next.status_changed_at = Some(at);
+            next.status_received_at = Some(now);
         }
         match to {
             TicketStatus::Assigned if next.assigned_to.is_none() => {
                 return Err(ApiError::validation("assigned_to", "is required to assign a ticket"));
             }
             TicketStatus::InProgress => {
-                let responded = *next.responded_at.get_or_insert(now);
-                next.response_warned |= responded > next.response_warning_at;
-                next.response_breached |= responded > next.response_due_at;
+                if next.responded_at.is_none() {
+                    next.responded_at = Some(at);
+                    next.response_warned |= at > next.response_warning_at;
+                    // Judged by when it happened: a response made offline before the line
+                    // clears a breach the check recorded before it arrived (see commit).
+                    next.response_breached = at > next.response_due_at;
+                }
                 if let Some(held_since) = before.on_hold_since {
                     let c = clock.insert(SlaClock::load(conn, &before.timezone, next.targets()).await?);
                     // Only the part of the hold after the clocks started (a PM worked ahead of
                     // its date) paused anything.
                     let paused_from = held_since.max(before.sla_started_at);
-                    next.held_seconds += c.hold_credit(paused_from, now, before.resolution_due_at).num_seconds();
+                    next.held_seconds += c.hold_credit(paused_from, at, before.resolution_due_at).num_seconds();
                     next.on_hold_since = None;
                     next.hold_reason = None;
                     recompute = true;
@@ -102,20 +135,25 @@ pub async fn apply(
                     .hold_reason
                     .ok_or_else(|| ApiError::validation("hold_reason", "is required to put a ticket on hold"))?;
                 next.hold_reason = Some(reason.as_str().to_string());
-                next.on_hold_since = Some(now);
+                next.on_hold_since = Some(at);
             }
             TicketStatus::Resolved => {
+                // Every required checklist item answered (photos and signature stored) first.
+                let unmet = nexus_shared::checklist::unmet_required(conn, before.id).await?;
+                if !unmet.is_empty() {
+                    return Err(ApiError::Validation(unmet));
+                }
                 let notes = update.resolution_notes.clone().or_else(|| before.resolution_notes.clone());
                 next.resolution_notes = Some(
                     notes
                         .ok_or_else(|| ApiError::validation("resolution_notes", "are required to resolve a ticket"))?,
                 );
-                next.resolved_at = Some(now);
-                next.resolution_warned |= now > next.resolution_warning_at;
-                next.resolution_breached |= now > next.resolution_due_at;
+                next.resolved_at = Some(at);
+                next.resolution_warned |= at > next.resolution_warning_at;
+                next.resolution_breached = at > next.resolution_due_at;
             }
             TicketStatus::Cancelled => {
-                next.cancelled_at = Some(now);
+                next.cancelled_at = Some(at);
                 next.on_hold_since = None;
                 next.hold_reason = None;
             }
@@ -143,6 +181,39 @@ pub async fn apply(
     }
     next.version += 1;
     Ok(next)
+}
+
+/// A late status change may not go back before what already happened to the ticket: its
+/// previous status change (or its creation) and, to resolve it, its first check-in at the site.
+async fn check_order(
+    conn: &mut PgConnection,
+    before: &TicketRow,
+    to: TicketStatus,
+    at: DateTime<Utc>,
+) -> ApiResult<()> {
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let (previous, what) = match before.status_changed_at {
+        Some(changed) => (changed, "the ticket's previous status change"),
+        None => (before.created_at, "the ticket's creation"),
+    };
+    if at < previous {
+        return Err(ApiError::Conflict(format!(
+            "occurred_at {} precedes {what} ({}); a status change cannot be placed before it.",
+            stamp(at),
+            stamp(previous)
+        )));
+    }
+    if to == TicketStatus::Resolved
+        && let Some(first) = store::first_inside_visit(conn, before.id).await?
+        && at < first
+    {
+        return Err(ApiError::Conflict(format!(
+            "occurred_at {} precedes the first check-in at the site ({}); the work cannot be resolved before it began.",
+            stamp(at),
+            stamp(first)
+        )));
+    }
+    Ok(())
 }
 
 /// 409 naming the statuses that are allowed from here.

@@ -169,7 +169,7 @@ pub async fn write(conn: &mut PgConnection, next: &TicketRow, read_version: i32)
              resolution_warning_at = $16, resolution_due_at = $17, responded_at = $18, resolved_at = $19,
              closed_at = $20, cancelled_at = $21, on_hold_since = $22, held_seconds = $23,
              response_breached = $24, resolution_breached = $25, version = $26,
-             response_warned = $27, resolution_warned = $28
+             response_warned = $27, resolution_warned = $28, status_changed_at = $29, status_received_at = $30
          WHERE id = $1 AND version = $2",
     ))
     .bind(next.id)
@@ -200,6 +200,8 @@ pub async fn write(conn: &mut PgConnection, next: &TicketRow, read_version: i32)
     .bind(next.version)
     .bind(next.response_warned)
     .bind(next.resolution_warned)
+    .bind(next.status_changed_at)
+    .bind(next.status_received_at)
     .execute(conn)
     .await?;
     if done.rows_affected() == 1 {
@@ -238,6 +240,44 @@ pub async fn record_crossings(
         }
     }
     Ok(())
+}
+
+/// A breach the check recorded that a late event proved did not happen (a response or
+/// resolution made offline before the line, synced after it): the breach event stays and a
+/// retraction naming it is appended, so the record only ever grows.
+pub async fn record_retractions(
+    conn: &mut PgConnection,
+    before: &TicketRow,
+    next: &TicketRow,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let retractions = [
+        (before.response_breached && !next.response_breached, "response_breach"),
+        (before.resolution_breached && !next.resolution_breached, "resolution_breach"),
+    ];
+    for (retracted, breach) in retractions {
+        if retracted {
+            sqlx::query(
+                "INSERT INTO sla_events (ticket_id, kind, line_at, detected_at, retracts_event_id)
+                 SELECT ticket_id, kind || '_retracted', line_at, $3, id FROM sla_events WHERE ticket_id = $1 AND kind = $2
+                 ON CONFLICT ON CONSTRAINT sla_events_once DO NOTHING",
+            )
+            .bind(next.id)
+            .bind(breach)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// When the ticket's first check-in inside the site's geofence happened, if any.
+pub async fn first_inside_visit(conn: &mut PgConnection, ticket_id: i64) -> ApiResult<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar("SELECT min(checked_in_at) FROM visits WHERE ticket_id = $1 AND result = 'inside'")
+        .bind(ticket_id)
+        .fetch_one(conn)
+        .await?)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub const SELECT: &str = "SELECT t.id, t.number, t.ticket_type, t.priority, t.st
         t.resolution_warning_at, t.resolution_due_at, t.responded_at, t.resolved_at, t.closed_at,
         t.cancelled_at, t.on_hold_since, t.held_seconds, t.response_warned, t.response_breached,
         t.resolution_warned, t.resolution_breached, t.pm_plan_id, t.scheduled_for, t.sla_started_at,
+        t.status_changed_at, t.status_received_at, t.checklist_id, t.checklist_version, t.parent_ticket_id,
         t.version, t.created_at, t.updated_at
     FROM tickets t
     JOIN assets a ON a.id = t.asset_id
@@ -70,6 +71,12 @@ pub struct TicketRow {
     pub scheduled_for: Option<DateTime<Utc>>,
     /// Where every computation of the lines starts (set once, by the database, at insert).
     pub sla_started_at: DateTime<Utc>,
+    /// When the last explicit status change happened (a device's `occurred_at`) and arrived.
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub status_received_at: Option<DateTime<Utc>>,
+    pub checklist_id: Option<i64>,
+    pub checklist_version: Option<i32>,
+    pub parent_ticket_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -133,6 +140,11 @@ impl TicketRow {
             created_by: self.created_by,
             pm_plan_id: self.pm_plan_id,
             scheduled_for: self.scheduled_for,
+            checklist_id: self.checklist_id,
+            checklist_version: self.checklist_version,
+            parent_ticket_id: self.parent_ticket_id,
+            status_changed_at: self.status_changed_at,
+            status_received_at: self.status_received_at,
             sla,
             on_hold_since: self.on_hold_since,
             closed_at: self.closed_at,
@@ -189,6 +201,15 @@ pub struct Ticket {
     pub pm_plan_id: Option<i64>,
     /// When a generated PM is due; it is generated ahead of this and its SLA starts here.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// The checklist (and the version of it) to complete before the ticket can be resolved.
+    pub checklist_id: Option<i64>,
+    pub checklist_version: Option<i32>,
+    /// The ticket whose failed checklist item made this one.
+    pub parent_ticket_id: Option<i64>,
+    /// When the last status change happened (an offline device's `occurred_at`) and when the
+    /// server received it.
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub status_received_at: Option<DateTime<Utc>>,
     pub sla: Sla,
     pub on_hold_since: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,

@@ -515,7 +515,8 @@ impl Columns {
 /// The occurrences go first (the unique key drops what another run wrote) and take their
 /// ticket ids from the tickets' own sequence, so the tickets, inserted next with those ids,
 /// exist only for occurrences that were written. Numbers are taken from the year's counter
-/// in one step. A plan's assignee gets the ticket only while they are an active technician.
+/// in one step. A plan's assignee gets the ticket only while they are an active technician; its
+/// checklist is attached at its latest version.
 const WRITE: &str = "WITH c AS (
             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::date[], $6::text[],
                                  $7::timestamptz[], $8::text[], $9::bigint[], $10::int[], $11::int[], $12::real[],
@@ -545,7 +546,8 @@ const WRITE: &str = "WITH c AS (
             RETURNING last_value - (SELECT count(*) FROM new_tickets) AS base
          ), inserted AS (
             INSERT INTO tickets (id, number, ticket_type, priority, status, asset_id, location_id, description,
-                                 assigned_to, pm_plan_id, scheduled_for, sla_started_at, sla_calendar_id,
+                                 assigned_to, pm_plan_id, scheduled_for, sla_started_at, checklist_id, checklist_version,
+                                 sla_calendar_id,
                                  response_target_minutes, resolution_target_minutes, warning_ratio,
                                  response_warning_at, response_due_at, resolution_warning_at, resolution_due_at,
                                  created_at, updated_at)
@@ -554,11 +556,12 @@ const WRITE: &str = "WITH c AS (
                    'PM-' || $18 || '-' || lpad((counter.base + nt.n)::text, greatest(6, length((counter.base + nt.n)::text)), '0'),
                    'PM', p.priority, CASE WHEN assignee.id IS NULL THEN 'open' ELSE 'assigned' END,
                    nt.asset_id, nt.location_id, p.description, assignee.id, nt.plan_id, nt.scheduled_for,
-                   nt.sla_started_at, nt.calendar_id, nt.response_minutes, nt.resolution_minutes, nt.warning_ratio,
+                   nt.sla_started_at, checklist.id, checklist.version, nt.calendar_id, nt.response_minutes, nt.resolution_minutes, nt.warning_ratio,
                    nt.response_warning_at, nt.response_due_at, nt.resolution_warning_at, nt.resolution_due_at, $17, $17
             FROM new_tickets nt
             CROSS JOIN counter
             JOIN pm_plans p ON p.id = nt.plan_id
+            LEFT JOIN checklists checklist ON checklist.id = p.checklist_id
             LEFT JOIN LATERAL (SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id
                                WHERE u.id = p.assigned_to AND u.active AND r.role = 'technician') assignee ON true
             RETURNING id, number, ticket_type, priority, status, asset_id, location_id, description, assigned_to,

@@ -21,7 +21,7 @@ crate::text_enum! {
 pub const PLAN_COLUMNS: &str = "id, name, description, priority, asset_ids, location_ids, categories, regions, every,
     unit, weekdays, day_of_month, anchor, starts_on, ends_on, start_time, calendar_id, non_working,
     generate_ahead_days, open_policy, assigned_to, meter_trigger, active, generated_through, version, created_by,
-    created_at, updated_at";
+    created_at, updated_at, checklist_id";
 
 /// [`PLAN_COLUMNS`] qualified by a table alias, for queries that join.
 pub fn plan_columns(alias: &str) -> String {
@@ -58,6 +58,7 @@ pub struct PlanRow {
     pub open_policy: OpenPolicy,
     pub assigned_to: Option<i64>,
     pub meter_trigger: Option<serde_json::Value>,
+    pub checklist_id: Option<i64>,
     pub active: bool,
     pub generated_through: Option<NaiveDate>,
     pub version: i32,
