@@ -83,6 +83,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let summary = generate::demo(&state.pool, states.passwords()).await?;
             if let Err(error) = create_jobcard_bucket(&states.pdf.jobcards).await {
                 tracing::warn!(%error, "the jobcard bucket could not be created: jobcards will fail until S3 is reachable");
+            } else if let Err(error) = generate::field::upload_photos(&state.pool, states.pdf.jobcards.as_ref()).await {
+                tracing::warn!(%error, "the demo's photos could not be uploaded: their download links will 404");
             }
             for job in &jobs::JOBS {
                 tokio::spawn(jobs::run_periodically(job, state.pool.clone()));

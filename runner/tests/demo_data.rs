@@ -72,8 +72,32 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     assert_eq!(zones, ["Asia/Jakarta", "Asia/Jayapura", "Asia/Makassar", "Asia/Pontianak"]);
 
     let store = nexus_testkit::fetch::s3_test_store().await;
+    let uploaded = nexus_local_runner::generate::field::upload_photos(&pool, &store).await.unwrap();
+    assert_eq!(uploaded, 3, "two photos and a signature");
+    assert_eq!(nexus_local_runner::generate::field::upload_photos(&pool, &store).await.unwrap(), 0);
     let app = nexus_local_runner::app(&States::new(state.clone(), passwords, Duration::ZERO, store));
     let admin = testing::user(&state, "bench-admin@test.example", &[Role::Admin]).await;
+
+    // One closed ticket shows the field work: its checklist complete, a visit inside the
+    // geofence, the photos and signature stored and downloadable.
+    let (worked, visits): (i64, i64) = sqlx::query_as(
+        "SELECT t.id, (SELECT count(*) FROM visits v WHERE v.ticket_id = t.id AND v.result = 'inside')
+         FROM tickets t JOIN checklists c ON c.id = t.checklist_id WHERE c.name = $1 AND t.status = 'closed'",
+    )
+    .bind(nexus_local_runner::generate::field::CHECKLIST)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(visits, 1);
+    let unmet = nexus_shared::checklist::unmet_required(&mut pool.acquire().await.unwrap(), worked).await.unwrap();
+    assert!(unmet.is_empty(), "{unmet:?}");
+    let checklist = get(&app, &format!("/api/tickets/{worked}/checklist"), &admin).await;
+    assert_eq!(checklist.status, StatusCode::OK, "{:?}", checklist.body);
+    let attachments = get(&app, &format!("/api/tickets/{worked}/attachments"), &admin).await;
+    let items = attachments.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 3, "{:?}", attachments.body);
+    let photo = nexus_testkit::fetch::get(items[0]["download"]["url"].as_str().unwrap()).await;
+    assert_eq!((photo.status, &photo.body[..8]), (200, &b"\x89PNG\r\n\x1a\n"[..]));
     let count = async |filter: &str| {
         let (mut n, mut cursor) = (0, None::<String>);
         loop {

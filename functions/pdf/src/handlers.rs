@@ -72,7 +72,7 @@ pub async fn create(
     Json(body): Json<JobcardRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<JobcardLink>)> {
     let mut tx = state.pool.begin().await?;
-    let facts = store::facts_for_update(&mut tx, body.ticket_id)
+    let mut facts = store::facts_for_update(&mut tx, body.ticket_id)
         .await?
         .filter(|f| may_read(&caller, f))
         .ok_or(ApiError::NotFound)?;
@@ -88,6 +88,7 @@ pub async fn create(
             return Ok((StatusCode::OK, axum::Json(link(&store, &card).await?)));
         }
     }
+    facts.field_work = store::field_work(&mut tx, &facts).await?;
     let pdf = jobcard::render(&facts);
     let sha256: String = Sha256::digest(&pdf).iter().map(|b| format!("{b:02x}")).collect();
     let version = latest.map_or(1, |c| c.version + 1);

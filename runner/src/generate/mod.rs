@@ -10,6 +10,7 @@
 //! Rerunning adds nothing twice: codes, tags, e-mails and ticket numbers are fixed by position.
 
 mod cities;
+pub mod field;
 mod people;
 mod places;
 mod pm;
@@ -119,6 +120,7 @@ pub async fn generate(
     step("SLA events", tickets::sla_events(&mut conn).await?);
     if preset.pm_plans {
         step("PM plans", pm::plans(&mut conn).await?);
+        step("field work", field::create(&mut conn).await?);
     }
     sqlx::query("ANALYZE").execute(&mut *conn).await?;
     step("analyzed", 0);
