@@ -18,6 +18,7 @@ pub mod extract;
 pub mod geo;
 pub mod http;
 pub mod idempotency;
+pub mod metrics;
 pub mod offline;
 pub mod openapi;
 pub mod pagination;

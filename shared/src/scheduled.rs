@@ -20,7 +20,7 @@ pub struct ScheduledEvent {
 }
 
 /// Runs a scheduled function: a pool built once per cold start (only the database: no signing
-/// key), then `job` at each event's `time`, its report logged and answered. A failure's cause
+/// key), then `job` at each event's `time`, its report logged, emitted as metrics and answered. A failure's cause
 /// goes to the log only; the invocation's error names the job and nothing internal.
 pub async fn run<F, Fut, R>(job: &'static str, work: F) -> Result<(), lambda_runtime::Error>
 where
@@ -38,6 +38,10 @@ where
             Ok(report) => {
                 let summary = serde_json::to_string(&report).unwrap_or_default();
                 tracing::info!(job, %now, report = %summary, "scheduled job done");
+                // Its counts as CloudWatch metrics (Embedded Metric Format, on stdout).
+                if let Some(line) = crate::metrics::emf_line(&crate::metrics::function_name(job), &report, Utc::now()) {
+                    println!("{line}");
+                }
                 Ok(report)
             }
             Err(error) => {
