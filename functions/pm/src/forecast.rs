@@ -1,7 +1,8 @@
 //! What a plan will do and what it did: the forecast (every occurrence per asset in a date
 //! range, computed by the generator's own rules, writing nothing) and the recorded occurrences.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use axum::extract::State;
 use base64::Engine;
@@ -12,7 +13,7 @@ use nexus_shared::auth::Auth;
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Path, Query};
 use nexus_shared::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, SortKey, Sorting};
-use nexus_shared::pm::{Anchor, Occurrence, PlanRow, Planned, assets_in_scope, floating_assets};
+use nexus_shared::pm::{Anchor, Occurrence, PlanRow, Planned, Schedule, assets_in_scope_carrying, floating_assets};
 use nexus_shared::ticket::load_calendar;
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
@@ -109,50 +110,34 @@ pub async fn forecast(
     let plan = store::find(&mut conn, id, Lock::None).await?.ok_or(ApiError::NotFound)?;
     let schedule = plan.schedule(load_calendar(&mut conn, plan.calendar_id).await?)?;
     let assets = assets(&mut conn, &plan).await?;
-    let recorded = recorded(&mut conn, id, from, to).await?;
 
-    // (position, asset index, occurrence): sorted, then one page cut from it.
-    let mut planned: Vec<(Position, usize, Occurrence)> = Vec::new();
-    match plan.anchor {
-        Anchor::Fixed => {
-            // Start early enough that a holiday rule or a merge from before `from` is seen.
-            let start = from.checked_sub_days(Days::new(370)).unwrap_or(from);
-            let end = to.checked_add_days(Days::new(370)).unwrap_or(to);
-            let dates: Vec<Occurrence> = schedule
-                .fixed_from(start)
-                .take_while(|o| o.nominal <= end)
-                .filter(|o| (from..=to).contains(&o.due_on))
-                .collect();
-            for occurrence in dates {
-                for (i, asset) in assets.iter().enumerate() {
-                    planned.push((position(&occurrence, asset.asset_id), i, occurrence.clone()));
-                }
-            }
-        }
+    // The page alone is built, from the cursor on: a page costs its own items (and the plan's
+    // dates), not every occurrence of the range, so walking a range is linear in its size.
+    let wanted = limit as usize + 1;
+    let mut page = match plan.anchor {
+        Anchor::Fixed => fixed_page(&schedule, &assets, from, to, after, wanted),
         Anchor::Floating => {
             let index: HashMap<i64, usize> = assets.iter().enumerate().map(|(i, a)| (a.asset_id, i)).collect();
+            let mut chains = Vec::new();
             for last in floating_assets(&mut conn, &[id]).await? {
                 let Some(&i) = index.get(&last.site.asset_id) else { continue };
                 // Still open: assume it is closed on the day it is due.
-                let mut next = match last.last {
+                let first = match last.last {
                     Some((due_on, true)) if last.waiting() => schedule.floating_after(due_on),
                     _ => last.next_occurrence(&plan, &schedule),
                 };
-                while let Some(occurrence) = next.take().filter(|o| o.due_on <= to) {
-                    next = schedule.floating_after(occurrence.due_on);
-                    if occurrence.due_on >= from {
-                        planned.push((position(&occurrence, last.site.asset_id), i, occurrence));
-                    }
-                }
+                chains.push((i, first));
             }
+            floating_page(&schedule, &assets, chains, from, to, after, wanted)
         }
-    }
-    planned.sort_by_key(|(position, ..)| *position);
-    let mut page: Vec<_> =
-        planned.into_iter().filter(|(p, ..)| after.is_none_or(|a| *p > a)).take(limit as usize + 1).collect();
-    let has_more = page.len() as i64 > limit;
+    };
+    let has_more = page.len() > limit as usize;
     page.truncate(limit as usize);
     let next_cursor = page.last().filter(|_| has_more).map(|(p, ..)| encode(*p));
+    let recorded = match (page.first(), page.last()) {
+        (Some((first, ..)), Some((last, ..))) => recorded(&mut conn, id, first.d, last.d).await?,
+        _ => HashMap::new(),
+    };
     let items = page
         .into_iter()
         .map(|(_, i, occurrence)| {
@@ -176,6 +161,95 @@ pub async fn forecast(
         })
         .collect();
     Ok(axum::Json(Page { items, next_cursor }))
+}
+
+/// One item of a page: its position, its asset (an index into the scoped assets) and what falls due.
+type Slot = (Position, usize, Occurrence);
+
+/// Up to `wanted` occurrences of a fixed plan after `after`, in order: its dates due between
+/// `from` and `to` (by due date, then recurrence date), each at every asset in `assets`
+/// (ordered by id); on the cursor's own date, the assets after the cursor's.
+fn fixed_page(
+    schedule: &Schedule,
+    assets: &[ScopedAsset],
+    from: NaiveDate,
+    to: NaiveDate,
+    after: Option<Position>,
+    wanted: usize,
+) -> Vec<Slot> {
+    // Start early enough that a holiday rule or a merge from before `from` is seen.
+    let start = from.checked_sub_days(Days::new(370)).unwrap_or(from);
+    let end = to.checked_add_days(Days::new(370)).unwrap_or(to);
+    let mut dates: Vec<Occurrence> = schedule
+        .fixed_from(start)
+        .take_while(|o| o.nominal <= end)
+        .filter(|o| (from..=to).contains(&o.due_on))
+        .collect();
+    // Already in this order (due dates never decrease); sorted all the same, as the positions are.
+    dates.sort_by_key(|o| (o.due_on, o.nominal));
+    let first = after.map_or(0, |a| dates.partition_point(|o| (o.due_on, o.nominal) < (a.d, a.n)));
+    let mut page = Vec::with_capacity(wanted.min(dates.len().saturating_mul(assets.len())));
+    for occurrence in &dates[first..] {
+        let skip = match after {
+            Some(a) if (occurrence.due_on, occurrence.nominal) == (a.d, a.n) => {
+                assets.partition_point(|s| s.asset_id <= a.a)
+            }
+            _ => 0,
+        };
+        for (i, asset) in assets.iter().enumerate().skip(skip) {
+            if page.len() == wanted {
+                return page;
+            }
+            page.push((position(occurrence, asset.asset_id), i, occurrence.clone()));
+        }
+    }
+    page
+}
+
+/// Up to `wanted` occurrences of a floating plan after `after`, in order: each asset's chain
+/// (`chains`: the asset's index and its next occurrence; each one interval after the one
+/// before) from `from` to `to`, merged by position.
+fn floating_page(
+    schedule: &Schedule,
+    assets: &[ScopedAsset],
+    chains: Vec<(usize, Option<Occurrence>)>,
+    from: NaiveDate,
+    to: NaiveDate,
+    after: Option<Position>,
+    wanted: usize,
+) -> Vec<Slot> {
+    // The next after `occurrence` in its chain, while the chain moves forward and stays in range.
+    // It may not: a daily plan whose Saturday moves back onto the Friday it follows comes back to
+    // that Friday (and the generator, the unique key refusing the date twice, makes nothing more).
+    let next = |occurrence: &Occurrence| {
+        schedule.floating_after(occurrence.due_on).filter(|n| n.due_on > occurrence.due_on && n.due_on <= to)
+    };
+    let mut heads: BinaryHeap<Reverse<(Position, usize)>> = BinaryHeap::new();
+    let mut pending: Vec<(usize, Occurrence)> = Vec::with_capacity(chains.len());
+    for (i, first) in chains {
+        let asset_id = assets[i].asset_id;
+        let mut head = first.filter(|o| o.due_on <= to);
+        while let Some(o) = head.take_if(|o| o.due_on < from || after.is_some_and(|a| position(o, asset_id) <= a)) {
+            head = next(&o);
+        }
+        if let Some(o) = head {
+            heads.push(Reverse((position(&o, asset_id), pending.len())));
+            pending.push((i, o));
+        }
+    }
+    let mut page = Vec::with_capacity(wanted.min(heads.len().saturating_mul(8)));
+    while page.len() < wanted {
+        let Some(Reverse((at, chain))) = heads.pop() else { break };
+        let (i, occurrence) = &mut pending[chain];
+        match next(occurrence) {
+            Some(o) => {
+                heads.push(Reverse((position(&o, assets[*i].asset_id), chain)));
+                page.push((at, *i, std::mem::replace(occurrence, o)));
+            }
+            None => page.push((at, *i, occurrence.clone())),
+        }
+    }
+    page
 }
 
 fn position(occurrence: &Occurrence, asset_id: i64) -> Position {
@@ -203,8 +277,8 @@ struct ScopedAsset {
 async fn assets(conn: &mut PgConnection, plan: &PlanRow) -> ApiResult<Vec<ScopedAsset>> {
     let sql = format!(
         "WITH plans AS (SELECT * FROM pm_plans WHERE id = $1), scope AS ({})
-         SELECT s.asset_id, l.code, s.timezone FROM scope s JOIN locations l ON l.id = s.location_id ORDER BY s.asset_id",
-        assets_in_scope()
+         SELECT asset_id, code, timezone FROM scope ORDER BY asset_id",
+        assets_in_scope_carrying(&["l.code"])
     );
     let rows: Vec<(i64, String, String)> = sqlx::query_as(AssertSqlSafe(sql)).bind(plan.id).fetch_all(conn).await?;
     Ok(rows

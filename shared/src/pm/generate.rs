@@ -5,7 +5,8 @@
 //! their next dates worked out here (the same `Schedule` the forecast uses), the assets in scope
 //! of only the dates that have come due are read in one query, and every occurrence, ticket and
 //! audit row is written by one statement. A fixed plan keeps a bookmark (`generated_through`),
-//! so a run with nothing due reads no asset at all.
+//! so a run with nothing due reads no asset at all; nor does a run whose next dates no site's
+//! zone has reached yet (the zones are read from the locations, a handful of index lookups).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -15,7 +16,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
-use super::plan::{OpenPolicy, PLAN_COLUMNS, PlanRow, assets_in_scope};
+use super::plan::{OpenPolicy, PLAN_COLUMNS, PlanRow, assets_in_scope, assets_in_scope_carrying};
 use super::{Anchor, Occurrence, Planned, Schedule};
 use crate::error::ApiError;
 use crate::sla::Calendar;
@@ -55,6 +56,9 @@ pub async fn generate(pool: &PgPool, now: DateTime<Utc>) -> Result<GenerateRepor
             Anchor::Fixed => due.add(plan, &schedules[&plan.id].1, now),
             Anchor::Floating => floating.push(plan.id),
         }
+    }
+    if !due.dates.is_empty() {
+        due.hold_back(&site_zones(&mut conn).await?, &schedules, now);
     }
 
     let mut decided = Decisions::new(now);
@@ -107,6 +111,10 @@ struct DueDate {
     plan_id: i64,
     version: i32,
     occurrence: Occurrence,
+    /// Within its lead time in the zone of some site: worth reading its assets. A date no
+    /// site has reached yet waits (and holds the plan's bookmark) as one with an asset
+    /// `not_yet` would.
+    reached: bool,
 }
 
 /// The dates of fixed plans worth asking the database about.
@@ -127,8 +135,29 @@ pub struct Site {
 
 impl Site {
     pub fn tz(&self) -> Tz {
-        Tz::from_str(&self.timezone).unwrap_or(chrono_tz::Asia::Jakarta)
+        zone(&self.timezone)
     }
+}
+
+/// A location's zone by name (Jakarta for a name the zone database does not know).
+fn zone(name: &str) -> Tz {
+    Tz::from_str(name).unwrap_or(chrono_tz::Asia::Jakarta)
+}
+
+/// The distinct zones of the locations: a loose scan of `locations_timezone_idx`, one index
+/// lookup per zone.
+async fn site_zones(conn: &mut PgConnection) -> Result<Vec<Tz>, ApiError> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "WITH RECURSIVE z (timezone) AS (
+             (SELECT timezone FROM locations ORDER BY timezone LIMIT 1)
+             UNION ALL
+             SELECT (SELECT l.timezone FROM locations l WHERE l.timezone > z.timezone ORDER BY l.timezone LIMIT 1)
+             FROM z WHERE z.timezone IS NOT NULL)
+         SELECT timezone FROM z WHERE timezone IS NOT NULL",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(names.iter().map(|name| zone(name)).collect())
 }
 
 struct DueAsset {
@@ -145,18 +174,40 @@ impl DueDates {
             if schedule.earliest_due(occurrence.due_on) - plan.lead_time() > now {
                 break;
             }
-            self.dates.push(DueDate { plan_id: plan.id, version: plan.version, occurrence });
+            self.dates.push(DueDate { plan_id: plan.id, version: plan.version, occurrence, reached: true });
         }
         if self.dates.len() > before {
             self.plans_due += 1;
         }
     }
 
-    /// The assets in scope of each due date that have no occurrence for it yet, and whether
-    /// the plan's previous ticket for the asset is still open.
+    /// Marks the dates no site has reached yet: those whose start time, in every zone among
+    /// the locations (`zones`), is still more than the plan's lead time away. Their assets
+    /// would all be `not_yet`, so they are not read. Dates never fall due earlier than the
+    /// plan's date before them, so a plan's dates from its first unreached one on all wait.
+    fn hold_back(&mut self, zones: &[Tz], schedules: &HashMap<i64, (&PlanRow, Schedule)>, now: DateTime<Utc>) {
+        let mut waiting: HashSet<i64> = HashSet::new();
+        for date in &mut self.dates {
+            let (plan, schedule) = &schedules[&date.plan_id];
+            let reached = |tz: &Tz| schedule.scheduled_for(date.occurrence.due_on, *tz) - plan.lead_time() <= now;
+            if waiting.contains(&date.plan_id) || !zones.iter().any(reached) {
+                date.reached = false;
+                waiting.insert(date.plan_id);
+            }
+        }
+    }
+
+    /// The assets in scope of each due date some site has reached that have no occurrence for
+    /// it yet, and whether the plan's previous ticket for the asset is still open.
+    ///
+    /// Each plan carries its dates through the scope (read once per plan), and each asset in
+    /// scope is checked once, by index, for an open ticket and for which of those dates it
+    /// already has; the dates are unnested last. Nothing is joined back to the dates (the
+    /// planner cannot know the scope's size, and misjudged that join), and neither check can
+    /// turn into a scan of the tickets or of the occurrences, which only grow.
     async fn assets(&self, conn: &mut PgConnection) -> Result<Vec<DueAsset>, ApiError> {
         let wanted: Vec<(i64, NaiveDate, i64)> = (self.dates.iter().enumerate())
-            .filter(|(_, d)| d.occurrence.outcome != Planned::Merged)
+            .filter(|(_, d)| d.reached && d.occurrence.outcome != Planned::Merged)
             .map(|(i, d)| (d.plan_id, d.occurrence.due_on, i as i64))
             .collect();
         if wanted.is_empty() {
@@ -164,17 +215,24 @@ impl DueDates {
         }
         let open = TicketStatus::sql_list(TicketStatus::ACTIVE);
         let sql = format!(
-            "WITH due AS (SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[]) AS d (plan_id, due_on, idx)),
-                  plans AS (SELECT * FROM pm_plans WHERE id IN (SELECT plan_id FROM due)),
-                  scope AS ({scope})
-             SELECT d.idx, s.plan_id, s.asset_id, s.location_id, s.timezone,
-                    EXISTS (SELECT 1 FROM tickets t WHERE t.pm_plan_id = s.plan_id AND t.asset_id = s.asset_id
-                                                      AND t.status IN {open}) AS has_open
-             FROM due d JOIN scope s ON s.plan_id = d.plan_id
-             WHERE NOT EXISTS (SELECT 1 FROM pm_occurrences o WHERE o.plan_id = d.plan_id AND o.asset_id = s.asset_id
-                                                                AND o.due_on = d.due_on AND o.source = 'schedule')
-             ORDER BY d.idx, s.asset_id",
-            scope = assets_in_scope(),
+            "WITH due AS (SELECT plan_id, array_agg(due_on) AS due_ons, array_agg(idx) AS idxs
+                          FROM unnest($1::bigint[], $2::date[], $3::bigint[]) AS d (plan_id, due_on, idx)
+                          GROUP BY plan_id),
+                  plans AS (SELECT p.*, d.due_ons, d.idxs FROM pm_plans p JOIN due d ON d.plan_id = p.id),
+                  scope AS ({scope}),
+                  checked AS MATERIALIZED (
+                      SELECT s.*,
+                             coalesce((SELECT true FROM tickets t WHERE t.pm_plan_id = s.plan_id AND t.asset_id = s.asset_id
+                                                                    AND t.status IN {open} LIMIT 1), false) AS has_open,
+                             ARRAY(SELECT o.due_on FROM pm_occurrences o
+                                   WHERE o.plan_id = s.plan_id AND o.asset_id = s.asset_id AND o.source = 'schedule'
+                                     AND o.due_on = ANY(s.due_ons)) AS done
+                      FROM scope s)
+             SELECT d.idx, c.plan_id, c.asset_id, c.location_id, c.timezone, c.has_open
+             FROM checked c CROSS JOIN LATERAL unnest(c.due_ons, c.idxs) AS d (due_on, idx)
+             WHERE d.due_on <> ALL (c.done)
+             ORDER BY d.idx, c.asset_id",
+            scope = assets_in_scope_carrying(&["p.due_ons", "p.idxs"]),
         );
         let rows: Vec<(i64, i64, i64, i64, String, bool)> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(wanted.iter().map(|w| w.0).collect::<Vec<_>>())
@@ -194,7 +252,7 @@ impl DueDates {
     }
 
     /// Per fixed plan, the last date of the run's leading dates that no asset is still waiting
-    /// for: the next run starts after it.
+    /// for (nor, for a date no site has reached, every asset): the next run starts after it.
     fn bookmarks(&self, not_yet: &HashSet<usize>) -> Vec<(i64, i32, NaiveDate)> {
         let mut marks: Vec<(i64, i32, NaiveDate)> = Vec::new();
         let mut blocked: HashSet<i64> = HashSet::new();
@@ -202,7 +260,7 @@ impl DueDates {
             if blocked.contains(&date.plan_id) {
                 continue;
             }
-            if not_yet.contains(&i) {
+            if !date.reached || not_yet.contains(&i) {
                 blocked.insert(date.plan_id);
                 continue;
             }
@@ -576,3 +634,96 @@ const WRITE: &str = "WITH c AS (
          )
          SELECT outcome, count(*), array_remove(array_agg(ticket_id ORDER BY ticket_id), NULL)
          FROM occurrences GROUP BY outcome";
+
+#[cfg(test)]
+mod tests {
+    use chrono_tz::Asia::{Jakarta, Jayapura};
+
+    use super::*;
+    use crate::pm::{NonWorking, Unit};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// A daily fixed plan from 2026-12-01 at 08:00, a week ahead, on the 24x7 calendar.
+    fn daily() -> PlanRow {
+        PlanRow {
+            id: 1,
+            name: "Daily".into(),
+            description: "Daily".into(),
+            priority: Priority::Medium,
+            asset_ids: None,
+            location_ids: None,
+            categories: None,
+            regions: Some(vec!["Jawa".into()]),
+            every: 1,
+            unit: Unit::Day,
+            weekdays: None,
+            day_of_month: None,
+            anchor: Anchor::Fixed,
+            starts_on: date("2026-12-01"),
+            ends_on: None,
+            start_time: "08:00:00".parse().unwrap(),
+            calendar_id: 1,
+            non_working: NonWorking::Next,
+            generate_ahead_days: 7,
+            open_policy: OpenPolicy::Always,
+            assigned_to: None,
+            meter_trigger: None,
+            checklist_id: None,
+            active: true,
+            generated_through: None,
+            version: 1,
+            created_by: None,
+            created_at: at("2026-11-01T00:00:00Z"),
+            updated_at: at("2026-11-01T00:00:00Z"),
+        }
+    }
+
+    /// `(due date, reached)` of the dates a run at `now` looks at, with sites in `zones`.
+    fn due_at(now: &str, zones: &[Tz]) -> (DueDates, Vec<(NaiveDate, bool)>) {
+        let plan = daily();
+        let schedule = plan.schedule(Calendar::Always).unwrap();
+        let mut due = DueDates::default();
+        due.add(&plan, &schedule, at(now));
+        let schedules = HashMap::from([(plan.id, (&plan, schedule))]);
+        due.hold_back(zones, &schedules, at(now));
+        let dates = due.dates.iter().map(|d| (d.occurrence.due_on, d.reached)).collect();
+        (due, dates)
+    }
+
+    // 08:00 on 2026-12-01 is 2026-11-30 23:00Z in Jayapura (UTC+9) and 2026-12-01 01:00Z in
+    // Jakarta (UTC+7); a week ahead, 2026-11-23 23:00Z and 2026-11-24 01:00Z. UTC+14 gets there
+    // at 2026-11-23 18:00Z.
+    #[test]
+    fn a_date_no_sites_zone_has_reached_is_not_read_and_holds_the_bookmark() {
+        let (due, dates) = due_at("2026-11-23T22:59:00Z", &[Jakarta, Jayapura]);
+        assert_eq!(dates, [(date("2026-12-01"), false)], "due somewhere on Earth, at no site yet");
+        assert_eq!(due.plans_due, 1);
+        assert_eq!(due.bookmarks(&HashSet::new()), []);
+
+        let (due, dates) = due_at("2026-11-23T23:00:00Z", &[Jakarta, Jayapura]);
+        assert_eq!(dates, [(date("2026-12-01"), true)], "Jayapura's sites have reached it");
+        assert_eq!(due.bookmarks(&HashSet::from([0])), [], "Jakarta's sites are not_yet");
+        assert_eq!(due.bookmarks(&HashSet::new()), [(1, 1, date("2026-12-01"))]);
+
+        let (_, dates) = due_at("2026-11-23T23:00:00Z", &[Jakarta]);
+        assert_eq!(dates, [(date("2026-12-01"), false)], "no site in Jayapura");
+        let (_, dates) = due_at("2026-11-23T23:00:00Z", &[]);
+        assert_eq!(dates, [(date("2026-12-01"), false)], "no site at all");
+    }
+
+    #[test]
+    fn a_plans_dates_from_its_first_unreached_one_all_wait() {
+        // 2026-12-03 is within a week in UTC+14 from 2026-11-25 18:00Z, in Jayapura from 23:00Z.
+        let (due, dates) = due_at("2026-11-25T18:30:00Z", &[Jakarta, Jayapura]);
+        assert_eq!(dates, [(date("2026-12-01"), true), (date("2026-12-02"), true), (date("2026-12-03"), false)],);
+        assert_eq!(due.bookmarks(&HashSet::new()), [(1, 1, date("2026-12-02"))]);
+        assert_eq!(due.bookmarks(&HashSet::from([1])), [(1, 1, date("2026-12-01"))]);
+    }
+}

@@ -11,7 +11,8 @@ mod trigger;
 
 pub use generate::{FloatingAsset, GenerateReport, Site, floating_assets, generate};
 pub use plan::{
-    ASSETS_IN_SCOPE, MeterTrigger, OpenPolicy, PLAN_COLUMNS, PlanRow, SCOPE, assets_in_scope, iso_weekday, plan_columns,
+    ASSETS_IN_SCOPE, MeterTrigger, OpenPolicy, PLAN_COLUMNS, PlanRow, SCOPE, assets_in_scope, assets_in_scope_carrying,
+    iso_weekday, plan_columns,
 };
 pub use recurrence::{Recurrence, RecurrenceError, Unit};
 pub use schedule::{Anchor, NonWorking, Occurrence, Planned, Schedule, day_before};

@@ -133,27 +133,37 @@ pub struct MeterTrigger {
 }
 
 /// `(plan_id, asset_id, location_id, timezone)` for every active asset in scope of the plans
-/// in a relation named `plans` (the caller's CTE, with pm_plans' scope columns).
+/// in a relation named `plans` (the caller's CTE, with pm_plans' scope columns), each row then
+/// carrying the columns that replace `(CARRY)` (none in [`assets_in_scope`]).
 ///
 /// Each branch is driven by one criterion with an index behind it (asset ids, location ids,
-/// region, category, in that order of preference) and checks all of them, so its cost follows
-/// the assets in scope rather than every asset times every plan.
+/// region, category, in that order of preference) and checks the others that may be set on
+/// such a plan (the [`SCOPE`] test, less what the branch's own condition already settles), so
+/// its cost follows the assets in scope rather than every asset times every plan. The active
+/// assets' `(location_id, category)` and `(category, location_id)` indexes carry the id, so
+/// the site and region branches and the fleet-wide category one read no asset row.
 pub const ASSETS_IN_SCOPE: &str = "
-    SELECT p.id AS plan_id, a.id AS asset_id, a.location_id, l.timezone
+    SELECT p.id AS plan_id, a.id AS asset_id, a.location_id, l.timezone(CARRY)
     FROM plans p JOIN assets a ON a.id = ANY(p.asset_ids) JOIN locations l ON l.id = a.location_id
-    WHERE p.asset_ids IS NOT NULL AND (SCOPE)
+    WHERE p.asset_ids IS NOT NULL AND a.status = 'active'
+      AND (p.location_ids IS NULL OR a.location_id = ANY(p.location_ids))
+      AND (p.categories IS NULL OR a.category = ANY(p.categories))
+      AND (p.regions IS NULL OR l.region = ANY(p.regions))
     UNION ALL
-    SELECT p.id, a.id, a.location_id, l.timezone
+    SELECT p.id, a.id, a.location_id, l.timezone(CARRY)
     FROM plans p JOIN assets a ON a.location_id = ANY(p.location_ids) JOIN locations l ON l.id = a.location_id
-    WHERE p.asset_ids IS NULL AND p.location_ids IS NOT NULL AND (SCOPE)
+    WHERE p.asset_ids IS NULL AND p.location_ids IS NOT NULL AND a.status = 'active'
+      AND (p.categories IS NULL OR a.category = ANY(p.categories))
+      AND (p.regions IS NULL OR l.region = ANY(p.regions))
     UNION ALL
-    SELECT p.id, a.id, a.location_id, l.timezone
+    SELECT p.id, a.id, a.location_id, l.timezone(CARRY)
     FROM plans p JOIN locations l ON l.region = ANY(p.regions) JOIN assets a ON a.location_id = l.id
-    WHERE p.asset_ids IS NULL AND p.location_ids IS NULL AND p.regions IS NOT NULL AND (SCOPE)
+    WHERE p.asset_ids IS NULL AND p.location_ids IS NULL AND p.regions IS NOT NULL AND a.status = 'active'
+      AND (p.categories IS NULL OR a.category = ANY(p.categories))
     UNION ALL
-    SELECT p.id, a.id, a.location_id, l.timezone
+    SELECT p.id, a.id, a.location_id, l.timezone(CARRY)
     FROM plans p JOIN assets a ON a.category = ANY(p.categories) JOIN locations l ON l.id = a.location_id
-    WHERE p.asset_ids IS NULL AND p.location_ids IS NULL AND p.regions IS NULL AND (SCOPE)";
+    WHERE p.asset_ids IS NULL AND p.location_ids IS NULL AND p.regions IS NULL AND a.status = 'active'";
 
 /// The whole scope test for one plan `p`, asset `a` and its location `l`.
 pub const SCOPE: &str = "a.status = 'active'
@@ -162,9 +172,16 @@ pub const SCOPE: &str = "a.status = 'active'
     AND (p.categories IS NULL OR a.category = ANY(p.categories))
     AND (p.regions IS NULL OR l.region = ANY(p.regions))";
 
-/// [`ASSETS_IN_SCOPE`] with its scope test spelled out.
+/// [`ASSETS_IN_SCOPE`]: `(plan_id, asset_id, location_id, timezone)`.
 pub fn assets_in_scope() -> String {
-    ASSETS_IN_SCOPE.replace("(SCOPE)", &format!("({SCOPE})"))
+    assets_in_scope_carrying(&[])
+}
+
+/// [`ASSETS_IN_SCOPE`] with the columns `carry` on each row, under their own names: columns of
+/// the plan (`p.`, the caller's `plans`) or of the asset's location (`l.`), qualified.
+pub fn assets_in_scope_carrying(carry: &[&str]) -> String {
+    let carry: String = carry.iter().map(|c| format!(", {c}")).collect();
+    ASSETS_IN_SCOPE.replace("(CARRY)", &carry)
 }
 
 #[cfg(test)]
