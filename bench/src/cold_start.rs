@@ -52,6 +52,13 @@ fn cases(token: &str) -> Vec<Case> {
         http("maps", "/api/maps/locations", "/api/maps/locations", "", ""),
         http("pdf", "/api/pdf/jobcard/1", "/api/pdf/jobcard/1", "", ""),
         http("files", "/api/tickets/1/attachments", "/api/tickets/1/attachments", "", ""),
+        http(
+            "reports",
+            "/api/reports/kpis",
+            "/api/reports/kpis",
+            "from=2026-11-01&to=2026-11-30",
+            "from=2025-12-01&to=2026-11-30&group_by=month",
+        ),
         Case {
             heaviest: anonymous("/api/openapi.json").unwrap(),
             ..http("meta", "/api/openapi.json", "/api/health", "", "")

@@ -36,6 +36,7 @@ http_functions! {
     "maps" => nexus_maps with maps,
     "pdf" => nexus_pdf with pdf,
     "files" => nexus_files with files,
+    "reports" => nexus_reports with core,
     "meta" => nexus_meta with meta,
 }
 

@@ -93,6 +93,7 @@ fn table() -> Vec<Route> {
         route(Method::PUT, "/api/checklists/{id}", Roles(STAFF), 200),
         route(Method::GET, "/api/tickets/{id}/checklist", Roles(ALL), 200),
         route(Method::PUT, "/api/tickets/{id}/checklist", Roles(WORKERS), 200),
+        route(Method::GET, "/api/reports/kpis", Roles(ALL), 200),
         route(Method::GET, "/api/tickets/{id}/attachments", Roles(ALL), 200),
         route(Method::POST, "/api/tickets/{id}/attachments", Roles(WORKERS), 201),
         route(Method::POST, "/api/tickets/{id}/attachments/{aid}/confirm", Roles(WORKERS), 200),
@@ -163,6 +164,7 @@ async fn prepare(
             let body = (method == "PUT").then(|| json!({"notes": "Checked the dispenser"}));
             (format!("/api/tickets/{ticket}"), body)
         }
+        (_, "/api/reports/kpis") => (format!("{path}?from=2026-11-01&to=2026-11-30&group_by=region"), None),
         ("POST", "/api/checklists") => (path.into(), Some(json!({"name": "Inspection", "items": checklist_items()}))),
         (method, "/api/checklists/{id}") => {
             let checklist = checklist(pool).await;

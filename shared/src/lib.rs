@@ -11,6 +11,7 @@ pub mod checklist;
 pub mod config;
 pub mod cors;
 pub mod create_body;
+pub mod csv;
 pub mod db;
 pub mod error;
 pub mod etag;

@@ -174,6 +174,19 @@ fn cases() -> Vec<Case> {
             |_, r| r.body["items"].as_array().is_some_and(Vec::is_empty),
         ),
         http(
+            "reports",
+            Nothing,
+            |w| get("/api/reports/kpis", "from=2026-11-01&to=2026-11-30", w.user(Role::Viewer)),
+            200,
+            |_, r| {
+                let all = &r.body["groups"][0];
+                r.body["definition_version"] == 1
+                    && all["key"] == "all"
+                    && all["mttr_hours"]["value"].is_null()
+                    && all["backlog"]["total"] == 0
+            },
+        ),
+        http(
             "maps",
             Nothing,
             |w| get("/api/maps/locations", "", w.user(Role::Viewer)),

@@ -5,6 +5,7 @@
 //! and the scenarios many tests start from.
 
 pub mod built;
+pub mod csv;
 pub mod exchange;
 pub mod fetch;
 pub mod lambda;

@@ -1,7 +1,9 @@
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, AuthUser, Staff};
+use nexus_shared::csv::accepts_csv;
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
@@ -37,23 +39,41 @@ impl Sorting for AssetSorting {
 }
 
 /// Lists assets; `sort` is `tag` (default), `name` or `created_at`, `-` for descending.
+///
+/// With `Accept: text/csv` the answer is every asset the filters match (`limit` and `cursor`
+/// are ignored) as one CSV file (UTF-8 with a BOM, a header row) in the columns an import reads:
+/// `tag,location_code,name,category,purchase_date,status`. Up to 5 MB: a larger export is 422,
+/// to be narrowed with the filters.
 #[utoipa::path(get, path = "/api/assets", tag = "assets", security(("bearer" = [])),
     params(ListQuery, PageParams<AssetSorting>),
-    responses((status = 200, description = "A page of assets", body = Page<Asset>)))]
+    responses((status = 200, description = "A page of assets; or, for `Accept: text/csv`, every asset the filters match as CSV",
+               content((Page<Asset> = "application/json"), (String = "text/csv")),
+               headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"assets-<date>.csv\"`"))),
+              (status = 422, description = "Invalid filter or page; or a CSV export over 5 MB (field `filter`)", body = nexus_shared::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
+    headers: HeaderMap,
     Query(query): Query<ListQuery>,
     Query(page): Query<PageParams<AssetSorting>>,
-) -> ApiResult<axum::Json<Page<Asset>>> {
+) -> ApiResult<Response> {
+    if accepts_csv(&headers) {
+        let order = crate::csv::EXPORT.order(page)?;
+        return Ok(store::export(&state.pool, &query.filter()?, &order).await?.into_response());
+    }
     let page = page.resolve()?;
-    let filter = Filter {
-        location_id: query.location_id,
-        status: query.status,
-        category: validate::query_text("category", query.category)?,
-        q: validate::query_text("q", query.q)?,
-    };
-    Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
+    Ok(axum::Json(store::list(&state.pool, &query.filter()?, &page).await?).into_response())
+}
+
+impl ListQuery {
+    fn filter(self) -> ApiResult<Filter> {
+        Ok(Filter {
+            location_id: self.location_id,
+            status: self.status,
+            category: validate::query_text("category", self.category)?,
+            q: validate::query_text("q", self.q)?,
+        })
+    }
 }
 
 #[utoipa::path(get, path = "/api/assets/{id}", tag = "assets", security(("bearer" = [])),

@@ -1,6 +1,7 @@
 //! `assets`: the devices (ATMs, terminals, kiosks) installed at locations.
 
 mod asset;
+mod csv;
 mod handlers;
 mod store;
 
@@ -10,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use asset::Asset;
+pub use csv::COLUMNS as CSV_COLUMNS;
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {

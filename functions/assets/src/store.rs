@@ -1,10 +1,11 @@
 //! The assets table.
 
 use nexus_shared::ApiError;
+use nexus_shared::csv::CsvBody;
 use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::asset::{Asset, AssetDraft, AssetStatus};
 
@@ -24,7 +25,18 @@ pub struct Filter {
 }
 
 pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<Page<Asset>, ApiError> {
-    let mut qb = page.query(COLUMNS, "assets");
+    page.fetch(filtered(COLUMNS, filter, page), pool).await
+}
+
+/// Every asset the filter matches, in the list's order, as CSV (up to the cap).
+pub async fn export(pool: &PgPool, filter: &Filter, order: &PageRequest) -> Result<CsvBody, ApiError> {
+    let mut qb = filtered(&format!("{COLUMNS}{}", crate::csv::LOCATION_CODE), filter, order);
+    order.push_order_limit(&mut qb);
+    crate::csv::EXPORT.run(pool, qb, crate::csv::write).await
+}
+
+fn filtered(columns: &str, filter: &Filter, page: &PageRequest) -> QueryBuilder<Postgres> {
+    let mut qb = page.query(columns, "assets");
     if let Some(location_id) = filter.location_id {
         qb.push(" AND location_id = ").push_bind(location_id);
     }
@@ -38,7 +50,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
         // Matches the trigram index assets_search_idx.
         qb.push(" AND (tag || ' ' || name) ILIKE ").push_bind(like_pattern(q));
     }
-    page.fetch(qb, pool).await
+    qb
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> Result<Option<Asset>, ApiError> {

@@ -1,7 +1,9 @@
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, Staff};
+use nexus_shared::csv::accepts_csv;
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
@@ -35,19 +37,36 @@ impl Sorting for LocationSorting {
 }
 
 /// Lists locations; `sort` is `code` (default), `name` or `created_at`, `-` for descending.
+///
+/// With `Accept: text/csv` the answer is every location the filters match (`limit` and `cursor`
+/// are ignored) as one CSV file (UTF-8 with a BOM, a header row) in the columns an import reads:
+/// `code,name,address,latitude,longitude,timezone,region,geofence_m`. Up to 5 MB: a larger
+/// export is 422, to be narrowed with the filters.
 #[utoipa::path(get, path = "/api/locations", tag = "locations", security(("bearer" = [])),
     params(ListQuery, PageParams<LocationSorting>),
-    responses((status = 200, description = "A page of locations", body = Page<Location>)))]
+    responses((status = 200, description = "A page of locations; or, for `Accept: text/csv`, every location the filters match as CSV",
+               content((Page<Location> = "application/json"), (String = "text/csv")),
+               headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"locations-<date>.csv\"`"))),
+              (status = 422, description = "Invalid filter or page; or a CSV export over 5 MB (field `filter`)", body = nexus_shared::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
+    headers: HeaderMap,
     Query(query): Query<ListQuery>,
     Query(page): Query<PageParams<LocationSorting>>,
-) -> ApiResult<axum::Json<Page<Location>>> {
+) -> ApiResult<Response> {
+    if accepts_csv(&headers) {
+        let order = crate::csv::EXPORT.order(page)?;
+        return Ok(store::export(&state.pool, &query.filter()?, &order).await?.into_response());
+    }
     let page = page.resolve()?;
-    let filter =
-        Filter { q: validate::query_text("q", query.q)?, region: validate::query_text("region", query.region)? };
-    Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
+    Ok(axum::Json(store::list(&state.pool, &query.filter()?, &page).await?).into_response())
+}
+
+impl ListQuery {
+    fn filter(self) -> ApiResult<Filter> {
+        Ok(Filter { q: validate::query_text("q", self.q)?, region: validate::query_text("region", self.region)? })
+    }
 }
 
 #[utoipa::path(get, path = "/api/locations/{id}", tag = "locations", security(("bearer" = [])),

@@ -1,5 +1,6 @@
 //! `locations`: the sites (TIDs) where devices stand, with their coordinates and time zone.
 
+mod csv;
 mod handlers;
 mod location;
 mod store;
@@ -9,6 +10,7 @@ use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use csv::COLUMNS as CSV_COLUMNS;
 pub use location::Location;
 
 /// Every route of the group, with its OpenAPI description.

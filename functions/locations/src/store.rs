@@ -1,10 +1,11 @@
 //! The locations table.
 
 use nexus_shared::ApiError;
+use nexus_shared::csv::CsvBody;
 use nexus_shared::db::{self, Lock, like_pattern};
 use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::location::{Location, LocationDraft};
 
@@ -23,6 +24,17 @@ pub struct Filter {
 }
 
 pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<Page<Location>, ApiError> {
+    page.fetch(filtered(filter, page), pool).await
+}
+
+/// Every location the filter matches, in the list's order, as CSV (up to the cap).
+pub async fn export(pool: &PgPool, filter: &Filter, order: &PageRequest) -> Result<CsvBody, ApiError> {
+    let mut qb = filtered(filter, order);
+    order.push_order_limit(&mut qb);
+    crate::csv::EXPORT.run(pool, qb, crate::csv::write).await
+}
+
+fn filtered(filter: &Filter, page: &PageRequest) -> QueryBuilder<Postgres> {
     let mut qb = page.query(COLUMNS, "locations");
     if let Some(q) = &filter.q {
         // Matches the trigram index locations_search_idx.
@@ -31,7 +43,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
     if let Some(region) = &filter.region {
         qb.push(" AND region = ").push_bind(region.clone());
     }
-    page.fetch(qb, pool).await
+    qb
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> Result<Option<Location>, ApiError> {

@@ -4,6 +4,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use nexus_shared::audit::{self, Action};
 use nexus_shared::auth::{Auth, AuthUser, Staff, Worker};
+use nexus_shared::csv::accepts_csv;
 use nexus_shared::db::Lock;
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::idempotency::{self, Idempotency};
@@ -11,6 +12,7 @@ use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::ticket::{TicketQuery, TicketStatus, Visibility};
 use nexus_shared::{ApiError, ApiResult, AppState, etag};
 
+use crate::export;
 use crate::input::{NewTicket, NewTicketBody, TicketUpdate, TicketUpdateBody};
 use crate::lifecycle;
 use crate::store;
@@ -27,20 +29,35 @@ impl Sorting for TicketSorting {
 
 /// Lists tickets, each with its asset and location, so a list screen needs one request.
 /// `sort` is `-created_at` (default), `created_at` or `resolution_due_at` (`-` for descending).
+///
+/// With `Accept: text/csv` the answer is every ticket the filters match (`limit` and `cursor`
+/// are ignored) as one CSV file (UTF-8 with a BOM, a header row; columns in docs/api.md), up
+/// to 5 MB: a larger export is 422, to be narrowed with the filters. Technicians get their own
+/// tickets only, as in JSON.
 #[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
     params(TicketQuery, PageParams<TicketSorting>),
-    responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
+    responses((status = 200, description = "A page of tickets; or, for `Accept: text/csv`, every ticket the filters match as CSV",
+               content((Page<Ticket> = "application/json"), (String = "text/csv")),
+               headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"tickets-<date>.csv\"`"))),
+              (status = 422, description = "Invalid filter or page; or a CSV export over 5 MB (field `filter`)", body = nexus_shared::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Auth,
+    headers: HeaderMap,
     Query(query): Query<TicketQuery>,
     Query(page): Query<PageParams<TicketSorting>>,
-) -> ApiResult<axum::Json<Page<Ticket>>> {
+) -> ApiResult<Response> {
+    if accepts_csv(&headers) {
+        let order = export::EXPORT.order(page)?;
+        let filter = query.parse()?;
+        return Ok(store::export(&state.pool, &filter, Visibility::of(&caller), &order).await?.into_response());
+    }
     let page = page.resolve()?;
     let filter = query.parse()?;
     let rows = store::list(&state.pool, &filter, Visibility::of(&caller), &page).await?;
     let now = Utc::now();
-    Ok(axum::Json(Page { items: rows.items.into_iter().map(|r| r.view(now)).collect(), next_cursor: rows.next_cursor }))
+    let items = rows.items.into_iter().map(|r| r.view(now)).collect();
+    Ok(axum::Json(Page { items, next_cursor: rows.next_cursor }).into_response())
 }
 
 /// A ticket with an `ETag` to send back as `If-Match` when changing it.

@@ -1,6 +1,7 @@
 //! `tickets`: work orders (PM and CM) with their SLA clocks and lifecycle.
 
 mod checklist;
+mod export;
 mod handlers;
 mod history;
 mod input;

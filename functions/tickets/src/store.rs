@@ -1,12 +1,14 @@
 //! The tickets table and what it reads from assets, users and SLA rules.
 
 use chrono::{DateTime, Datelike, Utc};
+use nexus_shared::csv::CsvBody;
 use nexus_shared::db::Lock;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use nexus_shared::ticket::{Lines, Priority, Targets, TicketFilter, TicketStatus, TicketType, Visibility};
 use nexus_shared::{ApiError, ApiResult};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, QueryBuilder};
 
+use crate::export;
 use crate::ticket::{SELECT, TicketRow};
 
 pub const SORTS: [SortKey; 2] = [
@@ -43,11 +45,27 @@ pub async fn list(
 
 /// The list's statement up to its filters; the page adds the cursor, order and limit.
 fn list_query(filter: &TicketFilter, visibility: Visibility, page: &PageRequest) -> QueryBuilder<Postgres> {
-    let select = SELECT.replacen(" FROM tickets t", &format!("{} FROM tickets t", page.select_keys()), 1);
+    filtered(filter, visibility, &page.select_keys())
+}
+
+fn filtered(filter: &TicketFilter, visibility: Visibility, extra_columns: &str) -> QueryBuilder<Postgres> {
+    let select = SELECT.replacen(" FROM tickets t", &format!("{extra_columns} FROM tickets t"), 1);
     let mut qb = QueryBuilder::new(select);
     qb.push(" WHERE true");
     filter.push(&mut qb, visibility);
     qb
+}
+
+/// Every ticket the list's filter matches, in the list's order, as CSV (up to the cap).
+pub async fn export(
+    pool: &PgPool,
+    filter: &TicketFilter,
+    visibility: Visibility,
+    order: &PageRequest,
+) -> ApiResult<CsvBody> {
+    let mut qb = filtered(filter, visibility, &format!("{}{}", order.select_keys(), export::ASSIGNEE_EMAIL));
+    order.push_order_limit(&mut qb);
+    export::EXPORT.run(pool, qb, export::write).await
 }
 
 /// The SLA rule for a type and priority, as the targets a ticket keeps.

@@ -293,9 +293,18 @@ impl FloatingAsset {
             }
             Some((due_on, false)) => schedule.floating_after(due_on),
             Some((due_on, true)) if self.cancelled => schedule.floating_after(due_on),
-            Some((_, true)) => {
+            Some((due_on, true)) => {
                 let closed = self.closed_at?;
-                schedule.floating_after(closed.with_timezone(&self.site.tz()).date_naive())
+                let mut next = schedule.floating_after(closed.with_timezone(&self.site.tz()).date_naive())?;
+                // Closed before its due date: the next may not land on (or before) that date,
+                // which the plan already has (the unique key would refuse it for good).
+                for _ in 0..MAX_DATES_PER_PLAN {
+                    if next.due_on > due_on {
+                        return Some(next);
+                    }
+                    next = schedule.floating_after(next.due_on)?;
+                }
+                None
             }
         }
     }

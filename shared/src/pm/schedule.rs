@@ -116,9 +116,22 @@ impl Schedule {
 
     /// A floating plan's next occurrence after one done on `done_on` (the local date the
     /// previous ticket was closed, or the due date of one skipped), unless past `ends_on`.
+    /// Always due after `done_on`: when the holiday rule moves a date back onto (or before) it
+    /// (a daily plan, `previous`, closed on a Friday: Saturday moves back to Friday), the next
+    /// interval is taken instead, so a plan never asks twice for the same day.
     pub fn floating_after(&self, done_on: NaiveDate) -> Option<Occurrence> {
-        let nominal = self.recurrence.step(done_on)?;
-        self.within_end(nominal).then(|| self.place(nominal))
+        let mut nominal = self.recurrence.step(done_on)?;
+        for _ in 0..MAX_SHIFT_DAYS {
+            if !self.within_end(nominal) {
+                return None;
+            }
+            let occurrence = self.place(nominal);
+            if occurrence.due_on > done_on {
+                return Some(occurrence);
+            }
+            nominal = self.recurrence.step(nominal)?;
+        }
+        None
     }
 
     /// The first occurrence on or after `from` by the fixed dates (a floating plan's first).
@@ -291,6 +304,19 @@ mod tests {
         // 2027-01-10, a Sunday, so it moves to Monday.
         let next = s.floating_after(d("2026-12-11")).unwrap();
         assert_eq!((next.due_on, next.shifted_from), (d("2027-01-11"), Some(d("2027-01-10"))));
+    }
+
+    #[test]
+    fn floating_never_lands_on_the_day_it_counts_from() {
+        // Daily, moved back over weekends: closed on Friday 2026-12-04, Saturday and Sunday move
+        // back to Friday itself, so the next one is Monday.
+        let s =
+            Schedule { anchor: Anchor::Floating, ..schedule(1, Unit::Day, vec![], NonWorking::Previous, office(&[])) };
+        let next = s.floating_after(d("2026-12-04")).unwrap();
+        assert_eq!((next.due_on, next.shifted_from), (d("2026-12-07"), None));
+        assert_eq!(s.floating_after(d("2026-12-03")).unwrap().due_on, d("2026-12-04"));
+        let ended = Schedule { ends_on: Some(d("2026-12-06")), ..s };
+        assert_eq!(ended.floating_after(d("2026-12-04")), None, "Monday is past ends_on");
     }
 
     #[test]

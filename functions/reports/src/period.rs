@@ -1,0 +1,82 @@
+//! The reporting period: site-local dates `from`..=`to`, at most 366 days. A moment is in the
+//! period when its date in its site's own time zone is; days are cut in each site's zone.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use nexus_shared::{ApiError, ApiResult};
+use sqlx::{Postgres, QueryBuilder};
+
+/// The longest period one report covers, in days (both ends counted).
+pub const MAX_DAYS: i64 = 366;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// `to` before `from`, or more than [`MAX_DAYS`] days, is 422 naming `to`.
+    pub fn new(from: NaiveDate, to: NaiveDate) -> ApiResult<Period> {
+        if to < from {
+            return Err(ApiError::validation("to", "must not be before from"));
+        }
+        if (to - from).num_days() + 1 > MAX_DAYS {
+            return Err(ApiError::validation("to", format!("must be at most {MAX_DAYS} days from from (inclusive)")));
+        }
+        Ok(Period { from, to })
+    }
+
+    /// UTC instants that surely enclose the period in every zone (offsets lie within ±14 h, so
+    /// a day on each side is enough): the index range a query reads before the exact,
+    /// per-site test of the local date.
+    pub fn utc_bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let midnight = |d: Option<NaiveDate>| d.unwrap_or(self.from).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        (midnight(self.from.checked_sub_days(Days::new(1))), midnight(self.to.checked_add_days(Days::new(2))))
+    }
+
+    /// ` AND <col> in the period at its site`: an index range on `col`, then the site-local date.
+    /// `col` is trusted SQL; the site's location is `l`.
+    pub fn push_contains(&self, qb: &mut QueryBuilder<Postgres>, col: &str) {
+        let (lo, hi) = self.utc_bounds();
+        qb.push(format_args!(" AND {col} >= ")).push_bind(lo);
+        qb.push(format_args!(" AND {col} < ")).push_bind(hi);
+        qb.push(format_args!(" AND ({col} AT TIME ZONE l.timezone)::date BETWEEN ")).push_bind(self.from);
+        qb.push(" AND ").push_bind(self.to);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_period_is_ordered_and_at_most_366_days() {
+        let cases = [
+            ("one day", "2026-11-01", "2026-11-01", true),
+            ("366 days, a leap year", "2028-01-01", "2028-12-31", true),
+            ("366 days", "2026-01-01", "2027-01-01", true),
+            ("367 days", "2026-01-01", "2027-01-02", false),
+            ("reversed", "2026-11-02", "2026-11-01", false),
+        ];
+        for (name, from, to, ok) in cases {
+            assert_eq!(Period::new(d(from), d(to)).is_ok(), ok, "{name}");
+        }
+    }
+
+    /// Jakarta (+7) starts a day 7 h before UTC, Honolulu (−10) 10 h after; the bounds hold both.
+    #[test]
+    fn utc_bounds_enclose_every_zone() {
+        let p = Period::new(d("2026-11-01"), d("2026-11-30")).unwrap();
+        let (lo, hi) = p.utc_bounds();
+        assert_eq!(lo.to_rfc3339(), "2026-10-31T00:00:00+00:00");
+        assert_eq!(hi.to_rfc3339(), "2026-12-02T00:00:00+00:00");
+        let midnight = |s: &str| d(s).and_hms_opt(0, 0, 0).unwrap().and_utc();
+        // Kiribati (+14) starts the period earliest, Baker Island (−12) ends it latest.
+        assert!(lo <= midnight("2026-11-01") - chrono::Duration::hours(14));
+        assert!(midnight("2026-12-01") + chrono::Duration::hours(12) <= hi);
+    }
+}

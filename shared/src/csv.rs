@@ -1,0 +1,377 @@
+//! CSV exports of lists: a list asked for `Accept: text/csv` answers every row its filters
+//! match (`limit` and `cursor` ignored, `sort` kept) as one RFC 4180 file that Excel opens as is.
+//!
+//! - **Format**: UTF-8 with a byte-order mark (without it Excel reads the file as the local
+//!   code page), a header row, CRLF after every row, a field quoted when it holds `"`, `,`, CR or
+//!   LF and its quotes doubled. An absent value is an empty field. Times are RFC 3339 in UTC
+//!   (`2026-11-29T03:04:05Z`), booleans `true`/`false`, numbers as Rust prints them (never with
+//!   an exponent).
+//! - **Formula injection** (OWASP, "CSV Injection"): a text cell that begins with `=`, `+`, `-`,
+//!   `@`, TAB or CR is prefixed with `'`, so a spreadsheet shows it as text instead of running
+//!   it. A text cell beginning with `'` gets one too, which makes the escape reversible:
+//!   [`unharden`] removes one leading `'` from every text cell, as the import does. Cells the
+//!   server formats itself (numbers, times, enums) are never prefixed: `-6.2` stays a number.
+//! - **Size**: API Gateway and Lambda answer at most 6 MB and cannot stream, so the body is
+//!   built in memory and capped at [`MAX_BYTES`], counted as the Lambda response carries it (a
+//!   JSON string, where a quote or a line end takes two bytes). Writing stops at the first row
+//!   past the cap and the request is answered 422, naming the filters that narrow it; a file is
+//!   never silently cut short.
+
+use std::fmt::{Display, Write as _};
+use std::future::poll_fn;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{PageParams, PageRequest, Sorting};
+
+/// The most an export may weigh in the Lambda response: 5 MiB, leaving room under Lambda's
+/// 6 MB for the headers and the response envelope.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+
+/// The media type of an export.
+pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+
+const BOM: &str = "\u{feff}";
+
+/// Whether the request asks for CSV: its `Accept` names `text/csv` itself (a wildcard is not
+/// enough) with a quality above zero and at least that of JSON (`application/json`,
+/// `application/*` or `*/*`, the most specific that is listed). Without `Accept`, or with
+/// anything else, the list answers JSON as it always has.
+pub fn accepts_csv(headers: &HeaderMap) -> bool {
+    // (specificity, q) of the most specific range matching each type.
+    let mut csv: Option<(u8, f32)> = None;
+    let mut json: Option<(u8, f32)> = None;
+    let ranges = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+    for range in ranges {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0;
+        for param in parts {
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                // An unreadable quality makes the range count for nothing.
+                q = value.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0);
+            }
+        }
+        let note = |slot: &mut Option<(u8, f32)>, specificity: u8| {
+            if slot.is_none_or(|(s, _)| specificity > s) {
+                *slot = Some((specificity, q));
+            }
+        };
+        match media.as_str() {
+            "text/csv" => note(&mut csv, 2),
+            "application/json" => note(&mut json, 2),
+            "application/*" => note(&mut json, 1),
+            "*/*" => note(&mut json, 0),
+            _ => {}
+        }
+    }
+    match csv {
+        Some((_, q_csv)) => q_csv > 0.0 && q_csv >= json.map_or(0.0, |(_, q)| q),
+        None => false,
+    }
+}
+
+/// The writer has passed its cap: the export must be narrowed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// An RFC 4180 writer into memory, with the byte-order mark and header row written at creation.
+/// Write a row's cells in the header's order, then [`CsvWriter::end_row`].
+pub struct CsvWriter {
+    buf: String,
+    /// Bytes the body takes as a JSON string (what the Lambda response carries).
+    weight: usize,
+    cap: usize,
+    columns: usize,
+    cells: usize,
+    row_start: usize,
+}
+
+impl CsvWriter {
+    pub fn new(header: &[&str]) -> Self {
+        Self::with_cap(header, MAX_BYTES)
+    }
+
+    pub fn with_cap(header: &[&str], cap: usize) -> Self {
+        let mut writer = Self { buf: BOM.to_string(), weight: 0, cap, columns: header.len(), cells: 0, row_start: 0 };
+        for name in header {
+            writer.value(name);
+        }
+        // The header alone never exceeds a real cap; a tiny one in a test may.
+        let _ = writer.end_row();
+        writer
+    }
+
+    /// Free text (names, descriptions, codes): quoted when needed and hardened against formulas.
+    pub fn text(&mut self, value: &str) -> &mut Self {
+        self.cell(value, true)
+    }
+
+    pub fn opt_text(&mut self, value: Option<&str>) -> &mut Self {
+        self.cell(value.unwrap_or(""), true)
+    }
+
+    /// A value the server formats (a number, an enum, a boolean, a date): quoted when needed,
+    /// never prefixed.
+    pub fn value(&mut self, value: impl Display) -> &mut Self {
+        let mut text = String::new();
+        let _ = write!(text, "{value}");
+        self.cell(&text, false)
+    }
+
+    pub fn opt_value(&mut self, value: Option<impl Display>) -> &mut Self {
+        match value {
+            Some(value) => self.value(value),
+            None => self.cell("", false),
+        }
+    }
+
+    /// An instant as RFC 3339 in UTC, to the second.
+    pub fn time(&mut self, value: DateTime<Utc>) -> &mut Self {
+        self.cell(&value.to_rfc3339_opts(SecondsFormat::Secs, true), false)
+    }
+
+    pub fn opt_time(&mut self, value: Option<DateTime<Utc>>) -> &mut Self {
+        match value {
+            Some(value) => self.time(value),
+            None => self.cell("", false),
+        }
+    }
+
+    fn cell(&mut self, value: &str, harden: bool) -> &mut Self {
+        if self.cells > 0 {
+            self.buf.push(',');
+        }
+        self.cells += 1;
+        let prefix = harden && value.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']);
+        let quote = value.contains(['"', ',', '\r', '\n']);
+        if quote {
+            self.buf.push('"');
+        }
+        if prefix {
+            self.buf.push('\'');
+        }
+        if quote {
+            for c in value.chars() {
+                if c == '"' {
+                    self.buf.push('"');
+                }
+                self.buf.push(c);
+            }
+            self.buf.push('"');
+        } else {
+            self.buf.push_str(value);
+        }
+        self
+    }
+
+    /// Ends the row; past the cap the row stays written but the export is over.
+    pub fn end_row(&mut self) -> Result<(), TooLarge> {
+        debug_assert_eq!(self.cells, self.columns, "a row must have a cell for each column");
+        self.buf.push_str("\r\n");
+        self.weight += json_weight(&self.buf.as_bytes()[self.row_start..]);
+        self.row_start = self.buf.len();
+        self.cells = 0;
+        if self.weight > self.cap { Err(TooLarge) } else { Ok(()) }
+    }
+
+    pub fn into_string(self) -> String {
+        self.buf
+    }
+}
+
+/// What `bytes` take inside a JSON string as serde_json writes it (the Lambda response).
+fn json_weight(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The text cell as it was before [`CsvWriter::text`] hardened it: one leading `'` removed.
+/// What an import applies to every text cell it reads.
+pub fn unharden(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
+
+/// An export's body with its headers: `text/csv; charset=utf-8`, an attachment named
+/// `<name>-<UTC date>.csv`, and `Vary: Accept` (the same URL also answers JSON).
+pub struct CsvBody {
+    pub filename: String,
+    pub body: String,
+}
+
+impl IntoResponse for CsvBody {
+    fn into_response(self) -> Response {
+        let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", self.filename))
+            .unwrap_or(HeaderValue::from_static("attachment"));
+        (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
+                (header::CONTENT_DISPOSITION, disposition),
+                (header::VARY, HeaderValue::from_static("accept")),
+            ],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
+/// One list's export: the file's name (`tickets` gives `tickets-2026-11-29.csv`), its columns,
+/// and the filters a 422 suggests to narrow it.
+pub struct Export {
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+    pub narrow_with: &'static str,
+}
+
+impl Export {
+    /// The list's order for the export: its `sort` (validated like the list's; `limit` and
+    /// `cursor` ignored) and a LIMIT one row above the most rows that can fit under the cap (even
+    /// all-empty rows take a comma per column and a line end), so a list too big to export is
+    /// read no further than needed to find out.
+    pub fn order<S: Sorting>(&self, params: PageParams<S>) -> ApiResult<PageRequest> {
+        let mut sorted = PageParams::<S>::default();
+        sorted.sort = params.sort;
+        let mut order = sorted.resolve()?;
+        // An empty row: a comma between each two cells and CRLF, escaped `\r\n` (4 bytes).
+        order.limit = (MAX_BYTES / (self.columns.len() + 3)) as i64;
+        Ok(order)
+    }
+
+    /// Runs `query` (filtered, with `order`'s ORDER BY and LIMIT pushed) and writes each row
+    /// with `write` as it arrives, holding no more than the body in memory.
+    pub async fn run<T>(
+        &self,
+        pool: &PgPool,
+        mut query: QueryBuilder<Postgres>,
+        mut write: impl FnMut(&mut CsvWriter, T),
+    ) -> ApiResult<CsvBody>
+    where
+        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let mut conn = pool.acquire().await?;
+        let mut csv = CsvWriter::new(self.columns);
+        let mut too_large = false;
+        {
+            let mut rows = query.build_query_as::<T>().fetch(&mut *conn);
+            // `poll_next` of the stream's `dyn Stream` (no futures crate needed for one call).
+            while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+                write(&mut csv, row?);
+                if csv.end_row().is_err() {
+                    too_large = true;
+                    break;
+                }
+            }
+        }
+        if too_large {
+            // The rest of the result is still coming: closing the connection ends it, where
+            // returning it to the pool would read it all first.
+            conn.close_on_drop();
+            return Err(self.too_large());
+        }
+        let filename = format!("{}-{}.csv", self.name, Utc::now().format("%Y-%m-%d"));
+        Ok(CsvBody { filename, body: csv.into_string() })
+    }
+
+    pub fn too_large(&self) -> ApiError {
+        ApiError::validation(
+            "filter",
+            format!(
+                "The export would exceed {} MB, the most one response can carry; narrow it with {}.",
+                MAX_BYTES / (1024 * 1024),
+                self.narrow_with
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(values: &[&str]) -> bool {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        }
+        accepts_csv(&headers)
+    }
+
+    #[test]
+    fn csv_only_when_asked_for_by_name() {
+        assert!(accept(&["text/csv"]));
+        assert!(accept(&["Text/CSV; charset=utf-8"]));
+        assert!(accept(&["text/csv, */*;q=0.1"]));
+        assert!(accept(&["application/json;q=0.5, text/csv"]));
+        assert!(accept(&["application/json", "text/csv"]), "a tie goes to the type named");
+        assert!(accept(&["text/csv;q=0.8, application/*;q=0.5"]));
+        assert!(!accept(&[]));
+        assert!(!accept(&["*/*"]));
+        assert!(!accept(&["text/*"]));
+        assert!(!accept(&["application/json"]));
+        assert!(!accept(&["text/csv;q=0"]));
+        assert!(!accept(&["text/csv;q=0.5, application/json"]));
+        assert!(!accept(&["text/csv;q=0.5, */*"]));
+        assert!(!accept(&["text/csv;q=oops"]));
+        assert!(!accept(&["text/csvx"]));
+    }
+
+    fn row(cells: &[&str]) -> String {
+        let mut w = CsvWriter::with_cap(&["a"; 3][..cells.len()], usize::MAX);
+        for c in cells {
+            w.text(c);
+        }
+        w.end_row().unwrap();
+        w.into_string()
+    }
+
+    #[test]
+    fn bom_header_crlf_and_rfc4180_quoting() {
+        let body = row(&["plain", "a,b", "say \"hi\""]);
+        assert_eq!(body, "\u{feff}a,a,a\r\nplain,\"a,b\",\"say \"\"hi\"\"\"\r\n");
+        assert_eq!(row(&["two\nlines", "cr\rhere"]), "\u{feff}a,a\r\n\"two\nlines\",\"cr\rhere\"\r\n");
+        assert_eq!(row(&[""]), "\u{feff}a\r\n\r\n");
+    }
+
+    #[test]
+    fn formulas_are_defused_reversibly_in_text_only() {
+        let body = row(&["=SUM(A1)", "+1", "-2"]);
+        assert!(body.ends_with("'=SUM(A1),'+1,'-2\r\n"), "{body}");
+        let body = row(&["@cmd", "\tx", "'quoted"]);
+        assert!(body.ends_with("'@cmd,'\tx,''quoted\r\n"), "{body}");
+        assert!(row(&["\rx"]).ends_with("\"'\rx\"\r\n"), "prefixed inside the quotes");
+        for original in ["=SUM(A1)", "'quoted", "plain", "-"] {
+            let body = row(&[original]);
+            let cell = body.strip_prefix("\u{feff}a\r\n").unwrap().strip_suffix("\r\n").unwrap();
+            assert_eq!(unharden(cell), original);
+        }
+        let mut w = CsvWriter::with_cap(&["lat", "when", "none"], usize::MAX);
+        w.value(-6.2).time(DateTime::from_timestamp(1_800_000_000, 123).unwrap()).opt_value(None::<i32>);
+        w.end_row().unwrap();
+        assert!(w.into_string().ends_with("\r\n-6.2,2027-01-15T08:00:00Z,\r\n"));
+    }
+
+    #[test]
+    fn the_cap_counts_the_body_as_a_json_string() {
+        // BOM (3 bytes, not escaped), `a` and CRLF (`\r\n`, 4 bytes).
+        let mut w = CsvWriter::with_cap(&["a"], 24);
+        assert_eq!(w.weight, 8);
+        // Six quotes (the two sent, doubled and enclosed) at 2 bytes each, and CRLF: exactly 24.
+        w.text("\"\"");
+        assert_eq!(w.end_row(), Ok(()));
+        w.text("x");
+        assert_eq!(w.end_row(), Err(TooLarge));
+    }
+}
