@@ -78,6 +78,19 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let app = nexus_local_runner::app(&States::new(state.clone(), passwords, Duration::ZERO, store));
     let admin = testing::user(&state, "bench-admin@test.example", &[Role::Admin]).await;
 
+    // The demo's figures are not trivial: every panel of a dashboard over the last month shows
+    // something (first-time fix waits for its 30 days, so it is all pending).
+    let today = chrono::Utc::now().date_naive();
+    let month = format!("/api/reports/kpis?from={}&to={today}", today - chrono::Days::new(30));
+    let kpis = get(&app, &month, &admin).await;
+    assert_eq!(kpis.status, StatusCode::OK, "{:?}", kpis.body);
+    let all = &kpis.body["groups"][0];
+    for kpi in ["mttr_hours", "mttr_working_hours", "sla_response_compliance", "sla_resolution_compliance", "reopen_rate"] {
+        assert!(all[kpi]["denominator"].as_f64().unwrap_or(0.0) > 0.0, "{kpi}: {all}");
+    }
+    assert!(all["backlog"]["total"].as_i64().unwrap() > 0, "{all}");
+    assert!(all["first_time_fix_rate"]["pending"].as_i64().unwrap() > 0, "{all}");
+
     // One closed ticket shows the field work: its checklist complete, a visit inside the
     // geofence, the photos and signature stored and downloadable.
     let (worked, visits): (i64, i64) = sqlx::query_as(
