@@ -85,7 +85,9 @@ async fn demo_data_is_idempotent_and_served(pool: PgPool) {
     let kpis = get(&app, &month, &admin).await;
     assert_eq!(kpis.status, StatusCode::OK, "{:?}", kpis.body);
     let all = &kpis.body["groups"][0];
-    for kpi in ["mttr_hours", "mttr_working_hours", "sla_response_compliance", "sla_resolution_compliance", "reopen_rate"] {
+    for kpi in
+        ["mttr_hours", "mttr_working_hours", "sla_response_compliance", "sla_resolution_compliance", "reopen_rate"]
+    {
         assert!(all[kpi]["denominator"].as_f64().unwrap_or(0.0) > 0.0, "{kpi}: {all}");
     }
     assert!(all["backlog"]["total"].as_i64().unwrap() > 0, "{all}");
