@@ -119,8 +119,9 @@ pub async fn update(
     let actor = caller.actor();
     let locked = async |conn: &mut PgConnection, id| checklist::find(conn, id, None, Lock::ForUpdate).await;
     let updated = audit::update(&state.pool, &actor, Action::Update, id, locked, async |conn, latest| {
-        etag::check(if_match.as_deref(), latest.version)?;
+        // A body that is wrong whatever the version is a 422 before a stale If-Match is a 412.
         let draft = Draft::parse(body, Some(latest))?;
+        etag::check(if_match.as_deref(), latest.version)?;
         checklist::save(conn, Some(id), &draft, &actor).await
     })
     .await?;

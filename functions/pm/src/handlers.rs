@@ -138,8 +138,9 @@ async fn change(
     let locked =
         async |conn: &mut PgConnection, id| Ok(store::find(conn, id, Lock::ForUpdate).await?.map(PmPlan::from_row));
     let updated = audit::update(&state.pool, &actor, action, id, locked, async |conn, before| {
-        etag::check(if_match.as_deref(), before.version)?;
+        // A body that is wrong whatever the version is a 422 before a stale If-Match is a 412.
         let draft = PlanDraft::parse(body.merged_onto(before))?;
+        etag::check(if_match.as_deref(), before.version)?;
         store::cancel_generated_ahead(conn, id, Utc::now(), &actor).await?;
         Ok(PmPlan::from_row(store::save(conn, Some(id), &draft, &actor).await?))
     })
