@@ -61,6 +61,11 @@ echo "prerequisites: ok (stack $stack in $region${profile:+, profile $profile}, 
 [ "${1:-}" = --check ] && exit 0
 
 # --- build, deploy ---------------------------------------------------------------------------------
+# The RDS CA bundle the read replica's TLS is verified against (a layer: /opt/rds-ca/…); fetched
+# fresh each deploy, since AWS rotates its CAs. Only used with CreateReadReplica=true.
+mkdir -p infra/rds-ca/rds-ca
+curl -fsS --retry 3 -o infra/rds-ca/rds-ca/global-bundle.pem \
+    https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 sam build --config-file "$config"
 sam deploy --config-file "$config" "$@"
 

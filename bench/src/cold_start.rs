@@ -76,6 +76,12 @@ fn cases(token: &str) -> Vec<Case> {
             with_database: scheduled_event("pm-generate"),
         },
         Case {
+            function: "report-rollup",
+            heaviest: scheduled_event("report-rollup"),
+            without_database: None,
+            with_database: scheduled_event("report-rollup"),
+        },
+        Case {
             function: "housekeeping",
             heaviest: scheduled_event("housekeeping"),
             without_database: None,

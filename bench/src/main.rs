@@ -1,4 +1,4 @@
-//! `nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-cold-start [DIR [STARTS]]]`:
+//! `nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-cold-start [DIR [STARTS]]]`:
 //! the in-process benchmarks (tickets list and map, SLA sweep, PM generator and forecast) and the
 //! cold-start measurement, each on a scratch database (`DATABASE_URL`) that `bench/run` and
 //! `scripts/bench-*` create. Benchmarks print figures; they assert nothing.
@@ -6,6 +6,7 @@
 mod bench;
 mod cold_start;
 mod pm;
+mod reports;
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use nexus_shared::ApiError;
 use nexus_shared::config::{Env, FromEnv};
 use nexus_shared::db::MIGRATOR;
 
-const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-cold-start [DIR [STARTS]]]   \
+const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-cold-start [DIR [STARTS]]]   \
                      (DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 enum Command {
@@ -25,6 +26,9 @@ enum Command {
     /// PM generator and forecast figures: 1,000 plans over 50,000 devices (TICKETS ordinary
     /// tickets beside them).
     Pm { tickets: i64 },
+    /// KPI rollup and report figures: a year of days rolled up, then the report over a year
+    /// (TICKETS tickets at 10,000 sites, default 500,000).
+    Reports { tickets: i64 },
     /// Time STARTS cold starts of every built Lambda under DIR (`target/lambda`).
     ColdStart { dir: std::path::PathBuf, starts: usize },
 }
@@ -39,6 +43,8 @@ impl Command {
             ["bench-sweep", n] => Some(Command::Sweep { open: count(n)? }),
             ["bench-pm"] => Some(Command::Pm { tickets: 10_000 }),
             ["bench-pm", n] => Some(Command::Pm { tickets: n.parse().ok().filter(|n: &i64| *n >= 0)? }),
+            ["bench-reports"] => Some(Command::Reports { tickets: 500_000 }),
+            ["bench-reports", n] => Some(Command::Reports { tickets: count(n)? }),
             ["bench-cold-start", rest @ ..] if rest.len() <= 2 => {
                 let dir = rest.first().map_or("target/lambda", |d| d).into();
                 let starts = rest.get(1).map_or(Some(11), |n| n.parse().ok().filter(|n| *n > 0))?;
@@ -60,6 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Command::Tickets { tickets } => bench_tickets(&states, tickets).await?,
         Command::Sweep { open } => bench_sweep(&states, open).await?,
         Command::Pm { tickets } => pm::run(&states, tickets).await?,
+        Command::Reports { tickets } => reports::run(&states, tickets).await?,
         Command::ColdStart { dir, starts } => {
             println!("Cold starts through the loopback Runtime API, median of {starts} starts each:\n");
             println!("{}", cold_start::HEADER);

@@ -27,7 +27,7 @@ fn report<R: serde::Serialize>(r: Result<R, ApiError>) -> Result<String, ApiErro
     serde_json::to_string(&r?).map_err(ApiError::internal)
 }
 
-pub const JOBS: [Job; 3] = [
+pub const JOBS: [Job; 4] = [
     Job {
         name: "sla-check",
         every: Duration::from_secs(60),
@@ -43,6 +43,12 @@ pub const JOBS: [Job; 3] = [
         name: "housekeeping",
         every: Duration::from_secs(24 * 3600),
         run: |pool, now| Box::pin(async move { report(nexus_housekeeping::purge(&pool, now).await) }),
+    },
+    Job {
+        // The KPI rollup of the days that are over (and a batch of older ones to backfill).
+        name: "report-rollup",
+        every: Duration::from_secs(3600),
+        run: |pool, now| Box::pin(async move { report(nexus_report_rollup::run(&pool, now).await) }),
     },
 ];
 
@@ -85,7 +91,7 @@ mod tests {
 
     #[test]
     fn every_scheduled_function_is_a_command() {
-        assert_eq!(JOBS.map(|job| job.name), ["sla-check", "pm-generate", "housekeeping"]);
+        assert_eq!(JOBS.map(|job| job.name), ["sla-check", "pm-generate", "housekeeping", "report-rollup"]);
         assert!(find("sla-check").is_some() && find("pm-generate").is_some() && find("serve").is_none());
     }
 }

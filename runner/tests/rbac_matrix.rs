@@ -94,6 +94,8 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/tickets/{id}/checklist", Roles(ALL), 200),
         route(Method::PUT, "/api/tickets/{id}/checklist", Roles(WORKERS), 200),
         route(Method::GET, "/api/reports/kpis", Roles(ALL), 200),
+        route(Method::GET, "/api/reports/kpis/tickets", Roles(ALL), 200),
+        route(Method::POST, "/api/exports", Roles(WORKERS), 201),
         route(Method::GET, "/api/tickets/{id}/attachments", Roles(ALL), 200),
         route(Method::POST, "/api/tickets/{id}/attachments", Roles(WORKERS), 201),
         route(Method::POST, "/api/tickets/{id}/attachments/{aid}/confirm", Roles(WORKERS), 200),
@@ -165,6 +167,8 @@ async fn prepare(
             (format!("/api/tickets/{ticket}"), body)
         }
         (_, "/api/reports/kpis") => (format!("{path}?from=2026-11-01&to=2026-11-30&group_by=region"), None),
+        (_, "/api/reports/kpis/tickets") => (format!("{path}?from=2026-11-01&to=2026-11-30&kpi=backlog"), None),
+        ("POST", "/api/exports") => (path.into(), Some(json!({"entity": "tickets"}))),
         ("POST", "/api/checklists") => (path.into(), Some(json!({"name": "Inspection", "items": checklist_items()}))),
         (method, "/api/checklists/{id}") => {
             let checklist = checklist(pool).await;

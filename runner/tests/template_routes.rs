@@ -43,7 +43,7 @@ fn served_routes() -> Routes {
 #[test]
 fn every_served_operation_has_exactly_its_api_gateway_route() {
     let (template, served) = (template_routes(), served_routes());
-    assert_eq!(served.len(), 65, "the operations the functions serve");
+    assert_eq!(served.len(), 67, "the operations the functions serve");
     let missing: Vec<_> = served.difference(&template).collect();
     let extra: Vec<_> = template.difference(&served).collect();
     assert!(missing.is_empty() && extra.is_empty(), "missing in template.yaml: {missing:?}\nnot served: {extra:?}");
@@ -62,7 +62,11 @@ fn every_schedule_sends_the_time_the_scheduled_functions_read() {
     let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     let schedules = template.matches("Type: ScheduleV2").count();
     let inputs = template.matches(r#"Input: '{"time": "<aws.scheduler.scheduled-time>"}'"#).count();
-    assert_eq!((schedules, inputs), (3, 3), "sla-check, pm-generate and housekeeping, each with its Input");
+    assert_eq!(
+        (schedules, inputs),
+        (4, 4),
+        "sla-check, pm-generate, housekeeping and report-rollup, each with its Input"
+    );
     let event: nexus_shared::scheduled::ScheduledEvent =
         serde_json::from_str(r#"{"time": "2026-11-25T19:30:00Z"}"#).expect("what Scheduler sends parses");
     assert_eq!(event.time.to_rfc3339(), "2026-11-25T19:30:00+00:00");

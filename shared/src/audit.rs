@@ -32,6 +32,7 @@ crate::text_enum! {
         Attachment = "attachment",
         Checklist = "checklist",
         Visit = "visit",
+        Export = "export",
     }
 }
 

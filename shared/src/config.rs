@@ -17,6 +17,9 @@ pub enum SecretVar {
     DatabaseUrl,
     /// `NEXUS_JWT_SECRET_ID`: the signing key, `NEXUS_JWT_SECRET`.
     SigningKey,
+    /// `NEXUS_DATABASE_READ_SECRET_ID`: an RDS secret for the read replica, which becomes
+    /// `NEXUS_DATABASE_READ_URL` (its host replaced by `NEXUS_DATABASE_READ_HOST` when set).
+    ReadDatabaseUrl,
 }
 
 impl SecretVar {
@@ -24,6 +27,7 @@ impl SecretVar {
         match self {
             SecretVar::DatabaseUrl => "NEXUS_DATABASE_SECRET_ID",
             SecretVar::SigningKey => "NEXUS_JWT_SECRET_ID",
+            SecretVar::ReadDatabaseUrl => "NEXUS_DATABASE_READ_SECRET_ID",
         }
     }
 
@@ -31,6 +35,7 @@ impl SecretVar {
         match self {
             SecretVar::DatabaseUrl => "DATABASE_URL",
             SecretVar::SigningKey => "NEXUS_JWT_SECRET",
+            SecretVar::ReadDatabaseUrl => "NEXUS_DATABASE_READ_URL",
         }
     }
 }
@@ -70,7 +75,8 @@ impl Env {
             secrets.contains(&secret).then(|| self.get(secret.id_variable()).map(str::to_owned)).flatten()
         };
         let (database_id, key_id) = (id(SecretVar::DatabaseUrl), id(SecretVar::SigningKey));
-        if database_id.is_none() && key_id.is_none() {
+        let read_id = id(SecretVar::ReadDatabaseUrl);
+        if database_id.is_none() && key_id.is_none() && read_id.is_none() {
             return Ok(self);
         }
         let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
@@ -83,10 +89,18 @@ impl Env {
                 }
             }
         };
-        let (database, key) = tokio::try_join!(fetch(database_id), fetch(key_id))?;
+        let (database, key, read) = tokio::try_join!(fetch(database_id), fetch(key_id), fetch(read_id))?;
         if let Some(secret) = database {
             let url = database_url(&secret, self.get("NEXUS_DATABASE_HOST"))?;
             self.values.insert(SecretVar::DatabaseUrl.variable().into(), url);
+        }
+        if let Some(secret) = read {
+            let url =
+                database_url(&secret, self.get("NEXUS_DATABASE_READ_HOST")).map_err(|_| ConfigError::Invalid {
+                    name: "NEXUS_DATABASE_READ_SECRET_ID",
+                    reason: "not an RDS secret (username, password, host)".into(),
+                })?;
+            self.values.insert(SecretVar::ReadDatabaseUrl.variable().into(), url);
         }
         if let Some(key) = key {
             self.values.insert(SecretVar::SigningKey.variable().into(), key);
@@ -162,6 +176,40 @@ impl DatabaseSettings {
                 })
                 .transpose()?,
         })
+    }
+}
+
+impl DatabaseSettings {
+    /// The read replica, if one is configured: `NEXUS_DATABASE_READ_URL` (or the RDS secret
+    /// named by `NEXUS_DATABASE_READ_SECRET_ID`, its host replaced by `NEXUS_DATABASE_READ_HOST`).
+    /// A replica is an RDS instance reached directly (RDS Proxy has read-only endpoints only for
+    /// Aurora), so its pool is small (`NEXUS_DB_READ_MAX_CONNECTIONS`, default 2) and its TLS mode
+    /// is its own (`NEXUS_DB_READ_SSLMODE`, default `verify-full`; the instance's certificate
+    /// chains to the RDS CA, not a public root: `NEXUS_DB_READ_SSLROOTCERT` names the bundle).
+    /// `None`: reads use the primary.
+    pub fn read_from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let Some(url) = env.get("NEXUS_DATABASE_READ_URL") else { return Ok(None) };
+        let ssl_mode = match env.get("NEXUS_DB_READ_SSLMODE") {
+            None => sqlx::postgres::PgSslMode::VerifyFull,
+            Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                name: "NEXUS_DB_READ_SSLMODE",
+                reason: "one of disable, allow, prefer, require, verify-ca, verify-full".into(),
+            })?,
+        };
+        // The bundle travels in the URL (`sslrootcert`), which the pool's parser reads.
+        let url = match env.get("NEXUS_DB_READ_SSLROOTCERT") {
+            None => url.to_string(),
+            Some(path) => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}sslrootcert={}", percent_encode(path))
+            }
+        };
+        Ok(Some(Self {
+            url: Secret::new(url),
+            max_connections: env.number("NEXUS_DB_READ_MAX_CONNECTIONS", 2)? as u32,
+            acquire_timeout: Duration::from_millis(env.number("NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
+            ssl_mode: Some(ssl_mode),
+        }))
     }
 }
 
@@ -294,6 +342,26 @@ mod tests {
         assert!(HttpSettings::from_env(&e).unwrap().cors_origin.is_none());
     }
 
+    #[tokio::test]
+    async fn a_read_replica_is_optional_small_and_verified() {
+        assert!(DatabaseSettings::read_from_env(&env(&[("DATABASE_URL", "postgres://x")])).unwrap().is_none());
+        let read = DatabaseSettings::read_from_env(&env(&[
+            ("NEXUS_DATABASE_READ_URL", "postgres://u:pw@replica/nexus"),
+            ("NEXUS_DB_READ_SSLROOTCERT", "/opt/rds/global-bundle.pem"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(read.max_connections, 2);
+        assert!(matches!(read.ssl_mode, Some(sqlx::postgres::PgSslMode::VerifyFull)));
+        assert_eq!(read.url.expose(), "postgres://u:pw@replica/nexus?sslrootcert=%2Fopt%2Frds%2Fglobal-bundle.pem");
+        assert!(crate::db::lazy_pool(&read).is_ok());
+        let bad = DatabaseSettings::read_from_env(&env(&[
+            ("NEXUS_DATABASE_READ_URL", "postgres://replica"),
+            ("NEXUS_DB_READ_SSLMODE", "always"),
+        ]));
+        assert!(matches!(bad, Err(ConfigError::Invalid { name: "NEXUS_DB_READ_SSLMODE", .. })));
+    }
+
     #[test]
     fn the_tls_mode_is_parsed_and_nonsense_is_refused() {
         let with =
@@ -337,6 +405,30 @@ mod tests {
         assert_eq!(only_database.get("NEXUS_JWT_SECRET"), Some("a-plain-variable-that-must-lose-000"));
         let missing = env(&[("NEXUS_JWT_SECRET_ID", "nexus/none")]).fetch(&[SecretVar::SigningKey]).await;
         assert!(missing.is_err());
+    }
+
+    /// The replica's secret (RDS keeps one per cluster: the primary's, naming the instance) with
+    /// the replica's own endpoint in `NEXUS_DATABASE_READ_HOST`.
+    #[tokio::test]
+    async fn a_read_secret_becomes_the_read_url_on_the_replica_host() {
+        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run through scripts/test, which starts moto");
+        let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+        let id = format!("nexus/db-read-{}", uuid::Uuid::new_v4());
+        let rds = r#"{"username": "app", "password": "p w", "host": "primary.rds", "port": 5432, "dbname": "nexus"}"#;
+        client.create_secret().name(&id).secret_string(rds).send().await.unwrap();
+        let e = env(&[
+            ("NEXUS_DATABASE_READ_SECRET_ID", &id),
+            ("NEXUS_DATABASE_READ_HOST", "replica.rds"),
+            ("NEXUS_DB_READ_SSLROOTCERT", "global-bundle.pem"),
+        ])
+        .fetch(&[SecretVar::DatabaseUrl, SecretVar::ReadDatabaseUrl])
+        .await
+        .unwrap();
+        let read = DatabaseSettings::read_from_env(&e).unwrap().unwrap();
+        assert_eq!(read.url.expose(), "postgres://app:p%20w@replica.rds:5432/nexus?sslrootcert=global-bundle.pem");
+        // A function that does not ask for it never fetches it.
+        let unasked = env(&[("NEXUS_DATABASE_READ_SECRET_ID", "nexus/none")]).fetch(&[SecretVar::DatabaseUrl]).await;
+        assert!(unasked.unwrap().get("NEXUS_DATABASE_READ_URL").is_none());
     }
 
     #[test]

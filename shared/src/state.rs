@@ -14,22 +14,47 @@ use crate::db;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// The read replica's pool, if one is configured (see [`AppState::read_pool`]).
+    pub read: Option<PgPool>,
     pub tokens: Arc<TokenKeys>,
     pub http: HttpSettings,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, jwt: &JwtSettings, http: HttpSettings) -> Self {
-        Self { pool, tokens: Arc::new(TokenKeys::new(jwt)), http }
+        Self { pool, read: None, tokens: Arc::new(TokenKeys::new(jwt)), http }
+    }
+
+    /// Reads answered from a replica (`pool`) instead of the primary.
+    pub fn with_read_pool(mut self, pool: PgPool) -> Self {
+        self.read = Some(pool);
+        self
+    }
+
+    /// Where read-only handlers (reports, maps) query: the replica when one is configured,
+    /// otherwise the primary. A replica lags by up to its replication delay (seconds, usually
+    /// well under one): only for reads that tolerate it; never read-your-write after a change,
+    /// never inside a transaction that writes.
+    pub fn read_pool(&self) -> &PgPool {
+        self.read.as_ref().unwrap_or(&self.pool)
     }
 }
 
-/// A lazy pool: no database connection at cold start.
+/// Lazy pools: no database connection at cold start. The read pool only when
+/// `NEXUS_DATABASE_READ_URL` (or `NEXUS_DATABASE_READ_SECRET_ID`) is set.
 impl FromEnv for AppState {
-    const SECRETS: &'static [SecretVar] = &[SecretVar::DatabaseUrl, SecretVar::SigningKey];
+    const SECRETS: &'static [SecretVar] = &[SecretVar::DatabaseUrl, SecretVar::SigningKey, SecretVar::ReadDatabaseUrl];
     async fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let pool = db::lazy_pool(&DatabaseSettings::from_env(env)?)?;
-        Ok(Self::new(pool, &JwtSettings::from_env(env)?, HttpSettings::from_env(env)?))
+        let state = Self::new(pool, &JwtSettings::from_env(env)?, HttpSettings::from_env(env)?);
+        Ok(match DatabaseSettings::read_from_env(env)? {
+            Some(read) => state.with_read_pool(db::lazy_pool(&read).map_err(|_| ConfigError::Invalid {
+                name: "NEXUS_DATABASE_READ_URL",
+                reason: "not a PostgreSQL connection URL (from the variable, or the secret NEXUS_DATABASE_READ_SECRET_ID names)"
+                    .into(),
+            })?),
+            None => state,
+        })
     }
 }
 

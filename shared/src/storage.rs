@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{MetadataDirective, ServerSideEncryption};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective, ServerSideEncryption};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
@@ -164,6 +164,230 @@ impl S3Store {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+}
+
+/// The smallest part S3 takes in a multipart upload (all but the last part).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+
+impl S3Store {
+    /// A presigned GET that downloads as `filename` with `content_type`, whatever the object
+    /// was stored with.
+    pub async fn presigned_download(
+        &self,
+        key: &str,
+        ttl: Duration,
+        content_type: &str,
+        filename: &str,
+    ) -> Result<String, ApiError> {
+        let presigning = PresigningConfig::expires_in(ttl).map_err(ApiError::internal)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(content_type)
+            .response_content_disposition(format!("attachment; filename=\"{filename}\""))
+            .presigned(presigning)
+            .await
+            .map_err(|e| s3_error("presign", key, e))?;
+        Ok(request.uri().to_string())
+    }
+
+    /// A writer of one object of unknown length, memory bounded: bytes gather into a part of
+    /// `part_size` (at least [`MIN_PART_SIZE`]); each full part is uploaded while the next one
+    /// fills, so at most two parts are held. An object that never fills a part is one plain
+    /// PUT at [`UploadWriter::finish`] (no multipart upload is ever created for it).
+    pub fn upload_writer(&self, key: &str, content_type: &str, part_size: usize) -> UploadWriter {
+        let part_size = part_size.max(MIN_PART_SIZE);
+        UploadWriter {
+            store: self.clone(),
+            key: key.to_string(),
+            content_type: content_type.to_string(),
+            part_size,
+            buf: Vec::with_capacity(part_size),
+            upload_id: None,
+            parts: Vec::new(),
+            in_flight: None,
+            bytes: 0,
+        }
+    }
+}
+
+type PartUpload = tokio::task::JoinHandle<Result<CompletedPart, ApiError>>;
+
+/// See [`S3Store::upload_writer`]. Dropping it without [`UploadWriter::finish`] leaves a
+/// multipart upload behind: call [`UploadWriter::abort`] on every failure path (a bucket
+/// lifecycle rule on incomplete uploads is the backstop).
+pub struct UploadWriter {
+    store: S3Store,
+    key: String,
+    content_type: String,
+    part_size: usize,
+    buf: Vec<u8>,
+    upload_id: Option<String>,
+    parts: Vec<CompletedPart>,
+    in_flight: Option<PartUpload>,
+    bytes: u64,
+}
+
+impl UploadWriter {
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Parts uploaded or uploading so far (0 while everything still fits one part).
+    pub fn parts(&self) -> usize {
+        self.parts.len() + usize::from(self.in_flight.is_some())
+    }
+
+    pub async fn write(&mut self, mut data: &[u8]) -> Result<(), ApiError> {
+        self.bytes += data.len() as u64;
+        while !data.is_empty() {
+            let room = self.part_size - self.buf.len();
+            let take = room.min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == self.part_size {
+                self.send_part().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the upload of the buffer as the next part, after the previous one has finished.
+    async fn send_part(&mut self) -> Result<(), ApiError> {
+        self.settle().await?;
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let created = self
+                    .store
+                    .client
+                    .create_multipart_upload()
+                    .bucket(&self.store.bucket)
+                    .key(&self.key)
+                    .content_type(&self.content_type)
+                    .server_side_encryption(ServerSideEncryption::Aes256)
+                    .send()
+                    .await
+                    .map_err(|e| s3_error("create multipart", &self.key, e))?;
+                let id = created.upload_id().ok_or_else(|| ApiError::internal("S3 gave no upload id"))?.to_string();
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        let body = std::mem::replace(&mut self.buf, Vec::with_capacity(self.part_size));
+        let number = self.parts.len() as i32 + 1;
+        let (client, bucket, key) = (self.store.client.clone(), self.store.bucket.clone(), self.key.clone());
+        self.in_flight = Some(tokio::spawn(async move {
+            let part = client
+                .upload_part()
+                .bucket(&bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .part_number(number)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| s3_error("upload part", &key, e))?;
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag().map(str::to_string))
+                .set_checksum_crc32(part.checksum_crc32().map(str::to_string))
+                .set_checksum_crc32_c(part.checksum_crc32_c().map(str::to_string))
+                .set_checksum_crc64_nvme(part.checksum_crc64_nvme().map(str::to_string))
+                .set_checksum_sha1(part.checksum_sha1().map(str::to_string))
+                .set_checksum_sha256(part.checksum_sha256().map(str::to_string))
+                .build())
+        }));
+        Ok(())
+    }
+
+    /// Waits for the part in flight, if any.
+    async fn settle(&mut self) -> Result<(), ApiError> {
+        if let Some(handle) = self.in_flight.take() {
+            let part = handle.await.map_err(ApiError::internal)??;
+            self.parts.push(part);
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and makes the object: a plain PUT if it never filled a part,
+    /// otherwise the last part and the completion. On an error the upload is aborted.
+    pub async fn finish(mut self) -> Result<u64, ApiError> {
+        match self.finish_inner().await {
+            Ok(()) => Ok(self.bytes),
+            Err(e) => {
+                self.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn finish_inner(&mut self) -> Result<(), ApiError> {
+        if self.upload_id.is_none() {
+            let body = std::mem::take(&mut self.buf);
+            return self.store.put(&self.key, body, &self.content_type).await;
+        }
+        if !self.buf.is_empty() {
+            self.send_part().await?;
+        }
+        self.settle().await?;
+        let upload_id = self.upload_id.clone().unwrap_or_default();
+        let parts = std::mem::take(&mut self.parts);
+        let count = parts.len();
+        let completed = self
+            .store
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.store.bucket)
+            .key(&self.key)
+            .upload_id(&upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await;
+        if let Err(e) = completed {
+            // A 200 whose body the SDK cannot read: moto 5.2 names its root element
+            // `CompleteMultipartUploadResponse` where S3 says `…Result`. Whether the object was
+            // made is then read from the bucket: a multipart object's ETag ends `-<parts>`.
+            let answered_200 = e.raw_response().is_some_and(|r| r.status().as_u16() == 200);
+            if !(answered_200 && self.completed_as(count).await) {
+                return Err(s3_error("complete multipart", &self.key, e));
+            }
+        }
+        self.upload_id = None;
+        Ok(())
+    }
+
+    /// Whether the key holds an object made of `parts` parts.
+    async fn completed_as(&self, parts: usize) -> bool {
+        let head = self.store.client.head_object().bucket(&self.store.bucket).key(&self.key).send().await;
+        head.ok().and_then(|h| h.e_tag().map(|t| t.trim_matches('"').ends_with(&format!("-{parts}")))).unwrap_or(false)
+    }
+
+    /// Gives up: the part in flight is waited for, the multipart upload (if any) aborted so
+    /// S3 keeps (and bills) nothing. Errors here are logged, not returned: the caller is
+    /// already answering another error.
+    pub async fn abort(mut self) {
+        if let Some(handle) = self.in_flight.take() {
+            let _ = handle.await;
+        }
+        if let Some(upload_id) = self.upload_id.take() {
+            let aborted = self
+                .store
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.store.bucket)
+                .key(&self.key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+            if let Err(e) = aborted {
+                tracing::warn!(key = %self.key, error = %aws_sdk_s3::error::DisplayErrorContext(e), "abort multipart");
+            }
+        }
     }
 }
 

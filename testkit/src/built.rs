@@ -243,6 +243,13 @@ fn cases() -> Vec<Case> {
             ),
         },
         Case {
+            function: "report-rollup",
+            prepare: Nothing,
+            env: |_| Vec::new(),
+            event: |_| scheduled_event("report-rollup"),
+            expect: Expect::Answer(|_| json!({"days_rebuilt": 20, "rows_written": 0, "backfill_pending": 381})),
+        },
+        Case {
             function: "housekeeping",
             prepare: LoginFailures,
             env: |_| Vec::new(),

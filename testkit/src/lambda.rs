@@ -285,13 +285,14 @@ pub fn api_gateway_v2_event(
     event
 }
 
-/// The EventBridge scheduled event `function` (`sla-check`, `pm-generate`, `housekeeping`) is
+/// The EventBridge scheduled event `function` (`sla-check`, `pm-generate`, `housekeeping`, `report-rollup`) is
 /// sent, from `infra/events/<function>-scheduled.json`; its `time` is 2026-11-25T10:10:00Z.
 pub fn scheduled_event(function: &str) -> serde_json::Value {
     let fixture = match function {
         "sla-check" => include_str!("../../infra/events/sla-check-scheduled.json"),
         "pm-generate" => include_str!("../../infra/events/pm-generate-scheduled.json"),
         "housekeeping" => include_str!("../../infra/events/housekeeping-scheduled.json"),
+        "report-rollup" => include_str!("../../infra/events/report-rollup-scheduled.json"),
         other => panic!("no scheduled event fixture for {other}"),
     };
     serde_json::from_str(fixture).expect("fixture")

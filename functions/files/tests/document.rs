@@ -1,4 +1,4 @@
-//! What the OpenAPI document says of the attachment routes: every string a client sends is
+//! What the OpenAPI document says of the attachment and export routes: every string a client sends is
 //! bounded, and the schema names cannot collide with another function's in the merged document.
 
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ fn the_routes_and_their_declaration_are_documented_with_bounds() {
     assert_eq!(
         operations,
         [
+            "POST /api/exports",
             "GET /api/tickets/{id}/attachments",
             "POST /api/tickets/{id}/attachments",
             "POST /api/tickets/{id}/attachments/{aid}/confirm"
@@ -43,6 +44,9 @@ fn the_routes_and_their_declaration_are_documented_with_bounds() {
         assert!(schemas[schema]["enum"].is_array(), "{schema}");
     }
     assert_eq!(schemas["AttachmentType"]["enum"], json!(["image/jpeg", "image/png", "image/webp", "application/pdf"]));
+    let export = &doc["components"]["schemas"]["ExportBody"];
+    assert_eq!(export["additionalProperties"], false);
+    assert_eq!(schemas["ExportEntity"]["enum"], json!(["tickets", "locations", "assets"]));
     let key = &paths["/api/tickets/{id}/attachments"]["post"]["parameters"][1];
     assert_eq!((&key["name"], &key["schema"]["maxLength"]), (&json!("Idempotency-Key"), &json!(255)));
 }
@@ -53,6 +57,6 @@ fn every_schema_of_the_group_is_named_for_it() {
     let mut names: Vec<&str> = doc["components"]["schemas"].as_object().unwrap().keys().map(String::as_str).collect();
     names.retain(|n| !["Problem", "FieldError"].contains(n));
     for name in names {
-        assert!(name.starts_with("Attachment") || name == "NewAttachmentBody", "{name}");
+        assert!(name.starts_with("Attachment") || name.starts_with("Export") || name == "NewAttachmentBody", "{name}");
     }
 }

@@ -137,7 +137,7 @@ async fn live_tickets_body(
             );
             let mut qb = tickets_query(&select, now, &view, tickets, visibility)?;
             qb.push(" GROUP BY cx, cy ORDER BY cx, cy");
-            let cells: Vec<CellRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            let cells: Vec<CellRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
             // A cluster of one is that ticket: the document promises a marker or a real cluster.
             let singles: Vec<i64> = cells.iter().filter(|c| c.point_count == 1).map(|c| c.first_id).collect();
             let mut markers: HashMap<i64, TicketRow> = HashMap::new();
@@ -150,7 +150,7 @@ async fn live_tickets_body(
                     *MARKER
                 ));
                 qb.push_bind(&singles).push(")");
-                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
                 markers = rows.into_iter().map(|r| (r.id, r)).collect();
             }
             cells
@@ -171,7 +171,7 @@ async fn live_tickets_body(
         None => {
             let mut qb = tickets_query(&MARKER, now, &view, tickets, visibility)?;
             qb.push(" ORDER BY t.id LIMIT ").push_bind(MAX_POINTS + 1);
-            let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
             if rows.len() as i64 > MAX_POINTS {
                 return Err(ApiError::validation(
                     "bbox",

@@ -97,7 +97,7 @@ async fn locations_body(state: AppState, view: View, tickets: TicketQuery, visib
     let features: Vec<Feature<SiteProperties>> = match view.cell {
         Some(_) => {
             qb.push(" GROUP BY cx, cy ORDER BY cx, cy");
-            let cells: Vec<SiteCellRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            let cells: Vec<SiteCellRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
             cells
                 .into_iter()
                 .map(|c| {
@@ -112,7 +112,7 @@ async fn locations_body(state: AppState, view: View, tickets: TicketQuery, visib
         }
         None => {
             qb.push(" ORDER BY l.code");
-            let rows: Vec<SiteRow> = qb.build_query_as().fetch_all(&state.pool).await?;
+            let rows: Vec<SiteRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
             rows.into_iter()
                 .map(|r| {
                     let props = SiteMarker {

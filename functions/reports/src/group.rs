@@ -48,6 +48,28 @@ impl GroupBy {
         }
     }
 
+    /// The group's key as SQL over a rollup row `k` (`kpi_daily`) at its site `l`: the same
+    /// keys as [`GroupBy::key_sql`], the week or month of the row's day.
+    pub fn rollup_key_sql(self) -> String {
+        match self {
+            GroupBy::AssetCategory => format!("COALESCE(k.asset_category, '{NONE_KEY}')"),
+            GroupBy::TicketType => "k.ticket_type".into(),
+            GroupBy::Priority => "k.priority".into(),
+            GroupBy::Technician => format!("COALESCE(k.assignee::text, '{NONE_KEY}')"),
+            GroupBy::Week => "to_char(k.day, 'IYYY-\"W\"IW')".into(),
+            GroupBy::Month => "to_char(k.day, 'YYYY-MM')".into(),
+            other => other.key_sql("NULL"),
+        }
+    }
+
+    /// The joins a rollup row's label needs beyond the site.
+    pub fn rollup_joins(self) -> &'static str {
+        match self {
+            GroupBy::Technician => " LEFT JOIN users u ON u.id = k.assignee",
+            _ => "",
+        }
+    }
+
     /// What the database knows of a group's label (a site's name, a person's name), as SQL;
     /// other labels are made from the key by [`GroupBy::label`].
     pub fn label_sql(self) -> &'static str {

@@ -1,26 +1,32 @@
-//! `GET /api/reports/kpis`: every KPI per group, over live SQL (one aggregate per KPI).
+//! `GET /api/reports/kpis`: every KPI per group, from the daily rollup for the days it holds and
+//! live SQL (one aggregate per KPI) for the others; JSON or CSV.
 
 use std::collections::HashMap;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 use nexus_shared::auth::Auth;
+use nexus_shared::csv::{CsvBody, CsvWriter, accepts_csv};
 use nexus_shared::extract::Query;
 use nexus_shared::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use nexus_shared::ticket::{Priority, TicketType, Visibility};
 use nexus_shared::{ApiError, ApiResult, AppState, validate};
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::group::GroupBy;
-use crate::kpis::backlog::Backlog;
+use crate::kpis::backlog::{self, Backlog};
 use crate::kpis::first_time_fix::FirstTimeFix;
 use crate::kpis::mttr::Mttr;
 use crate::kpis::sla::Line;
 use crate::kpis::{self, DEFINITION_VERSION, Figure, Ratio, Scope};
 use crate::period::Period;
+use crate::rollup::{self, Coverage, Sums, gaps};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -127,7 +133,7 @@ impl KpiQuery {
         .bind(after)
         .bind(scope.region.clone())
         .bind(limit + 1)
-        .fetch_all(&state.pool)
+        .fetch_all(state.read_pool())
         .await?;
         let has_more = rows.len() as i64 > limit;
         let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
@@ -166,26 +172,45 @@ fn decode(cursor: &str) -> Option<String> {
 /// `location` is a cursor list over every site (`limit`, `next_cursor`) ordered by code.
 #[utoipa::path(get, path = "/api/reports/kpis", tag = "reports", security(("bearer" = [])),
     params(KpiQuery),
-    responses((status = 200, description = "The KPIs per group", body = KpiReport),
+    responses((status = 200, description = "The KPIs per group; for `Accept: text/csv`, the same figures as RFC 4180 CSV, one row per group and KPI: `key,kpi,value,numerator,denominator` (the backlog's parts and first-time fix `pending` as counts in `value`, kpi `backlog.total`, `backlog.by_age.lt_1d`, …)",
+               content((KpiReport = "application/json"), (String = "text/csv")),
+               headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"kpis-<date>.csv\"`"))),
               (status = 401, description = "Not signed in", body = nexus_shared::error::Problem),
               (status = 422, description = "`to` before `from`, more than 366 days, an unknown `group_by`, or a bad cursor", body = nexus_shared::error::Problem)))]
 pub async fn kpis(
     State(state): State<AppState>,
     caller: Auth,
+    headers: HeaderMap,
     Query(query): Query<KpiQuery>,
-) -> ApiResult<axum::Json<KpiReport>> {
+) -> ApiResult<Response> {
     let (from, to) = (query.from, query.to);
     let Resolved { scope, sites } = query.resolve(&state, Visibility::of(&caller)).await?;
-    let pool = &state.pool;
-    let (mttr, mtbf, response, resolution, ftf, pm, reopen, backlog) = tokio::try_join!(
-        kpis::mttr::figures(pool, &scope),
-        kpis::mtbf::figures(pool, &scope),
-        kpis::sla::figures(pool, &scope, Line::Response),
-        kpis::sla::figures(pool, &scope, Line::Resolution),
-        kpis::first_time_fix::figures(pool, &scope),
-        kpis::pm_compliance::figures(pool, &scope),
-        kpis::reopen::figures(pool, &scope),
-        kpis::backlog::figures(pool, &scope),
+    let report = build(state.read_pool(), &scope, sites, from, to).await?;
+    if accepts_csv(&headers) {
+        return Ok(csv(&report)?.into_response());
+    }
+    Ok(axum::Json(report).into_response())
+}
+
+/// The report of a resolved query: the rollup for the days it holds, live SQL for the rest
+/// (today, days not rolled up yet), MTBF live over the whole period.
+pub async fn build(
+    pool: &PgPool,
+    scope: &Scope,
+    sites: Option<SitePage>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<KpiReport> {
+    let coverage = Coverage::read(pool, scope.period).await?;
+    let (fresh_gaps, slow_gaps) = (gaps(scope.period, &coverage.rolled), gaps(scope.period, &coverage.settled));
+    let (rolled_snaps, live_snaps): (Vec<_>, Vec<_>) =
+        backlog::snapshots(scope).into_iter().partition(|(_, day)| coverage.rolled.binary_search(day).is_ok());
+    let rolled_snaps: Vec<NaiveDate> = rolled_snaps.into_iter().map(|(_, day)| day).collect();
+    let (mtbf, sums, rolled_backlog, live_backlog) = tokio::try_join!(
+        kpis::mtbf::figures(pool, scope),
+        rollup::sums(pool, scope, &coverage),
+        rollup::backlog(pool, scope, rolled_snaps),
+        backlog::figures_at(pool, scope, live_snaps),
     )?;
 
     let group_by = scope.group_by;
@@ -205,16 +230,50 @@ pub async fn kpis(
         }
     };
     let fixed = groups.list.len();
-    groups.apply(mttr, group_by, |g, m: Mttr| (g.mttr_hours, g.mttr_working_hours) = (m.wall, m.working));
     groups.apply(mtbf, group_by, |g, r| g.mtbf_hours = r);
-    groups.apply(response, group_by, |g, r| g.sla_response_compliance = r);
-    groups.apply(resolution, group_by, |g, r| g.sla_resolution_compliance = r);
-    groups.apply(ftf, group_by, |g, f: FirstTimeFix| {
-        g.first_time_fix_rate = FirstTimeFixFigure { rate: f.rate, pending: f.pending }
+    groups.apply(sums, group_by, |g, s: Sums| {
+        add_mttr(g, s.mttr);
+        g.sla_response_compliance = g.sla_response_compliance.plus(s.response);
+        g.sla_resolution_compliance = g.sla_resolution_compliance.plus(s.resolution);
+        g.pm_compliance = g.pm_compliance.plus(s.pm);
+        add_ftf(g, s.ftf);
+        g.reopen_rate = g.reopen_rate.plus(s.reopen);
     });
-    groups.apply(pm, group_by, |g, r| g.pm_compliance = r);
-    groups.apply(reopen, group_by, |g, r| g.reopen_rate = r);
-    groups.apply(backlog, group_by, |g, b| g.backlog = b);
+    groups.apply(rolled_backlog, group_by, |g, b| g.backlog = g.backlog.plus(b));
+    groups.apply(live_backlog, group_by, |g, b| g.backlog = g.backlog.plus(b));
+    // Live over the gaps: the days the rollup does not hold (settled days for the slow KPIs).
+    for i in 0..fresh_gaps.len().max(slow_gaps.len()) {
+        let fresh = fresh_gaps.get(i).map(|p| Scope { period: *p, ..scope.clone() });
+        let slow = slow_gaps.get(i).map(|p| Scope { period: *p, ..scope.clone() });
+        let (fresh, slow) = tokio::try_join!(
+            async {
+                let Some(s) = &fresh else { return Ok(None) };
+                tokio::try_join!(
+                    kpis::mttr::figures(pool, s),
+                    kpis::sla::figures(pool, s, Line::Response),
+                    kpis::sla::figures(pool, s, Line::Resolution),
+                    kpis::reopen::figures(pool, s),
+                )
+                .map(Some)
+            },
+            async {
+                let Some(s) = &slow else { return Ok(None) };
+                tokio::try_join!(kpis::first_time_fix::figures(pool, s), kpis::pm_compliance::figures(pool, s))
+                    .map(Some)
+            },
+        )?;
+        if let Some((mttr, response, resolution, reopen)) = fresh {
+            groups.apply(mttr, group_by, add_mttr);
+            groups.apply(response, group_by, |g, r| g.sla_response_compliance = g.sla_response_compliance.plus(r));
+            groups
+                .apply(resolution, group_by, |g, r| g.sla_resolution_compliance = g.sla_resolution_compliance.plus(r));
+            groups.apply(reopen, group_by, |g, r| g.reopen_rate = g.reopen_rate.plus(r));
+        }
+        if let Some((ftf, pm)) = slow {
+            groups.apply(ftf, group_by, add_ftf);
+            groups.apply(pm, group_by, |g, r| g.pm_compliance = g.pm_compliance.plus(r));
+        }
+    }
     let mut list = groups.list;
     // Groups found in the data follow the fixed ones, in key order (user ids numerically, `(none)` last).
     list[fixed..].sort_by(|a, b| match (a.key.parse::<i64>(), b.key.parse::<i64>()) {
@@ -223,7 +282,64 @@ pub async fn kpis(
         (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
         _ => a.key.cmp(&b.key),
     });
-    Ok(axum::Json(KpiReport { definition_version: DEFINITION_VERSION, from, to, group_by, groups: list, next_cursor }))
+    Ok(KpiReport { definition_version: DEFINITION_VERSION, from, to, group_by, groups: list, next_cursor })
+}
+
+fn add_mttr(g: &mut KpiGroup, m: Mttr) {
+    g.mttr_hours = g.mttr_hours.plus(m.wall);
+    g.mttr_working_hours = g.mttr_working_hours.plus(m.working);
+}
+
+fn add_ftf(g: &mut KpiGroup, f: FirstTimeFix) {
+    let old = g.first_time_fix_rate;
+    g.first_time_fix_rate = FirstTimeFixFigure { rate: old.rate.plus(f.rate), pending: old.pending + f.pending };
+}
+
+/// The columns of the KPI CSV.
+pub const CSV_COLUMNS: &[&str] = &["key", "kpi", "value", "numerator", "denominator"];
+
+/// The report as RFC 4180 CSV: one row per group and KPI (`key, kpi, value, numerator,
+/// denominator`); counts (first-time fix `pending`, the backlog's parts) carry only `value`.
+pub fn csv(report: &KpiReport) -> ApiResult<CsvBody> {
+    let mut w = CsvWriter::new(CSV_COLUMNS);
+    let too_large =
+        |_| ApiError::validation("filter", "The export would exceed 5 MB; narrow it with from/to or a page of sites.");
+    for g in &report.groups {
+        let ratios = [
+            ("mttr_hours", g.mttr_hours),
+            ("mttr_working_hours", g.mttr_working_hours),
+            ("mtbf_hours", g.mtbf_hours),
+            ("sla_response_compliance", g.sla_response_compliance),
+            ("sla_resolution_compliance", g.sla_resolution_compliance),
+            ("first_time_fix_rate", g.first_time_fix_rate.rate),
+            ("pm_compliance", g.pm_compliance),
+            ("reopen_rate", g.reopen_rate),
+        ];
+        for (kpi, r) in ratios {
+            w.text(&g.key).value(kpi).opt_value(r.value).value(r.numerator).value(r.denominator);
+            w.end_row().map_err(too_large)?;
+        }
+        let b = &g.backlog;
+        let counts = [
+            ("first_time_fix_rate.pending", g.first_time_fix_rate.pending),
+            ("backlog.total", b.total),
+            ("backlog.by_age.lt_1d", b.by_age.lt_1d),
+            ("backlog.by_age.d1_3", b.by_age.d1_3),
+            ("backlog.by_age.d3_7", b.by_age.d3_7),
+            ("backlog.by_age.d7_30", b.by_age.d7_30),
+            ("backlog.by_age.gt_30d", b.by_age.gt_30d),
+            ("backlog.by_status.open", b.by_status.open),
+            ("backlog.by_status.assigned", b.by_status.assigned),
+            ("backlog.by_status.in_progress", b.by_status.in_progress),
+            ("backlog.by_status.on_hold", b.by_status.on_hold),
+        ];
+        for (kpi, n) in counts {
+            w.text(&g.key).value(kpi).value(n).opt_value(None::<i64>).opt_value(None::<i64>);
+            w.end_row().map_err(too_large)?;
+        }
+    }
+    let filename = format!("kpis-{}.csv", chrono::Utc::now().format("%Y-%m-%d"));
+    Ok(CsvBody { filename, body: w.into_string() })
 }
 
 #[derive(Default)]

@@ -40,9 +40,33 @@ pub struct Backlog {
     pub by_status: ByStatus,
 }
 
+impl Backlog {
+    /// The sum of two disjoint counts (other sites or tickets at the same instant).
+    pub fn plus(self, o: Backlog) -> Backlog {
+        let (a, b) = (self.by_age, o.by_age);
+        let (s, t) = (self.by_status, o.by_status);
+        Backlog {
+            total: self.total + o.total,
+            by_age: ByAge {
+                lt_1d: a.lt_1d + b.lt_1d,
+                d1_3: a.d1_3 + b.d1_3,
+                d3_7: a.d3_7 + b.d3_7,
+                d7_30: a.d7_30 + b.d7_30,
+                gt_30d: a.gt_30d + b.gt_30d,
+            },
+            by_status: ByStatus {
+                open: s.open + t.open,
+                assigned: s.assigned + t.assigned,
+                in_progress: s.in_progress + t.in_progress,
+                on_hold: s.on_hold + t.on_hold,
+            },
+        }
+    }
+}
+
 /// The days whose end the backlog is counted at: one per week or month group, else `to`
 /// (keyed `-`, the ticket's own group key applying).
-fn snapshots(scope: &Scope) -> Vec<(String, NaiveDate)> {
+pub fn snapshots(scope: &Scope) -> Vec<(String, NaiveDate)> {
     if scope.group_by.is_time() {
         scope.group_by.fixed_groups(scope.period)
     } else {
@@ -53,7 +77,16 @@ fn snapshots(scope: &Scope) -> Vec<(String, NaiveDate)> {
 /// The tickets open at the end of each snapshot day (`s`), with `asof` (that end, or now) and
 /// `status_then`.
 pub fn push_population(scope: &Scope, qb: &mut QueryBuilder<Postgres>, columns: &str) {
-    let snaps = snapshots(scope);
+    push_population_at(scope, snapshots(scope), qb, columns);
+}
+
+/// [`push_population`] at the given snapshots (key, day) only.
+pub fn push_population_at(
+    scope: &Scope,
+    snaps: Vec<(String, NaiveDate)>,
+    qb: &mut QueryBuilder<Postgres>,
+    columns: &str,
+) {
     let (keys, days): (Vec<String>, Vec<NaiveDate>) = snaps.into_iter().unzip();
     let first = days.iter().min().copied().unwrap_or(scope.period.to);
     let last = days.iter().max().copied().unwrap_or(scope.period.to);
@@ -82,11 +115,23 @@ pub fn push_population(scope: &Scope, qb: &mut QueryBuilder<Postgres>, columns: 
 }
 
 /// SQL over the population: the status at `asof`.
-const STATUS_THEN: &str = "CASE WHEN resolved_at IS NULL AND cancelled_at IS NULL
+pub const STATUS_THEN: &str = "CASE WHEN resolved_at IS NULL AND cancelled_at IS NULL
         AND (status_changed_at IS NULL OR status_changed_at <= asof) THEN status
     WHEN responded_at <= asof THEN 'in_progress' ELSE 'open' END";
 
 pub async fn figures(pool: &PgPool, scope: &Scope) -> ApiResult<Vec<Figure<Backlog>>> {
+    figures_at(pool, scope, snapshots(scope)).await
+}
+
+/// The backlog at the given snapshots (key, day) only; none asked, none read.
+pub async fn figures_at(
+    pool: &PgPool,
+    scope: &Scope,
+    snaps: Vec<(String, NaiveDate)>,
+) -> ApiResult<Vec<Figure<Backlog>>> {
+    if snaps.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut qb = QueryBuilder::new(format!(
         "SELECT key, label, count(*),
             count(*) FILTER (WHERE age < interval '1 day'),
@@ -98,7 +143,7 @@ pub async fn figures(pool: &PgPool, scope: &Scope) -> ApiResult<Vec<Figure<Backl
             count(*) FILTER (WHERE st = 'in_progress'), count(*) FILTER (WHERE st = 'on_hold')
          FROM (SELECT key, label, asof - created_at AS age, {STATUS_THEN} AS st FROM ("
     ));
-    push_population(scope, &mut qb, "t.id");
+    push_population_at(scope, snaps, &mut qb, "t.id");
     qb.push(") population) aged GROUP BY key, label");
     type Row = (String, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;

@@ -98,6 +98,11 @@ impl Ratio {
         let value = (denominator != 0).then(|| numerator / denominator as f64);
         Ratio { value, numerator, denominator }
     }
+
+    /// The ratio over both parts' counts (disjoint days or tickets).
+    pub fn plus(self, other: Ratio) -> Ratio {
+        Ratio::new(self.numerator + other.numerator, self.denominator + other.denominator)
+    }
 }
 
 /// One group's figure as an aggregate query answers it: key, label, the figure.
