@@ -4,171 +4,17 @@
 //! their tickets and match their figures; the cursor walks the list; the refusals.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::{Method, StatusCode};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
-use nexus_shared::auth::Role;
-use nexus_testkit::{Crew, TestUser, crew, get, request, send, state, user};
+use chrono::{DateTime, Utc};
+use nexus_testkit::{TestUser, get, request, send, state};
 use serde_json::Value;
 use sqlx::PgPool;
 
-const JKT: Tz = chrono_tz::Asia::Jakarta;
-const JAY: Tz = chrono_tz::Asia::Jayapura;
-
-fn at(tz: Tz, s: &str) -> DateTime<Utc> {
-    tz.from_local_datetime(&NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()).unwrap().with_timezone(&Utc)
-}
-
-fn jkt(s: &str) -> DateTime<Utc> {
-    at(JKT, s)
-}
-
-static NUMBER: AtomicUsize = AtomicUsize::new(0);
-
-#[derive(Default, Clone)]
-struct T {
-    cm: bool,
-    priority: Option<&'static str>,
-    asset: i64,
-    created: Option<DateTime<Utc>>,
-    responded: Option<DateTime<Utc>>,
-    resolved: Option<DateTime<Utc>>,
-    closed: Option<DateTime<Utc>>,
-    cancelled: Option<DateTime<Utc>>,
-    response_due: Option<DateTime<Utc>>,
-    resolution_due: Option<DateTime<Utc>>,
-    assigned_to: Option<i64>,
-    scheduled_for: Option<DateTime<Utc>>,
-    pm_plan: Option<i64>,
-    on_hold_since: Option<DateTime<Utc>>,
-}
-
-fn cm(asset: i64, created: DateTime<Utc>) -> T {
-    T { cm: true, asset, created: Some(created), ..T::default() }
-}
-
-struct World {
-    router: axum::Router,
-    crew: Crew,
-    pool: PgPool,
-    jkt: i64,
-    jay: i64,
-    other_tech: TestUser,
-}
+mod common;
+use common::{JAY, JKT, T, World, at, cm, jkt};
 
 impl World {
-    async fn new(pool: PgPool) -> World {
-        let state = state(pool.clone());
-        let crew = crew(&state).await;
-        let other_tech = user(&state, "other-tech@test.example", &[Role::Technician]).await;
-        let site = async |code: &str, tz: &str, region: &str| -> i64 {
-            sqlx::query_scalar(
-                "INSERT INTO locations (code, name, timezone, region) VALUES ($1, $1 || ' site', $2, $3) RETURNING id",
-            )
-            .bind(code)
-            .bind(tz)
-            .bind(region)
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-        };
-        let jkt = site("JKT0001", "Asia/Jakarta", "Jawa").await;
-        let jay = site("JAY0001", "Asia/Jayapura", "Papua").await;
-        World { router: nexus_reports::router(state), crew, pool, jkt, jay, other_tech }
-    }
-
-    async fn asset(&self, location_id: i64, category: &str) -> i64 {
-        let n = NUMBER.fetch_add(1, Ordering::Relaxed);
-        sqlx::query_scalar(
-            "INSERT INTO assets (location_id, tag, name, category) VALUES ($1, $2, 'ATM', $3) RETURNING id",
-        )
-        .bind(location_id)
-        .bind(format!("A-{n}"))
-        .bind(category)
-        .fetch_one(&self.pool)
-        .await
-        .unwrap()
-    }
-
-    async fn ticket(&self, t: T) -> i64 {
-        let status = if t.cancelled.is_some() {
-            "cancelled"
-        } else if t.closed.is_some() {
-            "closed"
-        } else if t.resolved.is_some() {
-            "resolved"
-        } else if t.on_hold_since.is_some() {
-            "on_hold"
-        } else if t.responded.is_some() {
-            "in_progress"
-        } else if t.assigned_to.is_some() {
-            "assigned"
-        } else {
-            "open"
-        };
-        let assigned_to = match status {
-            "open" | "cancelled" => t.assigned_to,
-            _ => Some(t.assigned_to.unwrap_or(self.other_tech.id)),
-        };
-        let far = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
-        let n = NUMBER.fetch_add(1, Ordering::Relaxed);
-        sqlx::query_scalar(
-            "INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description, resolution_notes,
-                assigned_to, sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
-                response_warning_at, response_due_at, resolution_warning_at, resolution_due_at, responded_at, resolved_at,
-                closed_at, cancelled_at, on_hold_since, hold_reason, held_seconds, created_at, scheduled_for, pm_plan_id)
-             SELECT $1, $2, $3, $4, $5, a.location_id, 'x', CASE WHEN $10::timestamptz IS NULL THEN NULL ELSE 'done' END,
-                $6, 1, 60, 240, 0.8, $7, $7, $8, $8, $9, $10, $11, $12, $13,
-                CASE WHEN $13::timestamptz IS NULL THEN NULL ELSE 'other' END, 0, $14, $15, $16
-             FROM assets a WHERE a.id = $5 RETURNING id",
-        )
-        .bind(format!("T-{n}"))
-        .bind(if t.cm { "CM" } else { "PM" })
-        .bind(t.priority.unwrap_or("high"))
-        .bind(status)
-        .bind(t.asset)
-        .bind(assigned_to)
-        .bind(t.response_due.unwrap_or(far))
-        .bind(t.resolution_due.unwrap_or(far))
-        .bind(t.responded)
-        .bind(t.resolved)
-        .bind(t.closed)
-        .bind(t.cancelled)
-        .bind(t.on_hold_since)
-        .bind(t.created.unwrap_or_else(|| jkt("2026-09-01 00:00")))
-        .bind(t.scheduled_for)
-        .bind(t.pm_plan)
-        .fetch_one(&self.pool)
-        .await
-        .unwrap()
-    }
-
-    async fn visit(&self, ticket: i64, result: &str) {
-        sqlx::query(
-            "INSERT INTO visits (ticket_id, technician_id, checked_in_at, lat, lng, accuracy_m, result)
-             VALUES ($1, $2, '2026-10-01T00:00:00Z', 0, 0, 5, $3)",
-        )
-        .bind(ticket)
-        .bind(self.crew.technician.id)
-        .bind(result)
-        .execute(&self.pool)
-        .await
-        .unwrap();
-    }
-
-    async fn decide(&self, ticket: i64, decision: &str, when: DateTime<Utc>) {
-        sqlx::query("INSERT INTO approvals (ticket_id, decision, decided_by, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(ticket)
-            .bind(decision)
-            .bind(self.crew.supervisor.id)
-            .bind(when)
-            .execute(&self.pool)
-            .await
-            .unwrap();
-    }
-
     /// A bit of everything every KPI counts, at two sites in two zones, two categories, both
     /// types, several priorities, split between two technicians (and unassigned).
     async fn populate(&self) {
@@ -232,14 +78,7 @@ impl World {
         let f3 = self.ticket(closed(lone, yesterday, true)).await;
         self.visit(f3, "inside").await;
         // PM: one met within its grace, one missed, one with no plan resolved late.
-        let plan: i64 = sqlx::query_scalar(
-            "INSERT INTO pm_plans (name, description, priority, asset_ids, every, unit, anchor, starts_on, start_time, calendar_id)
-             VALUES ('p', 'p', 'low', ARRAY[$1], 1, 'week', 'fixed', '2026-01-01', '08:00', 1) RETURNING id",
-        )
-        .bind(a1)
-        .fetch_one(&self.pool)
-        .await
-        .unwrap();
+        let plan = self.plan(a1, 1, "week").await;
         let due = jkt("2026-10-05 08:00");
         let pm = |plan: Option<i64>, resolved: Option<DateTime<Utc>>, mine: bool| T {
             cm: false,
@@ -264,14 +103,7 @@ impl World {
         self.decide(r1, "approve", jkt("2026-10-04 10:00")).await;
         self.decide(r2, "approve", at(JAY, "2026-10-31 23:00")).await;
         // One repair on office hours (Mon–Fri 08:00–17:00): its working time differs from wall time.
-        let office: i64 = sqlx::query_scalar(
-            r#"INSERT INTO sla_calendars (name, kind, weekly_hours) VALUES ('office', 'business_hours',
-               '[[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[],[]]')
-               RETURNING id"#,
-        )
-        .fetch_one(&self.pool)
-        .await
-        .unwrap();
+        let office = self.office_calendar().await;
         let c = jkt("2026-10-23 15:00");
         let spare = self.asset(self.jkt, "ATM").await;
         let t = self

@@ -2,153 +2,16 @@
 //! worked out by hand beside it, the groupings, a technician's scope, the refusals, and the
 //! cursor over sites. Tickets are written directly (their timestamps are the point).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use axum::http::{Method, StatusCode};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
-use nexus_shared::auth::Role;
-use nexus_testkit::{Crew, TestUser, crew, get, request, send, state, user};
+use chrono::{TimeZone, Utc};
+use nexus_testkit::{TestUser, get, request, send};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-const JKT: Tz = chrono_tz::Asia::Jakarta; // UTC+7
-const JAY: Tz = chrono_tz::Asia::Jayapura; // UTC+9
-
-fn at(tz: Tz, s: &str) -> DateTime<Utc> {
-    tz.from_local_datetime(&NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()).unwrap().with_timezone(&Utc)
-}
-
-fn jkt(s: &str) -> DateTime<Utc> {
-    at(JKT, s)
-}
-
-struct World {
-    router: axum::Router,
-    crew: Crew,
-    pool: PgPool,
-    /// JKT0001 (Jawa, Asia/Jakarta) and JAY0001 (Papua, Asia/Jayapura).
-    jkt: i64,
-    jay: i64,
-    other_tech: TestUser,
-}
-
-/// A ticket as the report reads it; unset instants are NULL, due times default to 2030.
-#[derive(Default, Clone)]
-struct T {
-    cm: bool,
-    priority: Option<&'static str>,
-    asset: i64,
-    created: Option<DateTime<Utc>>,
-    responded: Option<DateTime<Utc>>,
-    resolved: Option<DateTime<Utc>>,
-    closed: Option<DateTime<Utc>>,
-    cancelled: Option<DateTime<Utc>>,
-    response_due: Option<DateTime<Utc>>,
-    resolution_due: Option<DateTime<Utc>>,
-    held_seconds: i64,
-    calendar: Option<i64>,
-    assigned_to: Option<i64>,
-    scheduled_for: Option<DateTime<Utc>>,
-    pm_plan: Option<i64>,
-    on_hold_since: Option<DateTime<Utc>>,
-}
-
-fn cm(asset: i64, created: DateTime<Utc>) -> T {
-    T { cm: true, asset, created: Some(created), ..T::default() }
-}
-
-static NUMBER: AtomicUsize = AtomicUsize::new(0);
-
-async fn world(pool: PgPool) -> World {
-    let state = state(pool.clone());
-    let crew = crew(&state).await;
-    let other_tech = user(&state, "other-tech@test.example", &[Role::Technician]).await;
-    let site = async |code: &str, tz: &str, region: &str| -> i64 {
-        sqlx::query_scalar(
-            "INSERT INTO locations (code, name, timezone, region) VALUES ($1, $1 || ' site', $2, $3) RETURNING id",
-        )
-        .bind(code)
-        .bind(tz)
-        .bind(region)
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-    };
-    let jkt = site("JKT0001", "Asia/Jakarta", "Jawa").await;
-    let jay = site("JAY0001", "Asia/Jayapura", "Papua").await;
-    World { router: nexus_reports::router(state), crew, pool, jkt, jay, other_tech }
-}
+mod common;
+use common::{JAY, JKT, T, World, at, cm, jkt};
 
 impl World {
-    async fn asset(&self, location_id: i64, category: &str) -> i64 {
-        let n = NUMBER.fetch_add(1, Ordering::Relaxed);
-        sqlx::query_scalar(
-            "INSERT INTO assets (location_id, tag, name, category) VALUES ($1, $2, 'ATM', $3) RETURNING id",
-        )
-        .bind(location_id)
-        .bind(format!("A-{n}"))
-        .bind(category)
-        .fetch_one(&self.pool)
-        .await
-        .unwrap()
-    }
-
-    async fn ticket(&self, t: T) -> i64 {
-        let status = if t.cancelled.is_some() {
-            "cancelled"
-        } else if t.closed.is_some() {
-            "closed"
-        } else if t.resolved.is_some() {
-            "resolved"
-        } else if t.on_hold_since.is_some() {
-            "on_hold"
-        } else if t.responded.is_some() {
-            "in_progress"
-        } else if t.assigned_to.is_some() {
-            "assigned"
-        } else {
-            "open"
-        };
-        let assigned_to = match status {
-            "open" | "cancelled" => t.assigned_to,
-            _ => Some(t.assigned_to.unwrap_or(self.other_tech.id)),
-        };
-        let far = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
-        let n = NUMBER.fetch_add(1, Ordering::Relaxed);
-        sqlx::query_scalar(
-            "INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description, resolution_notes,
-                assigned_to, sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
-                response_warning_at, response_due_at, resolution_warning_at, resolution_due_at, responded_at, resolved_at,
-                closed_at, cancelled_at, on_hold_since, hold_reason, held_seconds, created_at, scheduled_for, pm_plan_id)
-             SELECT $1, $2, $3, $4, $5, a.location_id, 'x', CASE WHEN $11::timestamptz IS NULL THEN NULL ELSE 'done' END,
-                $6, $7, 60, 240, 0.8, $8, $8, $9, $9, $10, $11, $12, $13, $14, CASE WHEN $14::timestamptz IS NULL THEN NULL ELSE 'other' END,
-                $15, $16, $17, $18
-             FROM assets a WHERE a.id = $5 RETURNING id",
-        )
-        .bind(format!("T-{n}"))
-        .bind(if t.cm { "CM" } else { "PM" })
-        .bind(t.priority.unwrap_or("high"))
-        .bind(status)
-        .bind(t.asset)
-        .bind(assigned_to)
-        .bind(t.calendar.unwrap_or(1))
-        .bind(t.response_due.unwrap_or(far))
-        .bind(t.resolution_due.unwrap_or(far))
-        .bind(t.responded)
-        .bind(t.resolved)
-        .bind(t.closed)
-        .bind(t.cancelled)
-        .bind(t.on_hold_since)
-        .bind(t.held_seconds)
-        .bind(t.created.unwrap_or_else(|| jkt("2026-09-01 00:00")))
-        .bind(t.scheduled_for)
-        .bind(t.pm_plan)
-        .fetch_one(&self.pool)
-        .await
-        .unwrap()
-    }
-
     async fn report(&self, query: &str, caller: &TestUser) -> Value {
         let r = get(&self.router, &format!("/api/reports/kpis?{query}"), caller).await;
         assert_eq!(r.status, StatusCode::OK, "{query}: {:?}", r.body);
@@ -174,16 +37,9 @@ fn ratio(v: &Value) -> Cell {
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn mttr_is_the_mean_repair_time_of_cm_tickets_resolved_in_the_period(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     // Mon–Fri 08:00–17:00 at the site.
-    let office: i64 = sqlx::query_scalar(
-        r#"INSERT INTO sla_calendars (name, kind, weekly_hours) VALUES ('office', 'business_hours',
-           '[[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[["08:00","17:00"]],[],[]]')
-           RETURNING id"#,
-    )
-    .fetch_one(&w.pool)
-    .await
-    .unwrap();
+    let office = w.office_calendar().await;
     let (a1, a2, b1, late, pm) = (
         w.asset(w.jkt, "ATM").await,
         w.asset(w.jkt, "ATM").await,
@@ -254,7 +110,7 @@ async fn mttr_is_the_mean_repair_time_of_cm_tickets_resolved_in_the_period(pool:
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn mtbf_is_the_mean_over_assets_of_the_gaps_between_failures(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     let (a, b, single) = (w.asset(w.jkt, "ATM").await, w.asset(w.jay, "Kiosk").await, w.asset(w.jkt, "ATM").await);
     // Asset a: 2, 4 and 10 Oct at 00:00 → gaps 48 h and 144 h → mean 96 h.
     for day in ["2026-10-02", "2026-10-04", "2026-10-10"] {
@@ -289,7 +145,7 @@ async fn mtbf_is_the_mean_over_assets_of_the_gaps_between_failures(pool: PgPool)
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn sla_compliance_is_lines_met_over_lines_due_in_the_period(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     let a = w.asset(w.jkt, "ATM").await;
     let c = jkt("2026-10-01 08:00");
     // Response lines due in October: met (responded at due), breached (late), breached (never
@@ -331,19 +187,7 @@ async fn sla_compliance_is_lines_met_over_lines_due_in_the_period(pool: PgPool) 
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn first_time_fix_needs_one_inside_visit_and_no_repeat_within_30_days(pool: PgPool) {
-    let w = world(pool).await;
-    let visit = async |ticket: i64, result: &str| {
-        sqlx::query(
-            "INSERT INTO visits (ticket_id, technician_id, checked_in_at, lat, lng, accuracy_m, result)
-             VALUES ($1, $2, '2026-10-01T00:00:00Z', 0, 0, 5, $3)",
-        )
-        .bind(ticket)
-        .bind(w.crew.technician.id)
-        .bind(result)
-        .execute(&w.pool)
-        .await
-        .unwrap();
-    };
+    let w = World::new(pool).await;
     let closed = |asset: i64, at: &str| T {
         responded: Some(jkt("2026-09-01 09:00")),
         resolved: Some(jkt(at)),
@@ -353,26 +197,26 @@ async fn first_time_fix_needs_one_inside_visit_and_no_repeat_within_30_days(pool
     let assets: Vec<i64> = assets(&w, 6).await;
     // 1. Fixed: one inside visit, no repeat.
     let t1 = w.ticket(closed(assets[0], "2026-10-05 10:00")).await;
-    visit(t1, "inside").await;
+    w.visit(t1, "inside").await;
     // 2. Two inside visits: not first time.
     let t2 = w.ticket(closed(assets[1], "2026-10-05 10:00")).await;
-    visit(t2, "inside").await;
-    visit(t2, "inside").await;
+    w.visit(t2, "inside").await;
+    w.visit(t2, "inside").await;
     // 3. One inside (and one outside) visit, but a new CM on the asset 20 days later: not fixed.
     let t3 = w.ticket(closed(assets[2], "2026-10-05 10:00")).await;
-    visit(t3, "inside").await;
-    visit(t3, "outside").await;
+    w.visit(t3, "inside").await;
+    w.visit(t3, "outside").await;
     w.ticket(cm(assets[2], jkt("2026-10-25 10:00"))).await;
     // 4. A repeat 31 days later, and a cancelled one 10 days later: still fixed.
     let t4 = w.ticket(closed(assets[3], "2026-10-05 10:00")).await;
-    visit(t4, "inside").await;
+    w.visit(t4, "inside").await;
     w.ticket(cm(assets[3], jkt("2026-11-05 10:01"))).await;
     w.ticket(T { cancelled: Some(jkt("2026-10-15 11:00")), ..cm(assets[3], jkt("2026-10-15 10:00")) }).await;
     // 5. No visit at all: not fixed.
     w.ticket(closed(assets[4], "2026-10-06 10:00")).await;
     // Out: closed in September.
     let t6 = w.ticket(closed(assets[5], "2026-09-30 10:00")).await;
-    visit(t6, "inside").await;
+    w.visit(t6, "inside").await;
 
     // Fixed 1 and 4 / closed 5 = 0.4; nothing pending (all windows ended by Nov 29).
     let all = w.october().await;
@@ -390,7 +234,7 @@ async fn first_time_fix_needs_one_inside_visit_and_no_repeat_within_30_days(pool
             ..cm(recent, yesterday)
         })
         .await;
-    visit(t7, "inside").await;
+    w.visit(t7, "inside").await;
     let day = yesterday.with_timezone(&JKT).date_naive();
     let now = w.report(&format!("from={day}&to={day}"), &w.crew.admin).await;
     let ftf = &now["groups"][0]["first_time_fix_rate"];
@@ -407,21 +251,10 @@ async fn assets(w: &World, n: usize) -> Vec<i64> {
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn pm_compliance_allows_a_fifth_of_the_plan_interval(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     let a = w.asset(w.jkt, "ATM").await;
-    let plan = async |every: i32, unit: &str| -> i64 {
-        sqlx::query_scalar(
-            "INSERT INTO pm_plans (name, description, priority, asset_ids, every, unit, anchor, starts_on, start_time, calendar_id)
-             VALUES ('p', 'p', 'low', ARRAY[$1], $2, $3, 'fixed', '2026-01-01', '08:00', 1) RETURNING id",
-        )
-        .bind(a)
-        .bind(every)
-        .bind(unit)
-        .fetch_one(&w.pool)
-        .await
-        .unwrap()
-    };
-    let (weekly, monthly, yearly) = (plan(1, "week").await, plan(1, "month").await, plan(12, "month").await);
+    let (weekly, monthly, yearly) =
+        (w.plan(a, 1, "week").await, w.plan(a, 1, "month").await, w.plan(a, 12, "month").await);
     let due = jkt("2026-10-05 08:00");
     let pm = |plan: Option<i64>, resolved: Option<&str>| T {
         cm: false,
@@ -454,27 +287,17 @@ async fn pm_compliance_allows_a_fifth_of_the_plan_interval(pool: PgPool) {
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn reopen_rate_is_rejections_over_decisions(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     let (a, b) = (w.asset(w.jkt, "ATM").await, w.asset(w.jay, "ATM").await);
     let t_a = w.ticket(cm(a, jkt("2026-09-01 08:00"))).await;
     let t_b = w.ticket(cm(b, jkt("2026-09-01 08:00"))).await;
-    let decide = async |ticket: i64, decision: &str, when: DateTime<Utc>| {
-        sqlx::query("INSERT INTO approvals (ticket_id, decision, decided_by, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(ticket)
-            .bind(decision)
-            .bind(w.crew.supervisor.id)
-            .bind(when)
-            .execute(&w.pool)
-            .await
-            .unwrap();
-    };
     // Jakarta: reject, reject, approve in October; Jayapura: approve on 31 Oct 23:00 local.
-    decide(t_a, "reject", jkt("2026-10-02 10:00")).await;
-    decide(t_a, "reject", jkt("2026-10-03 10:00")).await;
-    decide(t_a, "approve", jkt("2026-10-04 10:00")).await;
-    decide(t_b, "approve", at(JAY, "2026-10-31 23:00")).await;
+    w.decide(t_a, "reject", jkt("2026-10-02 10:00")).await;
+    w.decide(t_a, "reject", jkt("2026-10-03 10:00")).await;
+    w.decide(t_a, "approve", jkt("2026-10-04 10:00")).await;
+    w.decide(t_b, "approve", at(JAY, "2026-10-31 23:00")).await;
     // Out: 1 Nov 00:10 in Jakarta (31 Oct 17:10 UTC).
-    decide(t_a, "reject", jkt("2026-11-01 00:10")).await;
+    w.decide(t_a, "reject", jkt("2026-11-01 00:10")).await;
 
     // 2 rejected / 4 decided = 0.5.
     assert_eq!(ratio(&w.october().await["reopen_rate"]), (Some(0.5), 2.0, 4));
@@ -487,7 +310,7 @@ async fn reopen_rate_is_rejections_over_decisions(pool: PgPool) {
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn backlog_counts_the_work_open_at_the_end_of_to_by_age_and_status(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     let a = w.asset(w.jkt, "ATM").await;
     // The end of 31 Oct in Jakarta is 1 Nov 00:00 WIB. Ages at that instant:
     w.ticket(cm(a, jkt("2026-10-31 12:00"))).await; // 12 h: lt_1d, open
@@ -537,7 +360,7 @@ async fn backlog_counts_the_work_open_at_the_end_of_to_by_age_and_status(pool: P
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_technician_sees_figures_for_their_own_tickets_and_groups_by_technician(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     let a = w.asset(w.jkt, "ATM").await;
     let b = w.asset(w.jkt, "ATM").await;
     let mine = w.crew.technician.id;
@@ -591,7 +414,7 @@ async fn a_technician_sees_figures_for_their_own_tickets_and_groups_by_technicia
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn bad_periods_and_groupings_are_422_and_anonymous_is_401(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     for (query, field) in [
         ("from=2026-10-31&to=2026-10-01", Some("to")),
         ("from=2026-01-01&to=2027-01-02", Some("to")),
@@ -616,7 +439,7 @@ async fn bad_periods_and_groupings_are_422_and_anonymous_is_401(pool: PgPool) {
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn group_by_location_is_a_cursor_list_over_every_site(pool: PgPool) {
-    let w = world(pool).await;
+    let w = World::new(pool).await;
     // 5 more sites: JKT0002..JKT0006 (with JAY0001 and JKT0001: 7 in code order).
     for n in 2..=6 {
         sqlx::query("INSERT INTO locations (code, name, region) VALUES ($1, $1, 'Jawa')")
