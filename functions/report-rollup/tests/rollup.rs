@@ -468,13 +468,19 @@ async fn the_kpi_csv_has_a_row_per_group_and_kpi(pool: PgPool) {
     assert_eq!(lines[0], "key,kpi,value,numerator,denominator");
     // 2 groups × (8 ratios + pending + 10 backlog counts).
     assert_eq!(lines.len(), 1 + 2 * 19);
+    // The same figures as the JSON; sums of hours may differ in the last bit (two queries, two
+    // summation orders), so numbers compare within 1e-9.
     let cm = &json["groups"][0];
-    let mttr = format!(
-        "CM,mttr_hours,{},{},{}",
-        cm["mttr_hours"]["value"].as_f64().map(|v| v.to_string()).unwrap_or_default(),
+    let row = lines.iter().find(|l| l.starts_with("CM,mttr_hours,")).expect("a CM mttr_hours row");
+    let cells: Vec<f64> = row.split(',').skip(2).map(|c| c.parse().unwrap()).collect();
+    let expected = [
+        cm["mttr_hours"]["value"].as_f64().unwrap(),
         cm["mttr_hours"]["numerator"].as_f64().unwrap(),
-        cm["mttr_hours"]["denominator"]
-    );
-    assert!(lines.contains(&mttr.as_str()), "{mttr} not in {lines:?}");
+        cm["mttr_hours"]["denominator"].as_f64().unwrap(),
+    ];
+    for (got, want) in cells.iter().zip(expected) {
+        assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{row} against {expected:?}");
+    }
+    assert_eq!(cells.len(), 3, "{row}");
     assert!(lines.contains(&format!("PM,backlog.total,{},,", json["groups"][1]["backlog"]["total"]).as_str()));
 }
