@@ -34,14 +34,28 @@ impl Period {
         (midnight(self.from.checked_sub_days(Days::new(1))), midnight(self.to.checked_add_days(Days::new(2))))
     }
 
-    /// ` AND <col> in the period at its site`: an index range on `col`, then the site-local date.
-    /// `col` is trusted SQL; the site's location is `l`.
+    /// UTC instants between which a moment is in the period in every zone (offsets lie within
+    /// −12 h…+14 h): only moments outside them, near the period's ends, need their site's zone.
+    /// Empty (start not before end) for a period of a day.
+    pub fn utc_core(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let end = self.to.checked_add_days(Days::new(1)).unwrap_or(self.to);
+        // The last zone to start the period is UTC−12, the first to end it UTC+14.
+        (midnight(self.from) + chrono::Duration::hours(12), midnight(end) - chrono::Duration::hours(14))
+    }
+
+    /// ` AND <col> in the period at its site`: an index range on `col`, then the site-local date,
+    /// converted only for moments near the period's ends (the conversion is most of the cost
+    /// of a year's scan). `col` is trusted SQL; the site's location is `l`.
     pub fn push_contains(&self, qb: &mut QueryBuilder<Postgres>, col: &str) {
         let (lo, hi) = self.utc_bounds();
+        let (core_lo, core_hi) = self.utc_core();
         qb.push(format_args!(" AND {col} >= ")).push_bind(lo);
         qb.push(format_args!(" AND {col} < ")).push_bind(hi);
-        qb.push(format_args!(" AND ({col} AT TIME ZONE l.timezone)::date BETWEEN ")).push_bind(self.from);
-        qb.push(" AND ").push_bind(self.to);
+        qb.push(format_args!(" AND (({col} >= ")).push_bind(core_lo);
+        qb.push(format_args!(" AND {col} < ")).push_bind(core_hi);
+        qb.push(format_args!(") OR ({col} AT TIME ZONE l.timezone)::date BETWEEN ")).push_bind(self.from);
+        qb.push(" AND ").push_bind(self.to).push(")");
     }
 }
 
@@ -51,6 +65,25 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_core_of_a_period_is_in_it_in_every_zone() {
+        let p = Period::new(d("2026-11-01"), d("2026-11-30")).unwrap();
+        let (lo, hi) = p.utc_core();
+        for zone in [chrono_tz::Etc::GMTPlus12, chrono_tz::Pacific::Kiritimati, chrono_tz::Asia::Jayapura] {
+            for t in [lo, hi - chrono::Duration::microseconds(1)] {
+                let local = t.with_timezone(&zone).date_naive();
+                assert!((p.from..=p.to).contains(&local), "{t} is {local} in {zone}");
+            }
+        }
+        // Just outside the core, a zone exists where the moment is outside the period.
+        let before = (lo - chrono::Duration::seconds(1)).with_timezone(&chrono_tz::Etc::GMTPlus12).date_naive();
+        assert!(before < p.from);
+        let after = hi.with_timezone(&chrono_tz::Pacific::Kiritimati).date_naive();
+        assert!(after > p.to);
+        let (one_lo, one_hi) = Period::new(d("2026-11-01"), d("2026-11-01")).unwrap().utc_core();
+        assert!(one_lo >= one_hi, "a one-day period has no core: every moment needs its zone");
     }
 
     #[test]
