@@ -14,29 +14,7 @@ use crate::ticket::TicketRow;
 
 pub const EXPORT: Export = Export {
     name: "tickets",
-    columns: &[
-        "number",
-        "ticket_type",
-        "priority",
-        "status",
-        "location_code",
-        "location_name",
-        "region",
-        "asset_tag",
-        "asset_name",
-        "description",
-        "assignee_email",
-        "created_at",
-        "scheduled_for",
-        "response_due_at",
-        "responded_at",
-        "response_breached",
-        "resolution_due_at",
-        "resolved_at",
-        "resolution_breached",
-        "closed_at",
-        "cancelled_at",
-    ],
+    columns: nexus_shared::ticket::EXPORT_COLUMNS,
     narrow_with: "status=, priority=, ticket_type=, region=, location_id=, asset_id=, assigned_to=, breached=, \
                   due_before= or scheduled_before=",
 };

@@ -76,29 +76,7 @@ pub struct Plan {
 
 // ---------------------------------------------------------------- tickets
 
-pub const TICKET_COLUMNS: &[&str] = &[
-    "number",
-    "ticket_type",
-    "priority",
-    "status",
-    "location_code",
-    "location_name",
-    "region",
-    "asset_tag",
-    "asset_name",
-    "description",
-    "assignee_email",
-    "created_at",
-    "scheduled_for",
-    "response_due_at",
-    "responded_at",
-    "response_breached",
-    "resolution_due_at",
-    "resolved_at",
-    "resolution_breached",
-    "closed_at",
-    "cancelled_at",
-];
+pub const TICKET_COLUMNS: &[&str] = nexus_shared::ticket::EXPORT_COLUMNS;
 
 const TICKET_FILTERS: &[&str] = &[
     "status",
