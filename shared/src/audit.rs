@@ -97,6 +97,38 @@ pub async fn record<T: Serialize>(
     Ok(())
 }
 
+/// Writes the audit rows of many changes of one entity type in one statement (a bulk import):
+/// each `(before, after)` is a creation when `before` is None, else an update, recorded exactly
+/// as [`record`] records one.
+pub async fn record_all<'a, T: Audited + 'a>(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    changes: impl IntoIterator<Item = (Option<&'a T>, &'a T)>,
+) -> Result<u64, ApiError> {
+    let (mut ids, mut actions, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
+    for (before, after) in changes {
+        let to_value = |v: &T| serde_json::to_value(v).map_err(ApiError::internal);
+        let before = before.map(to_value).transpose()?;
+        ids.push(after.id());
+        actions.push(if before.is_some() { Action::Update } else { Action::Create }.as_str());
+        diffs.push(diff(before.as_ref(), Some(&to_value(after)?)));
+    }
+    let written = sqlx::query(
+        "INSERT INTO audit_logs (entity_type, entity_id, action, actor_id, changes, request_id)
+         SELECT $1, entity_id, action, $4, changes, $5 FROM unnest($2::bigint[], $3::text[], $6::jsonb[])
+             AS c (entity_id, action, changes)",
+    )
+    .bind(T::ENTITY.as_str())
+    .bind(ids)
+    .bind(actions)
+    .bind(actor.user_id)
+    .bind(actor.request_id.as_deref())
+    .bind(diffs)
+    .execute(conn)
+    .await?;
+    Ok(written.rows_affected())
+}
+
 /// An entity whose changes are audited: its type in the log and its id.
 pub trait Audited: Serialize {
     const ENTITY: EntityType;

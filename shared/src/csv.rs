@@ -16,7 +16,10 @@
 //!   JSON string, where a quote or a line end takes two bytes). Writing stops at the first row
 //!   past the cap and the request is answered 422, naming the filters that narrow it; a file is
 //!   never silently cut short.
+//! - **Reading** ([`Reader`]): the same format back, as an import reads it (a BOM or none, CRLF
+//!   or LF), record by record, without copying a field unless it holds a doubled quote.
 
+use std::borrow::Cow;
 use std::fmt::{Display, Write as _};
 use std::future::poll_fn;
 
@@ -187,8 +190,9 @@ impl CsvWriter {
     }
 }
 
-/// What `bytes` take inside a JSON string as serde_json writes it (the Lambda response).
-fn json_weight(bytes: &[u8]) -> usize {
+/// What `bytes` take inside a JSON string as serde_json writes it (the Lambda response, or the
+/// API Gateway event a request body arrives in).
+pub fn json_weight(bytes: &[u8]) -> usize {
     bytes
         .iter()
         .map(|b| match b {
@@ -197,6 +201,121 @@ fn json_weight(bytes: &[u8]) -> usize {
             _ => 1,
         })
         .sum()
+}
+
+/// One record of a CSV file: its number, counted as a spreadsheet numbers rows (the header is 1,
+/// a blank line counts, a quoted line break does not), and its fields.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub number: usize,
+    pub fields: Vec<Cow<'a, str>>,
+}
+
+/// A file that is not CSV from `record` on: where a quote is left open or a closing quote is
+/// followed by more text, no later record boundary can be trusted, so reading stops there.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Malformed {
+    pub record: usize,
+    pub message: &'static str,
+}
+
+/// Reads RFC 4180 text (what [`CsvWriter`] writes, and what spreadsheets save): a leading BOM
+/// skipped, fields separated by `,`, records ended by CRLF or LF (the last one need not be), a
+/// field in double quotes holding `,`, line breaks and `""` for one quote. Lenient where
+/// spreadsheets are: a quote inside an unquoted field is kept as written, and blank lines are
+/// skipped (but counted).
+pub struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    number: usize,
+    failed: bool,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let text = text.strip_prefix(BOM).unwrap_or(text);
+        Self { text, pos: 0, number: 0, failed: false }
+    }
+
+    fn fail(&mut self, message: &'static str) -> Option<Result<Record<'a>, Malformed>> {
+        self.failed = true;
+        Some(Err(Malformed { record: self.number, message }))
+    }
+}
+
+impl<'a> Iterator for Reader<'a> {
+    type Item = Result<Record<'a>, Malformed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (text, bytes) = (self.text, self.text.as_bytes());
+        loop {
+            if self.failed || self.pos >= bytes.len() {
+                return None;
+            }
+            self.number += 1;
+            match &bytes[self.pos..] {
+                [b'\n', ..] => self.pos += 1,
+                [b'\r', b'\n', ..] => self.pos += 2,
+                _ => break,
+            }
+        }
+        let mut fields = Vec::new();
+        loop {
+            let pos = self.pos;
+            if bytes.get(pos) == Some(&b'"') {
+                // A quoted field: up to the quote that is not doubled.
+                let mut owned: Option<String> = None;
+                let (mut segment, mut at) = (pos + 1, pos + 1);
+                let close = loop {
+                    let Some(q) = bytes[at..].iter().position(|b| *b == b'"').map(|i| at + i) else {
+                        return self.fail("a quoted field is not closed");
+                    };
+                    if bytes.get(q + 1) == Some(&b'"') {
+                        owned.get_or_insert_with(String::new).push_str(&text[segment..=q]);
+                        (segment, at) = (q + 2, q + 2);
+                    } else {
+                        break q;
+                    }
+                };
+                fields.push(match owned {
+                    None => Cow::Borrowed(&text[segment..close]),
+                    Some(mut value) => {
+                        value.push_str(&text[segment..close]);
+                        Cow::Owned(value)
+                    }
+                });
+                match &bytes[close + 1..] {
+                    [b',', ..] => self.pos = close + 2,
+                    [b'\n', ..] => {
+                        self.pos = close + 2;
+                        break;
+                    }
+                    [b'\r', b'\n', ..] => {
+                        self.pos = close + 3;
+                        break;
+                    }
+                    [] => {
+                        self.pos = close + 1;
+                        break;
+                    }
+                    _ => return self.fail("a closing quote must end its field (write a quote inside one as \"\")"),
+                }
+            } else {
+                let end = bytes[pos..].iter().position(|b| *b == b',' || *b == b'\n').map_or(bytes.len(), |i| pos + i);
+                let at_line_end = bytes.get(end) != Some(&b',');
+                let mut value = &text[pos..end];
+                if at_line_end && bytes.get(end) == Some(&b'\n') {
+                    value = value.strip_suffix('\r').unwrap_or(value);
+                }
+                fields.push(Cow::Borrowed(value));
+                self.pos = end + 1;
+                if at_line_end {
+                    break;
+                }
+            }
+        }
+        Some(Ok(Record { number: self.number, fields }))
+    }
 }
 
 /// The text cell as it was before [`CsvWriter::text`] hardened it: one leading `'` removed.
@@ -373,5 +492,45 @@ mod tests {
         assert_eq!(w.end_row(), Ok(()));
         w.text("x");
         assert_eq!(w.end_row(), Err(TooLarge));
+    }
+
+    fn read(text: &str) -> Vec<Result<(usize, Vec<String>), Malformed>> {
+        Reader::new(text).map(|r| r.map(|r| (r.number, r.fields.into_iter().map(String::from).collect()))).collect()
+    }
+
+    fn ok(number: usize, fields: &[&str]) -> Result<(usize, Vec<String>), Malformed> {
+        Ok((number, fields.iter().map(|f| f.to_string()).collect()))
+    }
+
+    #[test]
+    fn reads_what_it_writes_and_what_spreadsheets_save() {
+        let mut w = CsvWriter::with_cap(&["a", "b", "c"], usize::MAX);
+        w.text("a,b").text("say \"hi\"").text("two\r\nlines");
+        w.end_row().unwrap();
+        w.text("").text("=1").opt_text(None);
+        w.end_row().unwrap();
+        assert_eq!(
+            read(&w.into_string()),
+            [ok(1, &["a", "b", "c"]), ok(2, &["a,b", "say \"hi\"", "two\r\nlines"]), ok(3, &["", "'=1", ""])]
+        );
+        // No BOM, LF ends, no final line end, a blank line counted but skipped, empty fields.
+        assert_eq!(read("x,y\n\n1,\n,2"), [ok(1, &["x", "y"]), ok(3, &["1", ""]), ok(4, &["", "2"])]);
+        assert_eq!(read("\u{feff}x\r\n\r\n"), [ok(1, &["x"])]);
+        assert_eq!(read(""), []);
+        // A quote inside an unquoted field is kept; a lone CR stays in its field.
+        assert_eq!(read("5\" screen,a\rb\r\n"), [ok(1, &["5\" screen", "a\rb"])]);
+        assert_eq!(read("\"\",\"\"\"\""), [ok(1, &["", "\""])]);
+    }
+
+    #[test]
+    fn a_broken_quote_stops_the_reading_where_it_starts() {
+        assert_eq!(
+            read("a\n\"open,b\nc\n"),
+            [ok(1, &["a"]), Err(Malformed { record: 2, message: "a quoted field is not closed" })]
+        );
+        let after = read("a\n\"x\"y,b\nc\n");
+        assert_eq!(after[0], ok(1, &["a"]));
+        assert!(matches!(after[1], Err(Malformed { record: 2, .. })), "{after:?}");
+        assert_eq!(after.len(), 2);
     }
 }

@@ -52,6 +52,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A body that is not JSON where another type is expected (an import's `text/csv`).
+    #[error("unsupported media type, expected {0}")]
+    ExpectedMediaType(&'static str),
     /// Well-formed input that fails validation.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -85,7 +88,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::ExpectedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -125,6 +128,9 @@ impl ApiError {
             }
             Self::UnsupportedMediaType => {
                 ("unsupported-media-type", "Unsupported media type", "Send the body as application/json.".into())
+            }
+            Self::ExpectedMediaType(media_type) => {
+                ("unsupported-media-type", "Unsupported media type", format!("Send the body as {media_type}."))
             }
             Self::Validation(_) => ("validation", "Validation failed", "One or more fields are invalid.".into()),
             Self::TooManyRequests { retry_after_secs } => (
@@ -224,6 +230,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The problem answer with its `detail` replaced and one more member (RFC 9457 extension
+    /// members), e.g. a rejected import's `report` beside its `errors`.
+    pub fn into_response_with(self, detail: impl Into<String>, name: &str, value: serde_json::Value) -> Response {
+        let status = self.status();
+        let mut problem = self.problem();
+        problem.detail = detail.into();
+        let mut body = serde_json::to_value(problem).unwrap_or_default();
+        if let Some(members) = body.as_object_mut() {
+            members.insert(name.to_string(), value);
+        }
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"))], axum::Json(body))
+            .into_response()
+    }
+}
+
 /// Turns a named constraint violation into a client error where the query is made, as in
 /// launchbadge's realworld-axum-sqlx:
 /// `.await.on_constraint("locations_code_key", |_| ApiError::Conflict(..))?`.
@@ -294,6 +316,7 @@ mod tests {
             ApiError::PreconditionFailed,
             ApiError::PayloadTooLarge,
             ApiError::UnsupportedMediaType,
+            ApiError::ExpectedMediaType("text/csv"),
             ApiError::validation("f", "x"),
             ApiError::TooManyRequests { retry_after_secs: 1 },
             ApiError::Unavailable,

@@ -4,6 +4,7 @@
 //!
 //! `shared` never depends on a function crate.
 
+pub mod asset;
 pub mod audit;
 pub mod auth;
 pub mod aws;
@@ -19,6 +20,7 @@ pub mod extract;
 pub mod geo;
 pub mod http;
 pub mod idempotency;
+pub mod location;
 pub mod metrics;
 pub mod offline;
 pub mod openapi;

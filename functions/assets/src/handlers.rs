@@ -13,8 +13,8 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use utoipa::IntoParams;
 
-use crate::asset::{Asset, AssetBody, AssetDraft, AssetStatus, NewAssetBody};
 use crate::store::{self, Filter};
+use nexus_shared::asset::{Asset, AssetBody, AssetDraft, AssetStatus, NewAssetBody};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -1,6 +1,5 @@
 //! `assets`: the devices (ATMs, terminals, kiosks) installed at locations.
 
-mod asset;
 mod csv;
 mod handlers;
 mod store;
@@ -10,8 +9,7 @@ use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use asset::Asset;
-pub use csv::COLUMNS as CSV_COLUMNS;
+pub use nexus_shared::asset::{Asset, CSV_COLUMNS};
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {

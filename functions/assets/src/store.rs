@@ -7,7 +7,7 @@ use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use crate::asset::{Asset, AssetDraft, AssetStatus};
+use nexus_shared::asset::{Asset, AssetDraft, AssetStatus};
 
 const COLUMNS: &str = "id, location_id, tag, name, category, purchase_date, status, created_at, updated_at";
 

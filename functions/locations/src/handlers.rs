@@ -13,8 +13,8 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use utoipa::IntoParams;
 
-use crate::location::{Location, LocationBody, LocationDraft, NewLocationBody};
 use crate::store::{self, Filter};
+use nexus_shared::location::{Location, LocationBody, LocationDraft, NewLocationBody};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -2,7 +2,6 @@
 
 mod csv;
 mod handlers;
-mod location;
 mod store;
 
 use axum::Router;
@@ -10,8 +9,7 @@ use nexus_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use csv::COLUMNS as CSV_COLUMNS;
-pub use location::Location;
+pub use nexus_shared::location::{CSV_COLUMNS, Location};
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {

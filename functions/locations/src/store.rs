@@ -7,7 +7,7 @@ use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use crate::location::{Location, LocationDraft};
+use nexus_shared::location::{Location, LocationDraft};
 
 const COLUMNS: &str =
     "id, code, name, address, latitude, longitude, timezone, region, geofence_m, created_at, updated_at";

@@ -1,16 +1,37 @@
-//! A location (TID) as stored and shown, and the body that creates or updates one.
+//! A location (TID) as stored and shown, the body that creates or updates one, and the one parse
+//! that validates it: used by the locations endpoints and the bulk import alike.
 
 use std::str::FromStr;
 
+use crate::ApiError;
+use crate::audit::{Audited, EntityType};
+use crate::validate::{self, Validator, merge, nullable};
 use chrono::{DateTime, Utc};
-use nexus_shared::ApiError;
-use nexus_shared::audit::{Audited, EntityType};
-use nexus_shared::validate::{self, Validator, merge, nullable};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
 pub const DEFAULT_TIMEZONE: &str = "Asia/Jakarta";
+
+/// Locations as CSV: the header an export writes (`GET /api/locations` with `Accept: text/csv`)
+/// and an import reads (`POST /api/imports?entity=locations`), so an exported file can be edited
+/// and imported back, into this deployment or another (a site is named by its code, never by its
+/// id).
+///
+/// | column | value |
+/// | --- | --- |
+/// | `code` | the TID, unique: the key an import matches rows on |
+/// | `name` | 1–200 characters |
+/// | `address` | empty for none |
+/// | `latitude`, `longitude` | decimal degrees, both or neither |
+/// | `timezone` | IANA name, e.g. `Asia/Makassar` |
+/// | `region` | empty for none |
+/// | `geofence_m` | 20–5,000 metres |
+///
+/// Text cells may carry the export's formula guard (a leading `'`); an import removes it with
+/// [`crate::csv::unharden`].
+pub const CSV_COLUMNS: [&str; 8] =
+    ["code", "name", "address", "latitude", "longitude", "timezone", "region", "geofence_m"];
 
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Location {
@@ -43,37 +64,37 @@ impl Audited for Location {
 #[serde(deny_unknown_fields)]
 pub struct LocationBody {
     #[schema(pattern = "^[A-Za-z0-9_-]{1,100}$", min_length = 1, max_length = 100)]
-    code: Option<String>,
+    pub code: Option<String>,
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
-    name: Option<String>,
+    pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
-    address: Option<Option<String>>,
+    pub address: Option<Option<String>>,
     /// -90..90; give latitude and longitude together, or neither.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
-    latitude: Option<Option<f64>>,
+    pub latitude: Option<Option<f64>>,
     /// -180..180.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
-    longitude: Option<Option<f64>>,
+    pub longitude: Option<Option<f64>>,
     /// IANA name such as `Asia/Makassar`; default `Asia/Jakarta`.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<TimeZoneName>)]
-    timezone: Option<Option<String>>,
+    pub timezone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
-    region: Option<Option<String>>,
+    pub region: Option<Option<String>>,
     /// Check-ins within this many metres of the coordinates are at the site: 20–5,000, default 200.
     #[schema(minimum = 20, maximum = 5000)]
-    geofence_m: Option<i32>,
+    pub geofence_m: Option<i32>,
 }
 
-nexus_shared::create_body! {
+crate::create_body! {
     /// What creates a location.
     pub struct NewLocationBody(LocationBody) requires ["code", "name"];
 }
@@ -186,8 +207,9 @@ mod tests {
 
     #[test]
     fn the_document_requires_what_parse_requires() {
-        use nexus_testkit::schema::{fields_in, required_fields};
-        let missing = fields_in(LocationDraft::parse(LocationBody::default()).unwrap_err());
+        use nexus_testkit::schema::required_fields;
+        let Err(ApiError::Validation(errors)) = LocationDraft::parse(LocationBody::default()) else { panic!("a 422") };
+        let missing: Vec<String> = errors.into_iter().map(|e| e.field).collect();
         assert_eq!(required_fields(<NewLocationBody as utoipa::PartialSchema>::schema()), missing);
     }
 

@@ -1,20 +1,39 @@
-//! An asset as stored and shown, its status, and the body that creates or updates one.
+//! An asset as stored and shown, its status, the body that creates or updates one, and the one
+//! parse that validates it: used by the assets endpoints and the bulk import alike.
 
+use crate::ApiError;
+use crate::audit::{Audited, EntityType};
+use crate::validate::{self, Validator, merge, nullable};
 use chrono::{DateTime, NaiveDate, Utc};
-use nexus_shared::ApiError;
-use nexus_shared::audit::{Audited, EntityType};
-use nexus_shared::validate::{self, Validator, merge, nullable};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-nexus_shared::text_enum! {
+crate::text_enum! {
     pub enum AssetStatus {
         Active = "active",
         Inactive = "inactive",
         Decommissioned = "decommissioned",
     }
 }
+
+/// Assets as CSV: the header an export writes (`GET /api/assets` with `Accept: text/csv`) and an
+/// import reads (`POST /api/imports?entity=assets`), so an exported file can be edited and
+/// imported back, into this deployment or another (an asset's site is named by its location's
+/// code, never by an id).
+///
+/// | column | value |
+/// | --- | --- |
+/// | `tag` | unique: the key an import matches rows on |
+/// | `location_code` | the code (TID) of the asset's location |
+/// | `name` | 1–200 characters |
+/// | `category` | empty for none |
+/// | `purchase_date` | `YYYY-MM-DD`, empty for none |
+/// | `status` | `active`, `inactive` or `decommissioned` |
+///
+/// Text cells may carry the export's formula guard (a leading `'`); an import removes it with
+/// [`crate::csv::unharden`].
+pub const CSV_COLUMNS: [&str; 6] = ["tag", "location_code", "name", "category", "purchase_date", "status"];
 
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Asset {
@@ -43,30 +62,30 @@ impl Audited for Asset {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetBody {
-    location_id: Option<i64>,
+    pub location_id: Option<i64>,
     #[schema(
         min_length = 1,
         max_length = 100,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
-    tag: Option<String>,
+    pub tag: Option<String>,
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
-    name: Option<String>,
+    pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
-    category: Option<Option<String>>,
+    pub category: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
-    purchase_date: Option<Option<NaiveDate>>,
+    pub purchase_date: Option<Option<NaiveDate>>,
     /// Default `active`.
-    status: Option<AssetStatus>,
+    pub status: Option<AssetStatus>,
 }
 
-nexus_shared::create_body! {
+crate::create_body! {
     /// What creates an asset.
     pub struct NewAssetBody(AssetBody) requires ["location_id", "tag", "name"];
 }
@@ -104,6 +123,13 @@ impl AssetDraft {
     pub fn parse(body: AssetBody) -> Result<AssetDraft, ApiError> {
         let mut v = Validator::new();
         let location_id = v.required("location_id", body.location_id);
+        Self::parse_located(v, location_id, body)
+    }
+
+    /// The same checks when the site was named another way (an import names it by its code) and
+    /// looked up by the caller: `location_id` is what it found, and `v` already holds the error
+    /// when it found nothing. `body.location_id` is not read.
+    pub fn parse_located(mut v: Validator, location_id: Option<i64>, body: AssetBody) -> Result<AssetDraft, ApiError> {
         let tag = v.required("tag", body.tag).and_then(|t| v.field("tag", validate::line(t, 1, 100)));
         let name = v.required("name", body.name).and_then(|n| v.field("name", validate::line(n, 1, 200)));
         let category = v.field("category", validate::optional_line(body.category.flatten(), 100));
@@ -132,8 +158,9 @@ mod tests {
 
     #[test]
     fn the_document_requires_what_parse_requires() {
-        use nexus_testkit::schema::{fields_in, required_fields};
-        let missing = fields_in(AssetDraft::parse(AssetBody::default()).unwrap_err());
+        use nexus_testkit::schema::required_fields;
+        let Err(ApiError::Validation(errors)) = AssetDraft::parse(AssetBody::default()) else { panic!("a 422") };
+        let missing: Vec<String> = errors.into_iter().map(|e| e.field).collect();
         assert_eq!(required_fields(<NewAssetBody as utoipa::PartialSchema>::schema()), missing);
     }
 
