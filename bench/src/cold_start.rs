@@ -49,6 +49,7 @@ fn cases(token: &str) -> Vec<Case> {
         http("sla", "/api/sla", "/api/sla", "", ""),
         http("pm", "/api/pm-plans", "/api/pm-plans", "limit=20", "limit=500"),
         http("checklists", "/api/checklists", "/api/checklists", "limit=20", "limit=500"),
+        http("imports", "/api/imports", "/api/imports", "limit=20", "limit=500"),
         http("maps", "/api/maps/locations", "/api/maps/locations", "", ""),
         http("pdf", "/api/pdf/jobcard/1", "/api/pdf/jobcard/1", "", ""),
         http("files", "/api/tickets/1/attachments", "/api/tickets/1/attachments", "", ""),

@@ -33,6 +33,7 @@ http_functions! {
     "sla" => nexus_sla with core,
     "pm" => nexus_pm with core,
     "checklists" => nexus_checklists with core,
+    "imports" => nexus_imports with core,
     "maps" => nexus_maps with maps,
     "pdf" => nexus_pdf with pdf,
     "files" => nexus_files with files,

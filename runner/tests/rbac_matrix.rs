@@ -96,6 +96,10 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/reports/kpis", Roles(ALL), 200),
         route(Method::GET, "/api/reports/kpis/tickets", Roles(ALL), 200),
         route(Method::POST, "/api/exports", Roles(WORKERS), 201),
+        route(Method::POST, "/api/imports", Roles(STAFF), 200),
+        route(Method::GET, "/api/imports", Roles(STAFF), 200),
+        route(Method::GET, "/api/imports/{id}", Roles(STAFF), 200),
+        route(Method::GET, "/api/imports/{id}/errors", Roles(STAFF), 200),
         route(Method::GET, "/api/tickets/{id}/attachments", Roles(ALL), 200),
         route(Method::POST, "/api/tickets/{id}/attachments", Roles(WORKERS), 201),
         route(Method::POST, "/api/tickets/{id}/attachments/{aid}/confirm", Roles(WORKERS), 200),
@@ -169,6 +173,14 @@ async fn prepare(
         (_, "/api/reports/kpis") => (format!("{path}?from=2026-11-01&to=2026-11-30&group_by=region"), None),
         (_, "/api/reports/kpis/tickets") => (format!("{path}?from=2026-11-01&to=2026-11-30&kpi=backlog"), None),
         ("POST", "/api/exports") => (path.into(), Some(json!({"entity": "tickets"}))),
+        // A dry run of a one-site file (a JSON string here: sent as text/csv below).
+        ("POST", "/api/imports") => (format!("{path}?entity=locations"), Some(Value::String(import_file(n)))),
+        (_, "/api/imports/{id}" | "/api/imports/{id}/errors") => {
+            let uri = "/api/imports?entity=locations";
+            let made = send(app, csv_request(uri, Some(&admin.token), import_file(n))).await;
+            assert_eq!(made.status, StatusCode::OK, "{:?}", made.body);
+            (path.replace("{id}", &made.body["import_id"].to_string()), None)
+        }
         ("POST", "/api/checklists") => (path.into(), Some(json!({"name": "Inspection", "items": checklist_items()}))),
         (method, "/api/checklists/{id}") => {
             let checklist = checklist(pool).await;
@@ -299,6 +311,20 @@ async fn prepare(
     (uri, body)
 }
 
+/// A sites file of one new site.
+fn import_file(n: usize) -> String {
+    format!("code,name\r\nIMP-{n},Imported site\r\n")
+}
+
+/// A POST of a CSV body (the import's).
+fn csv_request(uri: &str, token: Option<&str>, csv: String) -> axum::http::Request<axum::body::Body> {
+    let mut builder = axum::http::Request::builder().method(Method::POST).uri(uri).header("content-type", "text/csv");
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder.body(axum::body::Body::from(csv)).unwrap()
+}
+
 /// A tiny PNG, as a device would photograph it.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n0000IHDR";
 
@@ -390,7 +416,11 @@ async fn every_route_answers_every_role_as_the_table_says(pool: PgPool) {
                 callers.iter().find_map(|(name, u)| (*name == "admin").then_some(u.as_ref()).flatten()).unwrap();
             let (uri, body) = prepare(&app, &pool, &state, &route, n, caller.as_ref(), admin).await;
             let token = caller.as_ref().map(|u| u.token.as_str());
-            let response = send(&app, request(route.method.clone(), &uri, token, body)).await;
+            let request = match (route.method.as_str(), route.path, body) {
+                ("POST", "/api/imports", Some(Value::String(csv))) => csv_request(&uri, token, csv),
+                (_, _, body) => request(route.method.clone(), &uri, token, body),
+            };
+            let response = send(&app, request).await;
             let expected = match (route.access, caller) {
                 (Access::Public, _) => route.success,
                 (Access::Roles(_), None) => StatusCode::UNAUTHORIZED,

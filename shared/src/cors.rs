@@ -14,9 +14,10 @@ use crate::idempotency;
 
 pub const ALLOW_METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
 
-/// What the web app sends: the token, JSON, the ETag it updates against, a retry's key.
-pub const ALLOW_HEADERS: [&str; 5] =
-    ["authorization", "content-type", "if-match", "if-none-match", idempotency::HEADER];
+/// What the web app sends: the token, JSON, the ETag it updates against, a retry's key, the dry
+/// run an import applies.
+pub const ALLOW_HEADERS: [&str; 6] =
+    ["authorization", "content-type", "if-match", "if-none-match", idempotency::HEADER, "x-import-checksum"];
 
 /// What the web app's code may read: the ETag for If-Match, a created row's address, how long to
 /// wait after a 429, whether an answer is a replay, and the request id to quote in a report.

@@ -174,6 +174,31 @@ fn cases() -> Vec<Case> {
             |_, r| r.body["items"].as_array().is_some_and(Vec::is_empty),
         ),
         http(
+            "imports",
+            Nothing,
+            |w| {
+                // A dry run of a one-site file, sent as API Gateway sends a text body.
+                let mut event = api_gateway_v2_event(
+                    "POST",
+                    "/api/imports",
+                    "entity=locations",
+                    Some(&w.user(Role::Supervisor).token),
+                    None,
+                );
+                event["headers"]["content-type"] = "text/csv".into();
+                event["body"] =
+                    "\u{feff}code,name,latitude,longitude\r\nJKT0002,Jakarta Kuningan,-6.23,106.83\r\n".into();
+                event
+            },
+            200,
+            |_, r| {
+                r.body["dry_run"] == true
+                    && r.body["rows"] == 1
+                    && r.body["inserted"] == 1
+                    && r.body["checksum"].as_str().is_some_and(|c| c.len() == 64)
+            },
+        ),
+        http(
             "reports",
             Nothing,
             |w| get("/api/reports/kpis", "from=2026-11-01&to=2026-11-30", w.user(Role::Viewer)),
