@@ -1,10 +1,11 @@
-//! `nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-cold-start [DIR [STARTS]]]`:
+//! `nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-imports|bench-cold-start [DIR [STARTS]]]`:
 //! the in-process benchmarks (tickets list and map, SLA sweep, PM generator and forecast) and the
 //! cold-start measurement, each on a scratch database (`DATABASE_URL`) that `bench/run` and
 //! `scripts/bench-*` create. Benchmarks print figures; they assert nothing.
 
 mod bench;
 mod cold_start;
+mod imports;
 mod pm;
 mod reports;
 
@@ -15,7 +16,7 @@ use nexus_shared::ApiError;
 use nexus_shared::config::{Env, FromEnv};
 use nexus_shared::db::MIGRATOR;
 
-const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-cold-start [DIR [STARTS]]]   \
+const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-imports|bench-cold-start [DIR [STARTS]]]   \
                      (DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 enum Command {
@@ -29,6 +30,8 @@ enum Command {
     /// KPI rollup and report figures: a year of days rolled up, then the report over a year
     /// (TICKETS tickets at 10,000 sites, default 500,000).
     Reports { tickets: i64 },
+    /// Bulk import figures: 10,000 sites and 50,000 devices, dry run and apply, twice each.
+    Imports,
     /// Time STARTS cold starts of every built Lambda under DIR (`target/lambda`).
     ColdStart { dir: std::path::PathBuf, starts: usize },
 }
@@ -45,6 +48,7 @@ impl Command {
             ["bench-pm", n] => Some(Command::Pm { tickets: n.parse().ok().filter(|n: &i64| *n >= 0)? }),
             ["bench-reports"] => Some(Command::Reports { tickets: 500_000 }),
             ["bench-reports", n] => Some(Command::Reports { tickets: count(n)? }),
+            ["bench-imports"] => Some(Command::Imports),
             ["bench-cold-start", rest @ ..] if rest.len() <= 2 => {
                 let dir = rest.first().map_or("target/lambda", |d| d).into();
                 let starts = rest.get(1).map_or(Some(11), |n| n.parse().ok().filter(|n| *n > 0))?;
@@ -67,6 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Command::Sweep { open } => bench_sweep(&states, open).await?,
         Command::Pm { tickets } => pm::run(&states, tickets).await?,
         Command::Reports { tickets } => reports::run(&states, tickets).await?,
+        Command::Imports => imports::run(&states).await?,
         Command::ColdStart { dir, starts } => {
             println!("Cold starts through the loopback Runtime API, median of {starts} starts each:\n");
             println!("{}", cold_start::HEADER);
