@@ -23,8 +23,12 @@ pub async fn load(states: &States, tickets: i64) -> Result<Duration, ApiError> {
 
 /// The scale preset at `sites` sites with `devices` devices and `tickets` tickets.
 pub async fn load_fleet(states: &States, sites: i64, devices: i64, tickets: i64) -> Result<Duration, ApiError> {
+    load_preset(states, Preset::scale(sites, devices, tickets)).await
+}
+
+/// Loads `preset` into the scratch database; the time it took.
+pub async fn load_preset(states: &States, preset: Preset) -> Result<Duration, ApiError> {
     let started = Instant::now();
-    let preset = Preset::scale(sites, devices, tickets);
     nexus_local_runner::generate::generate(&states.core.pool, states.passwords(), preset, |step| eprintln!("{step}"))
         .await?;
     Ok(started.elapsed())

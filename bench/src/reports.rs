@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, Utc};
 use nexus_local_runner::States;
+use nexus_local_runner::generate::Preset;
 use nexus_shared::ApiError;
 use nexus_shared::auth::Role;
 
@@ -28,15 +29,32 @@ fn ms(d: Duration) -> f64 {
 
 pub async fn run(states: &States, tickets: i64) -> Result<(), ApiError> {
     let pool = &states.core.pool;
-    let loaded = bench::load_fleet(states, SITES, DEVICES, tickets).await?;
-    sqlx::query("ANALYZE").execute(pool).await?;
-    println!(
-        "Loaded {SITES} sites, {DEVICES} devices and {tickets} tickets in {:.1} s (scale preset)\n",
-        loaded.as_secs_f64()
-    );
+    let now = Utc::now();
+    // NEXUS_BENCH_REUSE=data: the tickets of an earlier run stay (not loaded again); =rollup:
+    // its rollup too, and only the requests run.
+    let reuse = std::env::var("NEXUS_BENCH_REUSE").unwrap_or_default();
+    if reuse == "rollup" {
+        return requests(states, now).await;
+    }
+    if reuse != "data" {
+        // NEXUS_BENCH_SHAPE=steady: the tickets of a steady flow instead of the scale preset's burst.
+        let steady = std::env::var("NEXUS_BENCH_SHAPE").is_ok_and(|v| v == "steady");
+        let preset =
+            if steady { Preset::steady(SITES, DEVICES, tickets) } else { Preset::scale(SITES, DEVICES, tickets) };
+        let loaded = bench::load_preset(states, preset).await?;
+        sqlx::query("ANALYZE").execute(pool).await?;
+        println!(
+            "Loaded {SITES} sites, {DEVICES} devices and {tickets} tickets in {:.1} s ({})\n",
+            loaded.as_secs_f64(),
+            if steady {
+                "steady flow: even arrivals over two years, older than a week closed but 1 %"
+            } else {
+                "scale preset: 70 % closed over two years, the rest active in the last three days"
+            }
+        );
+    }
 
     // Roll up every day of the year that is over everywhere, one rebuild each.
-    let now = Utc::now();
     let today = now.date_naive();
     let from = today - Days::new(364);
     let last = nexus_report_rollup::last_over(now);
@@ -59,9 +77,13 @@ pub async fn run(states: &States, tickets: i64) -> Result<(), ApiError> {
     let days = samples.len();
     let all = started.elapsed();
     let per_day = Figures::of(samples);
-    sqlx::query("ANALYZE kpi_daily").execute(pool).await?;
-    let size: String =
-        sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('kpi_daily'))").fetch_one(pool).await?;
+    // As autovacuum would after the inserts: statistics, and the visibility map for index-only scans.
+    sqlx::query("VACUUM (ANALYZE) kpi_daily, kpi_failures").execute(pool).await?;
+    let size: String = sqlx::query_scalar(
+        "SELECT pg_size_pretty(pg_total_relation_size('kpi_daily') + pg_total_relation_size('kpi_failures'))",
+    )
+    .fetch_one(pool)
+    .await?;
     println!(
         "Rollup of {days} days ({from} to {last}): {rows_total} rows, {size} with indexes, {:.1} s in all\n",
         all.as_secs_f64()
@@ -96,7 +118,15 @@ pub async fn run(states: &States, tickets: i64) -> Result<(), ApiError> {
         nexus_report_rollup::HORIZON_DAYS,
         backfill.as_secs_f64()
     );
+    requests(states, now).await
+}
 
+/// The report requests over a year to today, over the rollup and live.
+async fn requests(states: &States, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
+    let pool = &states.core.pool;
+    let today = now.date_naive();
+    let from = today - Days::new(364);
+    let last = nexus_report_rollup::last_over(now);
     let (app, state) = (nexus_local_runner::app(states), &states.core);
     let region: String = sqlx::query_scalar(
         "SELECT region FROM locations WHERE region IS NOT NULL GROUP BY region ORDER BY count(*) DESC LIMIT 1",
@@ -131,9 +161,14 @@ pub async fn run(states: &States, tickets: i64) -> Result<(), ApiError> {
     println!(
         "\n| request (in process, a year to today) | source | median ms | p95 ms | runs |\n| --- | --- | ---: | ---: | ---: |"
     );
-    for (label, uri) in &queries {
+    // NEXUS_BENCH_ONLY=<text>: only the requests whose label contains it, and no live contrast.
+    let only = std::env::var("NEXUS_BENCH_ONLY").ok();
+    for (label, uri) in queries.iter().filter(|(label, _)| only.as_ref().is_none_or(|o| label.contains(o.as_str()))) {
         let f = bench::measure(RUNS, async || bench::request_json(&app, uri, &token).await.map(|_| ())).await?;
         println!("| {label} | rollup + today live | {:.1} | {:.1} | {RUNS} |", ms(f.median), ms(f.p95));
+    }
+    if only.is_some() {
+        return Ok(());
     }
     // The same, live: the rollup's days hidden (and put back).
     sqlx::query("CREATE TABLE kpi_rollup_days_hidden AS SELECT * FROM kpi_rollup_days").execute(pool).await?;

@@ -6,8 +6,10 @@
 //!   parts of every KPI placed on that site-local day by its own event (MTTR sums by resolution,
 //!   SLA lines by due time, PM by `scheduled_for`, first-time fix by closure, reopen by the
 //!   decision) and the backlog at the end of the day; and national rows (site 0, no assignee)
-//!   summing them per type, priority and category, which national reports read alone. Each part is computed by the report's own
-//!   population SQL (`nexus_reports::kpis::*::push_population`) for that one day, so a rolled-up
+//!   summing them per type, priority and category, which national reports read alone; and
+//!   MTBF's rows (`kpi_failures`: per asset, the day's first and last CM failure and their count).
+//!   Each part is computed by the report's own population SQL
+//!   (`nexus_reports::kpis::*::push_population`) for that one day, so a rolled-up
 //!   day and a live one cannot disagree by construction.
 //! - **Which days**: a day is rolled up once it is over at every site (UTC−12 included). Each run
 //!   rebuilds the last [`RECENT_DAYS`] such days (late events, up to 72 h, change them), plus at
@@ -29,7 +31,7 @@ use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use nexus_reports::group::GroupBy;
 use nexus_reports::kpis::sla::Line;
-use nexus_reports::kpis::{self, Scope, backlog, first_time_fix, mttr, pm_compliance};
+use nexus_reports::kpis::{self, Scope, backlog, first_time_fix, mtbf, mttr, pm_compliance};
 use nexus_reports::period::Period;
 use nexus_shared::ApiError;
 use nexus_shared::sla::Calendar;
@@ -179,6 +181,7 @@ pub async fn rebuild(pool: &PgPool, day: NaiveDate) -> Result<u64, ApiError> {
     let since = (day - NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(day)).num_days() as i32;
     sqlx::query("SELECT pg_advisory_xact_lock(4935753, $1)").bind(since).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM kpi_daily WHERE day = $1").bind(day).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM kpi_failures WHERE day = $1").bind(day).execute(&mut *tx).await?;
 
     let mut qb =
         QueryBuilder::new("INSERT INTO kpi_daily (day, location_id, ticket_type, priority, asset_category, assignee");
@@ -243,6 +246,7 @@ pub async fn rebuild(pool: &PgPool, day: NaiveDate) -> Result<u64, ApiError> {
     qb.push(") parts GROUP BY loc, tt, pr, cat, asg");
     qb.build().execute(&mut *tx).await?;
     write_mttr(&mut tx, &scope, day).await?;
+    write_failures(&mut tx, &scope, day).await?;
     // The national rows: the site rows summed per type, priority and category.
     let mut qb = QueryBuilder::new(
         "INSERT INTO kpi_daily (day, location_id, ticket_type, priority, asset_category, assignee, mttr_count,
@@ -268,8 +272,23 @@ pub async fn rebuild(pool: &PgPool, day: NaiveDate) -> Result<u64, ApiError> {
     .bind(day)
     .execute(&mut *tx)
     .await?;
+    mtbf::write_buckets(&mut tx, day).await?;
     tx.commit().await?;
     Ok(rows as u64)
+}
+
+/// MTBF's rows of the day: per asset and dimensions, the first and last CM failure and their
+/// count (the report merges days per asset).
+async fn write_failures(conn: &mut PgConnection, scope: &Scope, day: NaiveDate) -> Result<(), ApiError> {
+    let mut qb = QueryBuilder::new(
+        "INSERT INTO kpi_failures (day, asset_id, location_id, priority, asset_category, assignee, first_at, last_at, failures)
+         SELECT ",
+    );
+    qb.push_bind(day).push(", asset_id, loc, pr, cat, asg, min(created_at), max(created_at), count(*) FROM (");
+    mtbf::push_failures(scope, &mut qb, &format!("t.asset_id, {DIMS}, t.created_at"));
+    qb.push(") f GROUP BY asset_id, loc, pr, cat, asg");
+    qb.build().execute(&mut *conn).await?;
+    Ok(())
 }
 
 type Dims = (i64, String, String, Option<String>, Option<i64>);

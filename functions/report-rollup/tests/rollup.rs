@@ -249,9 +249,14 @@ impl World {
                 let q = format!("from={from}&to={to}&group_by={g}");
                 out.push((format!("admin {q}"), self.report(&q, &self.crew.admin).await));
             }
-            for filter in
-                ["ticket_type=CM", "ticket_type=PM&priority=high", "region=Papua", "group_by=location&limit=2"]
-            {
+            for filter in [
+                "ticket_type=CM",
+                "ticket_type=PM&priority=high",
+                "region=Papua",
+                "group_by=location&limit=2",
+                "group_by=month&priority=high",
+                "group_by=week&ticket_type=CM",
+            ] {
                 let q = format!("from={from}&to={to}&{filter}");
                 out.push((format!("admin {q}"), self.report(&q, &self.crew.admin).await));
             }
@@ -343,14 +348,36 @@ async fn reports_over_the_rollup_equal_the_live_reports(pool: PgPool) {
     let sept = w.report("from=2026-09-01&to=2026-09-30", &w.crew.admin).await;
     let before = live[0].1["groups"][0]["sla_response_compliance"]["denominator"].as_i64().unwrap();
     assert_eq!(sept["groups"][0]["sla_response_compliance"]["denominator"].as_i64().unwrap(), 2 * before);
+    // MTBF from its own rollup: September's failure rows gone, September has no MTBF.
+    assert!(sept["groups"][0]["mtbf_hours"]["denominator"].as_i64().unwrap() > 0);
+    sqlx::query("DELETE FROM kpi_failures WHERE day BETWEEN '2026-09-01' AND '2026-09-30'")
+        .execute(&w.pool)
+        .await
+        .unwrap();
+    let sept = w.report("from=2026-09-01&to=2026-09-30", &w.crew.admin).await;
+    assert_eq!(sept["groups"][0]["mtbf_hours"]["denominator"].as_i64().unwrap(), 0);
+    // A national report by month reads a whole month's MTBF from its bucket row.
+    let by_month = "from=2026-09-01&to=2026-10-31&group_by=month";
+    let before = w.report(by_month, &w.crew.admin).await["groups"][1]["mtbf_hours"].clone();
+    assert!(before["denominator"].as_i64().unwrap() > 0, "{before}");
+    sqlx::query("UPDATE kpi_mtbf_buckets SET assets = assets * 3 WHERE bucket = '2026-10-01' AND kind = 'month'")
+        .execute(&w.pool)
+        .await
+        .unwrap();
+    let after = &w.report(by_month, &w.crew.admin).await["groups"][1]["mtbf_hours"];
+    assert_eq!(after["denominator"].as_i64().unwrap(), 3 * before["denominator"].as_i64().unwrap());
 }
 
+/// The day's rows of both rollup tables, as text.
 async fn day_rows(pool: &PgPool, day: NaiveDate) -> Vec<String> {
-    sqlx::query_scalar("SELECT k::text FROM kpi_daily k WHERE day = $1 ORDER BY k::text")
-        .bind(day)
-        .fetch_all(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT k::text FROM kpi_daily k WHERE day = $1
+         UNION ALL SELECT 'failures' || f::text FROM kpi_failures f WHERE day = $1 ORDER BY 1",
+    )
+    .bind(day)
+    .fetch_all(pool)
+    .await
+    .unwrap()
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -359,7 +386,8 @@ async fn rebuilding_a_day_is_idempotent(pool: PgPool) {
     let day: NaiveDate = "2026-09-15".parse().unwrap();
     let first = rebuild(&w.pool, day).await.unwrap();
     let rows = day_rows(&w.pool, day).await;
-    assert!(first > 0 && first as usize == rows.len());
+    let failures = rows.iter().filter(|r| r.starts_with("failures")).count();
+    assert!(first > 0 && failures > 0 && first as usize + failures == rows.len());
     let again = rebuild(&w.pool, day).await.unwrap();
     assert_eq!((again, day_rows(&w.pool, day).await), (first, rows));
     // Two at once: serialised by the day's lock, same rows.

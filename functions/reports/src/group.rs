@@ -139,6 +139,22 @@ impl GroupBy {
     }
 }
 
+impl GroupBy {
+    /// Week or month: the whole bucket (first and last day) that holds `day`.
+    pub fn bucket(self, day: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+        let first = match self {
+            GroupBy::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
+            GroupBy::Month => day.with_day(1)?,
+            _ => return None,
+        };
+        let next = match self {
+            GroupBy::Week => first + Days::new(7),
+            _ => first_of_next_month(first),
+        };
+        Some((first, next.pred_opt()?))
+    }
+}
+
 pub fn week_key(date: NaiveDate) -> String {
     let w = date.iso_week();
     format!("{}-W{:02}", w.year(), w.week())
@@ -205,6 +221,15 @@ mod tests {
         assert_eq!(GroupBy::Region.label(NONE_KEY, None), "No region");
         assert_eq!(GroupBy::Location.label("JKT0001", Some("Jakarta Sudirman")), "Jakarta Sudirman");
         assert_eq!(GroupBy::None.label("all", None), "All");
+    }
+
+    #[test]
+    fn a_bucket_is_the_whole_week_or_month() {
+        assert_eq!(GroupBy::Week.bucket(d("2026-11-29")), Some((d("2026-11-23"), d("2026-11-29"))));
+        assert_eq!(GroupBy::Week.bucket(d("2026-11-30")), Some((d("2026-11-30"), d("2026-12-06"))));
+        assert_eq!(GroupBy::Month.bucket(d("2028-02-10")), Some((d("2028-02-01"), d("2028-02-29"))));
+        assert_eq!(GroupBy::Month.bucket(d("2026-12-31")), Some((d("2026-12-01"), d("2026-12-31"))));
+        assert_eq!(GroupBy::Region.bucket(d("2026-12-31")), None);
     }
 
     /// Buckets cut at the period's ends; each names the last date it covers.

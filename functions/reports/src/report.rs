@@ -193,7 +193,7 @@ pub async fn kpis(
 }
 
 /// The report of a resolved query: the rollup for the days it holds, live SQL for the rest
-/// (today, days not rolled up yet), MTBF live over the whole period.
+/// (today, days not rolled up yet).
 pub async fn build(
     pool: &PgPool,
     scope: &Scope,
@@ -207,7 +207,7 @@ pub async fn build(
         backlog::snapshots(scope).into_iter().partition(|(_, day)| coverage.rolled.binary_search(day).is_ok());
     let rolled_snaps: Vec<NaiveDate> = rolled_snaps.into_iter().map(|(_, day)| day).collect();
     let (mtbf, sums, rolled_backlog, live_backlog) = tokio::try_join!(
-        kpis::mtbf::figures(pool, scope),
+        kpis::mtbf::figures(pool, scope, &coverage.rolled, &fresh_gaps),
         rollup::sums(pool, scope, &coverage),
         rollup::backlog(pool, scope, rolled_snaps),
         backlog::figures_at(pool, scope, live_snaps),

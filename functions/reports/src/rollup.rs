@@ -4,7 +4,8 @@
 //! A day is read from the rollup when `kpi_rollup_days` lists it (the function rolls up only
 //! days that are over at every site); first-time fix and PM compliance only when that day is
 //! also `settled` (rebuilt after their 30-day windows and grace ended, see the function). MTBF
-//! pairs consecutive failures, which no daily sum holds: it is always read live.
+//! pairs consecutive failures, which no daily sum holds: its rollup (`kpi_failures`) keeps each
+//! asset's first and last failure and their count per day, merged per asset by the report.
 
 use chrono::{Days, NaiveDate};
 use nexus_shared::ApiResult;
@@ -83,21 +84,45 @@ pub struct Sums {
 
 /// Whether the national rows answer the scope: no site, region or assignee in its filters,
 /// grouping or visibility.
-fn national(scope: &Scope) -> bool {
+pub(crate) fn national(scope: &Scope) -> bool {
     scope.region.is_none()
         && scope.location_ids.is_none()
         && scope.visibility == Visibility::All
         && !matches!(scope.group_by, GroupBy::Region | GroupBy::Location | GroupBy::Technician)
 }
 
-/// `… FROM kpi_daily k JOIN <days> r JOIN locations l … WHERE <the scope's filters>`, ready
-/// for ` AND …`; `r` is `(day, settled)` of the days to read.
-fn push_from(scope: &Scope, qb: &mut QueryBuilder<Postgres>, key: &str, days: Vec<NaiveDate>, settled: Vec<bool>) {
-    qb.push(" FROM kpi_daily k JOIN unnest(").push_bind(days).push("::date[], ").push_bind(settled);
+/// A rollup table as the report reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// `kpi_daily`: rows per site and national rows (site 0).
+    Daily,
+    /// `kpi_failures` (every failure is a CM ticket): rows per site and asset only; a national
+    /// report reads them all without joining the sites.
+    Failures,
+}
+
+/// `… FROM <table> k JOIN <days> r JOIN locations l … WHERE <the scope's filters>`, ready for
+/// ` AND …`; `r` is `(day, settled)` of the days to read.
+fn push_from(
+    scope: &Scope,
+    qb: &mut QueryBuilder<Postgres>,
+    key: &str,
+    table: Table,
+    days: Vec<NaiveDate>,
+    settled: Vec<bool>,
+) {
+    match table {
+        Table::Daily => qb.push(" FROM kpi_daily k"),
+        Table::Failures => qb.push(" FROM (SELECT *, 'CM'::text AS ticket_type FROM kpi_failures) k"),
+    };
+    qb.push(" JOIN unnest(").push_bind(days).push("::date[], ").push_bind(settled);
     qb.push("::bool[]) AS r (day, settled) ON r.day = k.day");
     if national(scope) {
-        // Neither site, region nor assignee matters: the national rows alone.
-        qb.push(" WHERE k.location_id = 0");
+        // Neither site, region nor assignee matters: the national rows alone (every failure row).
+        qb.push(match table {
+            Table::Daily => " WHERE k.location_id = 0",
+            Table::Failures => " WHERE true",
+        });
         if let Some(ticket_type) = scope.ticket_type {
             qb.push(" AND k.ticket_type = ").push_bind(ticket_type.as_str());
         }
@@ -131,6 +156,19 @@ fn push_from(scope: &Scope, qb: &mut QueryBuilder<Postgres>, key: &str, days: Ve
     }
 }
 
+/// `SELECT key, label, asset_id, first_at, last_at, failures FROM kpi_failures …`: MTBF's
+/// rolled-up failures of `days` (ascending), per group key and asset.
+pub fn push_failures(scope: &Scope, qb: &mut QueryBuilder<Postgres>, days: &[NaiveDate]) {
+    let key = scope.group_by.rollup_key_sql();
+    qb.push(format_args!(
+        "SELECT {key} AS key, {} AS label, k.asset_id, k.first_at, k.last_at, k.failures",
+        scope.group_by.label_sql()
+    ));
+    let (first, last) = (days.first().copied(), days.last().copied());
+    push_from(scope, qb, &key, Table::Failures, days.to_vec(), vec![false; days.len()]);
+    qb.push(" AND k.day BETWEEN ").push_bind(first).push(" AND ").push_bind(last);
+}
+
 /// Every additive KPI per group over the rolled-up days of the period, in one pass over the
 /// rows (first-time fix and PM compliance over the settled days only).
 pub async fn sums(pool: &PgPool, scope: &Scope, coverage: &Coverage) -> ApiResult<Vec<Figure<Sums>>> {
@@ -152,7 +190,7 @@ pub async fn sums(pool: &PgPool, scope: &Scope, coverage: &Coverage) -> ApiResul
             sum(k.reopen_rejected)::float8, sum(k.reopen_decided)::int8",
         scope.group_by.label_sql()
     ));
-    push_from(scope, &mut qb, &key, coverage.rolled.clone(), settled);
+    push_from(scope, &mut qb, &key, Table::Daily, coverage.rolled.clone(), settled);
     // The index range of the days (the join above keeps exactly the listed ones).
     qb.push(" AND k.day BETWEEN ").push_bind(first).push(" AND ").push_bind(last);
     qb.push(" GROUP BY 1, 2");
@@ -191,7 +229,7 @@ pub async fn backlog(pool: &PgPool, scope: &Scope, days: Vec<NaiveDate>) -> ApiR
         scope.group_by.label_sql()
     ));
     let settled = vec![false; days.len()];
-    push_from(scope, &mut qb, &key, days.clone(), settled);
+    push_from(scope, &mut qb, &key, Table::Daily, days.clone(), settled);
     qb.push(" AND k.day = ANY(").push_bind(days).push(") AND k.backlog_total > 0 GROUP BY 1, 2");
     type Row = (String, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;

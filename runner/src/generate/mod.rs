@@ -40,6 +40,9 @@ pub struct Preset {
     /// Tickets: every state in equal numbers within the last two days (the demo), or a fleet's
     /// shares — 70 % closed over two years, the rest active in the last three days.
     pub every_state_equally: bool,
+    /// A fleet's steady flow instead: arrivals even over two years, and what is older than a
+    /// week closed but for 1 % left in the backlog (what the fleet shares leave on recent days).
+    pub steady_flow: bool,
     /// The demo's PM plans (see [`pm`]).
     pub pm_plans: bool,
 }
@@ -53,6 +56,7 @@ impl Preset {
             technicians: 0,
             tickets: 56,
             every_state_equally: true,
+            steady_flow: false,
             pm_plans: true,
         }
     }
@@ -65,8 +69,14 @@ impl Preset {
             technicians: (sites / 50).max(20),
             tickets,
             every_state_equally: false,
+            steady_flow: false,
             pm_plans: false,
         }
+    }
+
+    /// [`Preset::scale`] with the tickets of a steady flow (see [`Preset::steady_flow`]).
+    pub fn steady(sites: i64, devices: i64, tickets: i64) -> Self {
+        Self { steady_flow: true, ..Self::scale(sites, devices, tickets) }
     }
 
     /// Whose e-mails the tickets' technicians and supervisors have.

@@ -27,11 +27,14 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
               shaped AS (
                   SELECT g, device_rn, late_r, late_f,
                          CASE WHEN $3 THEN (ARRAY['open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', 'cancelled'])[1 + g % 7]
+                              WHEN $4 AND spread * 730 > 7 AND s < 0.99 THEN 'closed'
+                              WHEN $4 AND spread * 730 > 7 THEN 'open'
                               WHEN s < 0.70 THEN 'closed' WHEN s < 0.80 THEN 'open' WHEN s < 0.88 THEN 'assigned'
                               WHEN s < 0.95 THEN 'in_progress' WHEN s < 0.97 THEN 'on_hold' ELSE 'resolved' END AS status,
                          CASE WHEN p < 0.05 THEN 'critical' WHEN p < 0.25 THEN 'high' WHEN p < 0.70 THEN 'medium' ELSE 'low' END AS priority,
                          CASE WHEN t < 0.25 THEN 'PM' ELSE 'CM' END AS ticket_type,
                          CASE WHEN $3 THEN now() - spread * interval '2 days'
+                              WHEN $4 THEN now() - spread * interval '730 days'
                               WHEN s < 0.70 THEN now() - interval '3 days' - spread * interval '727 days'
                               ELSE now() - spread * interval '3 days' END AS created
                   FROM base
@@ -80,6 +83,7 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
     .bind(preset.tickets)
     .bind(preset.staff_domain())
     .bind(preset.every_state_equally)
+    .bind(preset.steady_flow)
     .execute(conn)
     .await?;
     Ok(result.rows_affected())
