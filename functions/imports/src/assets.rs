@@ -156,6 +156,7 @@ pub async fn apply(
         purchase_date.push(d.purchase_date);
         status.push(d.status.as_str());
     }
+    let started = std::time::Instant::now();
     let written: Vec<Written> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO assets AS a (location_id, tag, name, category, purchase_date, status)
          SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[])
@@ -174,8 +175,12 @@ pub async fn apply(
     .bind(status)
     .fetch_all(&mut *conn)
     .await?;
+    let upserted = started.elapsed();
     let inserted = written.iter().filter(|w| w.inserted).count();
     let changes = written.iter().map(|w| ((!w.inserted).then(|| checked.stored.get(&w.asset.tag)).flatten(), &w.asset));
     audit::record_all(conn, actor, changes).await?;
+    let upsert_ms = upserted.as_millis() as u64;
+    let audit_ms = (started.elapsed() - upserted).as_millis() as u64;
+    tracing::info!(upsert_ms, audit_ms, rows = n, "import written");
     Ok((inserted, written.len() - inserted))
 }

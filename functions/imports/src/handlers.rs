@@ -185,8 +185,10 @@ pub async fn create(
     // inside its transaction, the stored rows it changes locked, so what is written is what was
     // checked now (the data may have moved since the dry run: a 422 report then).
     check_dry_run(&mut *state.pool.acquire().await?, claimed.as_deref(), &checksum, query.entity).await?;
+    let started = std::time::Instant::now();
     let mut tx = state.pool.begin().await?;
     let checked = Checked::of(&mut tx, query.entity, file, true).await?;
+    let check_ms = started.elapsed().as_millis() as u64;
     if checked.has_errors() {
         tx.rollback().await?;
         let (rows, counts, errors) = checked.parts();
@@ -199,7 +201,8 @@ pub async fn create(
         report::save(&mut tx, &actor, outcome(rows, (inserted, updated, rows - inserted - updated), Vec::new()))
             .await?;
     tx.commit().await?;
-    tracing::info!(import_id = report.summary.import_id, entity = %query.entity, rows, inserted, updated, "import applied");
+    let total_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(import_id = report.summary.import_id, entity = %query.entity, rows, inserted, updated, check_ms, total_ms, "import applied");
     Ok((StatusCode::CREATED, axum::Json(report)).into_response())
 }
 

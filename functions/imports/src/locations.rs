@@ -121,6 +121,7 @@ pub async fn apply(
         region.push(d.region.as_deref());
         geofence_m.push(d.geofence_m);
     }
+    let started = std::time::Instant::now();
     let written: Vec<Written> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO locations AS l (code, name, address, latitude, longitude, timezone, region, geofence_m)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::int4[])
@@ -143,9 +144,13 @@ pub async fn apply(
     .bind(geofence_m)
     .fetch_all(&mut *conn)
     .await?;
+    let upserted = started.elapsed();
     let inserted = written.iter().filter(|w| w.inserted).count();
     let changes =
         written.iter().map(|w| ((!w.inserted).then(|| checked.stored.get(&w.location.code)).flatten(), &w.location));
     audit::record_all(conn, actor, changes).await?;
+    let upsert_ms = upserted.as_millis() as u64;
+    let audit_ms = (started.elapsed() - upserted).as_millis() as u64;
+    tracing::info!(upsert_ms, audit_ms, rows = n, "import written");
     Ok((inserted, written.len() - inserted))
 }
