@@ -202,15 +202,28 @@ pub async fn build(
     to: NaiveDate,
 ) -> ApiResult<KpiReport> {
     let coverage = Coverage::read(pool, scope.period).await?;
-    let (fresh_gaps, slow_gaps) = (gaps(scope.period, &coverage.rolled), gaps(scope.period, &coverage.settled));
+    let fresh_gaps = gaps(scope.period, &coverage.rolled);
+    let (ftf_gaps, pm_gaps) = (gaps(scope.period, &coverage.ftf), gaps(scope.period, &coverage.settled));
     let (rolled_snaps, live_snaps): (Vec<_>, Vec<_>) =
         backlog::snapshots(scope).into_iter().partition(|(_, day)| coverage.rolled.binary_search(day).is_ok());
     let rolled_snaps: Vec<NaiveDate> = rolled_snaps.into_iter().map(|(_, day)| day).collect();
-    let (mtbf, sums, rolled_backlog, live_backlog) = tokio::try_join!(
+    // The rollup's days and, at once, live SQL over the gaps: the days it does not hold (for
+    // first-time fix and PM compliance, the days not final in it).
+    let (mtbf, sums, rolled_backlog, live_backlog, fresh, ftf, pm) = tokio::try_join!(
         kpis::mtbf::figures(pool, scope, &coverage.rolled, &fresh_gaps),
         rollup::sums(pool, scope, &coverage),
         rollup::backlog(pool, scope, rolled_snaps),
         backlog::figures_at(pool, scope, live_snaps),
+        over_gaps(scope, &fresh_gaps, |s| async move {
+            tokio::try_join!(
+                kpis::mttr::figures(pool, &s),
+                kpis::sla::figures(pool, &s, Line::Response),
+                kpis::sla::figures(pool, &s, Line::Resolution),
+                kpis::reopen::figures(pool, &s),
+            )
+        }),
+        over_gaps(scope, &ftf_gaps, |s| async move { kpis::first_time_fix::figures(pool, &s).await }),
+        over_gaps(scope, &pm_gaps, |s| async move { kpis::pm_compliance::figures(pool, &s).await }),
     )?;
 
     let group_by = scope.group_by;
@@ -241,38 +254,17 @@ pub async fn build(
     });
     groups.apply(rolled_backlog, group_by, |g, b| g.backlog = g.backlog.plus(b));
     groups.apply(live_backlog, group_by, |g, b| g.backlog = g.backlog.plus(b));
-    // Live over the gaps: the days the rollup does not hold (settled days for the slow KPIs).
-    for i in 0..fresh_gaps.len().max(slow_gaps.len()) {
-        let fresh = fresh_gaps.get(i).map(|p| Scope { period: *p, ..scope.clone() });
-        let slow = slow_gaps.get(i).map(|p| Scope { period: *p, ..scope.clone() });
-        let (fresh, slow) = tokio::try_join!(
-            async {
-                let Some(s) = &fresh else { return Ok(None) };
-                tokio::try_join!(
-                    kpis::mttr::figures(pool, s),
-                    kpis::sla::figures(pool, s, Line::Response),
-                    kpis::sla::figures(pool, s, Line::Resolution),
-                    kpis::reopen::figures(pool, s),
-                )
-                .map(Some)
-            },
-            async {
-                let Some(s) = &slow else { return Ok(None) };
-                tokio::try_join!(kpis::first_time_fix::figures(pool, s), kpis::pm_compliance::figures(pool, s))
-                    .map(Some)
-            },
-        )?;
-        if let Some((mttr, response, resolution, reopen)) = fresh {
-            groups.apply(mttr, group_by, add_mttr);
-            groups.apply(response, group_by, |g, r| g.sla_response_compliance = g.sla_response_compliance.plus(r));
-            groups
-                .apply(resolution, group_by, |g, r| g.sla_resolution_compliance = g.sla_resolution_compliance.plus(r));
-            groups.apply(reopen, group_by, |g, r| g.reopen_rate = g.reopen_rate.plus(r));
-        }
-        if let Some((ftf, pm)) = slow {
-            groups.apply(ftf, group_by, add_ftf);
-            groups.apply(pm, group_by, |g, r| g.pm_compliance = g.pm_compliance.plus(r));
-        }
+    for (mttr, response, resolution, reopen) in fresh {
+        groups.apply(mttr, group_by, add_mttr);
+        groups.apply(response, group_by, |g, r| g.sla_response_compliance = g.sla_response_compliance.plus(r));
+        groups.apply(resolution, group_by, |g, r| g.sla_resolution_compliance = g.sla_resolution_compliance.plus(r));
+        groups.apply(reopen, group_by, |g, r| g.reopen_rate = g.reopen_rate.plus(r));
+    }
+    for f in ftf {
+        groups.apply(f, group_by, add_ftf);
+    }
+    for p in pm {
+        groups.apply(p, group_by, |g, r| g.pm_compliance = g.pm_compliance.plus(r));
     }
     let mut list = groups.list;
     // Groups found in the data follow the fixed ones, in key order (user ids numerically, `(none)` last).
@@ -283,6 +275,19 @@ pub async fn build(
         _ => a.key.cmp(&b.key),
     });
     Ok(KpiReport { definition_version: DEFINITION_VERSION, from, to, group_by, groups: list, next_cursor })
+}
+
+/// `f` over the scope of each gap in turn (gaps are few: today, days not rolled up yet).
+async fn over_gaps<T, F: Future<Output = ApiResult<T>>>(
+    scope: &Scope,
+    gaps: &[Period],
+    f: impl Fn(Scope) -> F,
+) -> ApiResult<Vec<T>> {
+    let mut out = Vec::with_capacity(gaps.len());
+    for period in gaps {
+        out.push(f(Scope { period: *period, ..scope.clone() }).await?);
+    }
+    Ok(out)
 }
 
 fn add_mttr(g: &mut KpiGroup, m: Mttr) {

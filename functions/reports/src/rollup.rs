@@ -2,8 +2,9 @@
 //! which days of a period it holds, the gaps the report reads live, and the sums per group.
 //!
 //! A day is read from the rollup when `kpi_rollup_days` lists it (the function rolls up only
-//! days that are over at every site); first-time fix and PM compliance only when that day is
-//! also `settled` (rebuilt after their 30-day windows and grace ended, see the function). MTBF
+//! days that are over at every site); PM compliance only when that day is also `settled`
+//! (rebuilt after its grace ended, see the function), first-time fix when settled or while every
+//! closure of the day is still pending ([`Coverage::read`]). MTBF
 //! pairs consecutive failures, which no daily sum holds: its rollup (`kpi_failures`) keeps each
 //! asset's first and last failure and their count per day, merged per asset by the report.
 
@@ -24,24 +25,37 @@ use crate::period::Period;
 pub struct Coverage {
     /// Rolled up: every KPI but first-time fix and PM compliance may be read from the rollup.
     pub rolled: Vec<NaiveDate>,
-    /// Rolled up after they settled: first-time fix and PM compliance too.
+    /// Rolled up after they settled: PM compliance too.
     pub settled: Vec<NaiveDate>,
+    /// First-time fix too: the settled days, and the days whose closures were all still pending
+    /// when last rebuilt and still are (see [`Coverage::read`]).
+    pub ftf: Vec<NaiveDate>,
 }
 
 impl Coverage {
     /// The period's rolled-up days that are over at every site (a day rebuilt by hand before
     /// it ended is not trusted).
+    ///
+    /// First-time fix of a day that has not settled is final in the rollup while none of its
+    /// closures' 30-day windows has ended (the earliest begins at the day's start at UTC+14) and
+    /// the last rebuild came after its late events (72 h after the day ended at UTC−12): every
+    /// closure counts as pending, then as now. Only the few days around the windows' end (and
+    /// the recent ones) are read live.
     pub async fn read(pool: &PgPool, period: Period) -> ApiResult<Coverage> {
-        let rows: Vec<(NaiveDate, bool)> = sqlx::query_as(
-            "SELECT day, settled FROM kpi_rollup_days WHERE day BETWEEN $1 AND $2
+        let rows: Vec<(NaiveDate, bool, bool)> = sqlx::query_as(
+            "SELECT day, settled, settled OR (
+                     rolled_at >= (day + 1)::timestamp AT TIME ZONE 'UTC' + interval '12 hours' + interval '72 hours'
+                     AND now() < day::timestamp AT TIME ZONE 'UTC' - interval '14 hours' + interval '30 days')
+             FROM kpi_rollup_days WHERE day BETWEEN $1 AND $2
                  AND day < (now() AT TIME ZONE 'UTC' - interval '12 hours')::date ORDER BY day",
         )
         .bind(period.from)
         .bind(period.to)
         .fetch_all(pool)
         .await?;
-        let settled = rows.iter().filter(|(_, s)| *s).map(|(d, _)| *d).collect();
-        Ok(Coverage { rolled: rows.into_iter().map(|(d, _)| d).collect(), settled })
+        let settled = rows.iter().filter(|(_, s, _)| *s).map(|(d, ..)| *d).collect();
+        let ftf = rows.iter().filter(|(.., f)| *f).map(|(d, ..)| *d).collect();
+        Ok(Coverage { rolled: rows.into_iter().map(|(d, ..)| d).collect(), settled, ftf })
     }
 }
 
@@ -102,7 +116,8 @@ enum Table {
 }
 
 /// `… FROM <table> k JOIN <days> r JOIN locations l … WHERE <the scope's filters>`, ready for
-/// ` AND …`; `r` is `(day, settled)` of the days to read.
+/// ` AND …`; `r` is `(day, settled, ftf)` of the days to read (PM compliance and first-time fix
+/// may be read from the rollup).
 fn push_from(
     scope: &Scope,
     qb: &mut QueryBuilder<Postgres>,
@@ -110,13 +125,14 @@ fn push_from(
     table: Table,
     days: Vec<NaiveDate>,
     settled: Vec<bool>,
+    ftf: Vec<bool>,
 ) {
     match table {
         Table::Daily => qb.push(" FROM kpi_daily k"),
         Table::Failures => qb.push(" FROM (SELECT *, 'CM'::text AS ticket_type FROM kpi_failures) k"),
     };
-    qb.push(" JOIN unnest(").push_bind(days).push("::date[], ").push_bind(settled);
-    qb.push("::bool[]) AS r (day, settled) ON r.day = k.day");
+    qb.push(" JOIN unnest(").push_bind(days).push("::date[], ").push_bind(settled).push("::bool[], ");
+    qb.push_bind(ftf).push("::bool[]) AS r (day, settled, ftf) ON r.day = k.day");
     if national(scope) {
         // Neither site, region nor assignee matters: the national rows alone (every failure row).
         qb.push(match table {
@@ -165,18 +181,20 @@ pub fn push_failures(scope: &Scope, qb: &mut QueryBuilder<Postgres>, days: &[Nai
         scope.group_by.label_sql()
     ));
     let (first, last) = (days.first().copied(), days.last().copied());
-    push_from(scope, qb, &key, Table::Failures, days.to_vec(), vec![false; days.len()]);
+    push_from(scope, qb, &key, Table::Failures, days.to_vec(), vec![false; days.len()], vec![false; days.len()]);
     qb.push(" AND k.day BETWEEN ").push_bind(first).push(" AND ").push_bind(last);
 }
 
 /// Every additive KPI per group over the rolled-up days of the period, in one pass over the
-/// rows (first-time fix and PM compliance over the settled days only).
+/// rows (PM compliance over the settled days only, first-time fix over [`Coverage::ftf`]).
 pub async fn sums(pool: &PgPool, scope: &Scope, coverage: &Coverage) -> ApiResult<Vec<Figure<Sums>>> {
     let (Some(&first), Some(&last)) = (coverage.rolled.first(), coverage.rolled.last()) else {
         return Ok(Vec::new());
     };
     let key = scope.group_by.rollup_key_sql();
-    let settled: Vec<bool> = coverage.rolled.iter().map(|d| coverage.settled.binary_search(d).is_ok()).collect();
+    let flag =
+        |days: &[NaiveDate]| -> Vec<bool> { coverage.rolled.iter().map(|d| days.binary_search(d).is_ok()).collect() };
+    let (settled, ftf) = (flag(&coverage.settled), flag(&coverage.ftf));
     let mut qb = QueryBuilder::new(format!(
         "SELECT {key} AS key, {} AS label,
             sum(k.mttr_count)::int8, sum(k.mttr_wall_hours)::float8, sum(k.mttr_working_hours)::float8,
@@ -184,13 +202,13 @@ pub async fn sums(pool: &PgPool, scope: &Scope, coverage: &Coverage) -> ApiResul
             sum(k.resolution_met)::float8, sum(k.resolution_due)::int8,
             COALESCE(sum(k.pm_met) FILTER (WHERE r.settled), 0)::float8,
             COALESCE(sum(k.pm_due) FILTER (WHERE r.settled), 0)::int8,
-            COALESCE(sum(k.ftf_fixed) FILTER (WHERE r.settled), 0)::float8,
-            COALESCE(sum(k.ftf_decided) FILTER (WHERE r.settled), 0)::int8,
-            COALESCE(sum(k.ftf_pending) FILTER (WHERE r.settled), 0)::int8,
+            COALESCE(sum(k.ftf_fixed) FILTER (WHERE r.ftf), 0)::float8,
+            COALESCE(sum(k.ftf_decided) FILTER (WHERE r.ftf), 0)::int8,
+            COALESCE(sum(k.ftf_pending) FILTER (WHERE r.ftf), 0)::int8,
             sum(k.reopen_rejected)::float8, sum(k.reopen_decided)::int8",
         scope.group_by.label_sql()
     ));
-    push_from(scope, &mut qb, &key, Table::Daily, coverage.rolled.clone(), settled);
+    push_from(scope, &mut qb, &key, Table::Daily, coverage.rolled.clone(), settled, ftf);
     // The index range of the days (the join above keeps exactly the listed ones).
     qb.push(" AND k.day BETWEEN ").push_bind(first).push(" AND ").push_bind(last);
     qb.push(" GROUP BY 1, 2");
@@ -228,8 +246,8 @@ pub async fn backlog(pool: &PgPool, scope: &Scope, days: Vec<NaiveDate>) -> ApiR
             sum(k.backlog_on_hold)::int8",
         scope.group_by.label_sql()
     ));
-    let settled = vec![false; days.len()];
-    push_from(scope, &mut qb, &key, Table::Daily, days.clone(), settled);
+    let unused = vec![false; days.len()];
+    push_from(scope, &mut qb, &key, Table::Daily, days.clone(), unused.clone(), unused);
     qb.push(" AND k.day = ANY(").push_bind(days).push(") AND k.backlog_total > 0 GROUP BY 1, 2");
     type Row = (String, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
