@@ -82,7 +82,8 @@ impl<S: Send + Sync> FromRequest<S> for CsvFile {
 }
 
 /// A rejected file: the validation problem (`errors` as `{field: "row 12: latitude", message}`)
-/// with the import's report as `report`.
+/// with the import's report as `report`. A request refused before its file is read (a bad query
+/// parameter, a missing or malformed `X-Import-Checksum`) is the plain problem, without `report`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ImportProblem {
@@ -92,7 +93,7 @@ pub struct ImportProblem {
     status: u16,
     detail: String,
     errors: Vec<nexus_shared::error::FieldError>,
-    report: ImportReport,
+    report: Option<ImportReport>,
 }
 
 /// Checks a CSV file of sites or devices and, when told, applies it (admins and supervisors).
