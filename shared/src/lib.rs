@@ -37,6 +37,7 @@ pub mod text_enum;
 pub mod ticket;
 pub mod user;
 pub mod validate;
+pub mod webhook;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
