@@ -1,5 +1,6 @@
 //! The audit log: one row per change, written on the change's own transaction so neither can
-//! exist without the other.
+//! exist without the other; [`record`] also writes the change's webhook events there
+//! (`webhook::change`).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -33,6 +34,7 @@ crate::text_enum! {
         Checklist = "checklist",
         Visit = "visit",
         Export = "export",
+        Webhook = "webhook",
     }
 }
 
@@ -81,7 +83,8 @@ pub async fn record<T: Serialize>(
     after: Option<&T>,
 ) -> Result<(), ApiError> {
     let to_value = |v: Option<&T>| v.map(serde_json::to_value).transpose().map_err(ApiError::internal);
-    let changes = diff(to_value(before)?.as_ref(), to_value(after)?.as_ref());
+    let after = to_value(after)?;
+    let changes = diff(to_value(before)?.as_ref(), after.as_ref());
     sqlx::query(
         "INSERT INTO audit_logs (entity_type, entity_id, action, actor_id, changes, request_id)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -90,11 +93,12 @@ pub async fn record<T: Serialize>(
     .bind(entity_id)
     .bind(action.as_str())
     .bind(actor.user_id)
-    .bind(changes)
+    .bind(&changes)
     .bind(actor.request_id.as_deref())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    // The change's webhook events, in the same transaction (the outbox).
+    crate::webhook::change::emit(conn, entity, entity_id, action, &changes, after.as_ref()).await
 }
 
 /// Writes the audit rows of many changes of one entity type in one statement (a bulk import):

@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod scenario;
 pub mod schema;
 pub mod state;
+pub mod webhook;
 
 pub use built::{invoke_http, start_lambda};
 pub use exchange::{TestResponse, apigw_v2_event, delete, get, post, put, request, send, send_event};

@@ -48,6 +48,7 @@ impl Fixture {
 async fn approval_closes_the_ticket(pool: PgPool) {
     let f = setup(pool).await;
     let t = f.resolved().await;
+    testing::webhook::subscribe(&f.pool, &["approval.decided", "ticket.status_changed"]).await;
     let r = post(
         &f.approvals,
         "/api/approvals",
@@ -79,6 +80,17 @@ async fn approval_closes_the_ticket(pool: PgPool) {
     .await
     .unwrap();
     assert!(decision_logged);
+    // The decision and the closure it made are webhook events: the approval as answered, the
+    // ticket as shown.
+    let decided = testing::webhook::events(&f.pool, "approval.decided").await;
+    assert_eq!(decided.len(), 1);
+    assert_eq!(
+        (decided[0]["data"]["id"].as_i64(), decided[0]["data"]["decision"].as_str()),
+        (r.body["id"].as_i64(), Some("approve"))
+    );
+    let changed = testing::webhook::events(&f.pool, "ticket.status_changed").await;
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0]["data"], closed);
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]

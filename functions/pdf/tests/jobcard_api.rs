@@ -114,6 +114,7 @@ async fn jobcard_pdf(f: &Fixture, ticket_id: i64) -> Vec<u8> {
 async fn a_closed_ticket_gets_a_jobcard_downloadable_through_its_presigned_url(pool: PgPool) {
     let f = setup(pool).await;
     let t = f.closed_ticket().await;
+    testing::webhook::subscribe(&f.pool, &["jobcard.created"]).await;
     let r = post(&f.pdf, "/api/pdf/jobcard", &f.tech, json!({"ticket_id": t["id"]})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["key"], format!("jobcards/{}/v1.pdf", t["id"]));
@@ -149,6 +150,9 @@ async fn a_closed_ticket_gets_a_jobcard_downloadable_through_its_presigned_url(p
     .await
     .unwrap();
     assert_eq!(audit, 1);
+    let created = testing::webhook::events(&f.pool, "jobcard.created").await;
+    assert_eq!(created.len(), 1);
+    assert_eq!((&created[0]["data"]["ticket_id"], &created[0]["data"]["sha256"]), (&t["id"], &json!(digest)));
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]

@@ -339,3 +339,38 @@ async fn the_sla_check_counts_from_scheduled_for(pool: PgPool) {
     .unwrap();
     assert_eq!(flagged, 0, "six days after generation, a day before it is due, no line is near");
 }
+
+/// Generated tickets are `ticket.created` events in the generator's transaction, carrying
+/// their plan.
+#[sqlx::test(migrations = "../../migrations")]
+async fn generated_tickets_become_webhook_events(pool: PgPool) {
+    let jakarta = site_in(&pool, "JKT0001", "Asia/Jakarta", "Jawa").await;
+    let jayapura = site_in(&pool, "DJJ0001", "Asia/Jayapura", "Jawa").await;
+    let plan_id = plan(&pool, Plan::default()).await;
+    nexus_testkit::webhook::subscribe(&pool, &["ticket.created"]).await;
+    assert_eq!(run(&pool, at("2026-11-24T01:00:00Z")).await.unwrap(), report(2, 0, 0, 1));
+    let events = nexus_testkit::webhook::events(&pool, "ticket.created").await;
+    let tickets = tickets_of(&pool, plan_id).await;
+    assert_eq!(events.len(), 2);
+    let shown = |e: &serde_json::Value| {
+        (e["data"]["number"].as_str().unwrap().to_string(), e["data"]["asset_id"].as_i64().unwrap())
+    };
+    let mut got: Vec<_> = events.iter().map(shown).collect();
+    let mut want: Vec<_> = tickets.iter().map(|t| (t.number.clone(), t.asset_id)).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let mut assets: Vec<i64> = got.iter().map(|(_, a)| *a).collect();
+    assets.sort();
+    let mut sites = vec![jayapura.asset_id, jakarta.asset_id];
+    sites.sort();
+    assert_eq!(assets, sites);
+    for event in &events {
+        assert_eq!(event["data"]["pm_plan_id"], plan_id);
+        assert_eq!(event["data"]["ticket_type"], "PM");
+        assert_eq!(event["data"]["sla"]["started_at"], event["data"]["scheduled_for"]);
+    }
+    // A rerun generates nothing and records no event.
+    run(&pool, at("2026-11-24T01:00:00Z")).await.unwrap();
+    assert_eq!(nexus_testkit::webhook::types(&pool).await.len(), 2);
+}

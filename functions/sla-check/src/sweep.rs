@@ -1,7 +1,7 @@
 //! One pass over every SLA line, in one transaction.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use nexus_shared::ApiError;
+use nexus_shared::{ApiError, webhook};
 use sqlx::PgPool;
 
 use crate::line::Line;
@@ -14,7 +14,8 @@ use crate::report::SweepReport;
 const SWEEP_LOCK_KEY: i64 = 0x4E58_534C_4143_484B;
 
 /// Records every SLA line crossed at `now` that no run has recorded yet: flags the ticket,
-/// writes the `sla_events` row (`detected_at = now`) and its audit row, all committed together.
+/// writes the `sla_events` row (`detected_at = now`), its audit row and its webhook events, all
+/// committed together.
 /// A run overlapping another waits for it, then records only what is left.
 pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<SweepReport, ApiError> {
     // The audit log has no actor for the check; this says which run wrote the rows.
@@ -31,6 +32,16 @@ pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<SweepReport, Api
             let line = Line::from_kind(&kind).ok_or_else(|| ApiError::internal(format!("unknown SLA kind {kind}")))?;
             report.add(line, u64::try_from(count).unwrap_or_default());
         }
+    }
+    // The run's events for the webhooks subscribed to them, in the same transaction.
+    if report.total() > 0 && webhook::sla::wanted(&mut tx).await? {
+        let recorded: Vec<webhook::sla::Recorded> = sqlx::query_as(
+            "SELECT ticket_id, kind, line_at, detected_at FROM sla_events WHERE detected_at = $1 ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        webhook::sla::emit(&mut tx, &recorded).await?;
     }
     tx.commit().await?;
     Ok(report)

@@ -433,3 +433,60 @@ async fn a_sweep_killed_mid_run_leaves_nothing_and_the_rerun_records_each_crossi
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
     nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_sla-check"), pool).await;
 }
+
+/// Each line crossed becomes a webhook event in the sweep's transaction: `data` the kind, the
+/// line, when it was detected and the ticket; warnings and breaches to their own subscribers.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn crossed_lines_become_webhook_events(pool: PgPool) {
+    let site = site(pool).await;
+    let quiet = site.ticket("open").await;
+    // No subscriber: the sweep writes no event.
+    sweep(&site.pool, minutes_after_opening(RESPONSE_WARNING)).await.unwrap();
+    assert!(nexus_testkit::webhook::types(&site.pool).await.is_empty());
+
+    nexus_testkit::webhook::subscribe(&site.pool, &["ticket.sla_breached"]).await;
+    nexus_testkit::webhook::subscribe(&site.pool, &["ticket.sla_warning", "ticket.sla_breached"]).await;
+    let ticket = site.ticket("open").await;
+    let now = minutes_after_opening(PAST_EVERY_LINE);
+    assert_eq!(sweep(&site.pool, now).await.unwrap(), report(1, 2, 2, 2));
+    let warnings = nexus_testkit::webhook::events(&site.pool, "ticket.sla_warning").await;
+    let breaches = nexus_testkit::webhook::events(&site.pool, "ticket.sla_breached").await;
+    let kinds = |events: &[Value]| -> BTreeSet<(String, i64)> {
+        events
+            .iter()
+            .map(|e| (e["data"]["kind"].as_str().unwrap().to_string(), e["data"]["ticket"]["id"].as_i64().unwrap()))
+            .collect()
+    };
+    // `quiet` crossed its response warning in the first run: only its later lines are new.
+    assert_eq!(
+        kinds(&warnings),
+        [
+            ("resolution_warning".to_string(), quiet),
+            ("resolution_warning".into(), ticket),
+            ("response_warning".into(), ticket)
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_eq!(
+        kinds(&breaches),
+        [
+            ("resolution_breach".to_string(), quiet),
+            ("resolution_breach".into(), ticket),
+            ("response_breach".into(), quiet),
+            ("response_breach".into(), ticket)
+        ]
+        .into_iter()
+        .collect()
+    );
+    let breach = breaches
+        .iter()
+        .find(|e| e["data"]["ticket"]["id"] == ticket && e["data"]["kind"] == "response_breach")
+        .unwrap();
+    let at = |v: &Value| v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(at(&breach["data"]["line_at"]), minutes_after_opening(RESPONSE_DUE));
+    assert_eq!(at(&breach["data"]["detected_at"]), now);
+    assert_eq!(breach["data"]["ticket"]["sla"]["response_state"], "breached");
+    // Breaches go to both endpoints, warnings to one: 4 × 2 + 3 deliveries.
+    assert_eq!(site.count("webhook_deliveries").await, 11);
+}

@@ -21,9 +21,9 @@ use nexus_shared::extract::{Json, Path};
 use nexus_shared::idempotency::{self, Idempotency};
 use nexus_shared::pm::meter::{self, METER_COLUMNS, MeterKind, MeterRow, Reading};
 use nexus_shared::ticket::{Priority, SlaClock, TicketStatus, TicketType, Visibility};
-use nexus_shared::{ApiError, ApiResult, AppState, etag, offline};
+use nexus_shared::{ApiError, ApiResult, AppState, etag, offline, webhook};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -323,6 +323,8 @@ pub async fn answer(
 
     let actor = caller.actor();
     let (mut old, mut new) = (Map::new(), Map::new());
+    // `checklist.item_failed` events: each answer set to `fail`.
+    let mut failed = Vec::new();
     for change in &changes {
         let (sent, value) = match change {
             Change::Set { sent, item, value } => {
@@ -344,11 +346,17 @@ pub async fn answer(
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                let mut cm_ticket_id = None;
                 if let Some(priority) = answer::fails(item, value)
                     && let Some(cm_id) = open_corrective(&mut tx, &ticket, item, priority, &caller, now).await?
                 {
                     old.insert(format!("checklist.{}.cm_ticket_id", sent.key), Value::Null);
                     new.insert(format!("checklist.{}.cm_ticket_id", sent.key), Value::from(cm_id));
+                    cm_ticket_id = Some(cm_id);
+                }
+                if value.as_str() == Some("fail") {
+                    failed.push(json!({"ticket_id": id, "item_key": item.key, "item_label": item.label,
+                                       "answer": value, "cm_ticket_id": cm_ticket_id}));
                 }
                 (sent, value.clone())
             }
@@ -382,6 +390,7 @@ pub async fn answer(
         ticket.checklist_revision = revision;
         let (old, new) = (Value::Object(old), Value::Object(new));
         audit::record(&mut tx, &actor, EntityType::Ticket, id, Action::Update, Some(&old), Some(&new)).await?;
+        webhook::change::items_failed(&mut tx, id, failed).await?;
     }
     let checklist = view(&mut tx, &ticket, version).await?;
     let etag_value = etag::of_version(checklist.revision);

@@ -5,7 +5,7 @@ use nexus_shared::csv::CsvBody;
 use nexus_shared::db::Lock;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use nexus_shared::ticket::{Lines, Priority, Targets, TicketFilter, TicketStatus, TicketType, Visibility};
-use nexus_shared::{ApiError, ApiResult};
+use nexus_shared::{ApiError, ApiResult, webhook};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::export;
@@ -243,20 +243,24 @@ pub async fn record_crossings(
         (!before.resolution_warned && next.resolution_warned, "resolution_warning", next.resolution_warning_at),
         (!before.resolution_breached && next.resolution_breached, "resolution_breach", next.resolution_due_at),
     ];
+    let mut recorded = Vec::new();
     for (crossed, kind, line_at) in crossings {
         if crossed {
-            sqlx::query(
+            let row: Option<webhook::sla::Recorded> = sqlx::query_as(
                 "INSERT INTO sla_events (ticket_id, kind, line_at, detected_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT ON CONSTRAINT sla_events_once DO NOTHING",
+                 ON CONFLICT ON CONSTRAINT sla_events_once DO NOTHING
+                 RETURNING ticket_id, kind, line_at, detected_at",
             )
             .bind(next.id)
             .bind(kind)
             .bind(line_at)
             .bind(now)
-            .execute(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?;
+            recorded.extend(row);
         }
     }
+    webhook::sla::emit(conn, &recorded).await?;
     Ok(())
 }
 
@@ -273,20 +277,24 @@ pub async fn record_retractions(
         (before.response_breached && !next.response_breached, "response_breach"),
         (before.resolution_breached && !next.resolution_breached, "resolution_breach"),
     ];
+    let mut recorded = Vec::new();
     for (retracted, breach) in retractions {
         if retracted {
-            sqlx::query(
+            let row: Option<webhook::sla::Recorded> = sqlx::query_as(
                 "INSERT INTO sla_events (ticket_id, kind, line_at, detected_at, retracts_event_id)
                  SELECT ticket_id, kind || '_retracted', line_at, $3, id FROM sla_events WHERE ticket_id = $1 AND kind = $2
-                 ON CONFLICT ON CONSTRAINT sla_events_once DO NOTHING",
+                 ON CONFLICT ON CONSTRAINT sla_events_once DO NOTHING
+                 RETURNING ticket_id, kind, line_at, detected_at",
             )
             .bind(next.id)
             .bind(breach)
             .bind(now)
-            .execute(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?;
+            recorded.extend(row);
         }
     }
+    webhook::sla::emit(conn, &recorded).await?;
     Ok(())
 }
 

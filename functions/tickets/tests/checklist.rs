@@ -389,6 +389,7 @@ async fn unmet_required_names_each_item_until_its_evidence_is_there(pool: PgPool
 async fn a_failed_item_opens_one_corrective_ticket_however_often_it_fails(pool: PgPool) {
     let w = world(pool).await;
     let ticket = w.with_checklist().await;
+    nexus_testkit::webhook::subscribe(&w.pool, &["checklist.item_failed", "ticket.created"]).await;
     let url = format!("/api/tickets/{ticket}/checklist");
     let writers = (0..20).map(|_| {
         let (router, token, url) = (w.router.clone(), w.crew.technician.token.clone(), url.clone());
@@ -438,6 +439,19 @@ async fn a_failed_item_opens_one_corrective_ticket_however_often_it_fails(pool: 
     .unwrap();
     assert_eq!(cm_audit, 1);
     assert_eq!(parent_audit["checklist.dispenser.cm_ticket_id"], json!({"old": null, "new": cm_id}));
+    // Every change to `fail` is an event (the first names the corrective ticket it opened); the
+    // corrective ticket's creation is one too.
+    let failed = nexus_testkit::webhook::events(&w.pool, "checklist.item_failed").await;
+    let seen: Vec<(&str, Value)> =
+        failed.iter().map(|e| (e["data"]["item_key"].as_str().unwrap(), e["data"]["cm_ticket_id"].clone())).collect();
+    assert_eq!(
+        seen,
+        [("dispenser", json!(cm_id)), ("dispenser", Value::Null), ("dispenser", Value::Null), ("printer", Value::Null)]
+    );
+    assert_eq!(failed[0]["data"]["ticket"]["id"], ticket);
+    assert_eq!(failed[0]["data"]["answer"], "fail");
+    let created = nexus_testkit::webhook::events(&w.pool, "ticket.created").await;
+    assert_eq!(created.iter().map(|e| e["data"]["id"].clone()).collect::<Vec<_>>(), [json!(cm_id)]);
 }
 
 async fn readings(pool: &PgPool, meter_id: i64) -> Vec<(f64, DateTime<Utc>, Option<i64>)> {

@@ -220,6 +220,7 @@ async fn a_late_inside_check_in_retracts_the_response_breach_the_check_recorded(
     let id = f.assigned().await;
     let breach = f.breached_response(id, 3).await;
     assert_eq!(f.ticket(id).await["sla"]["response_state"], "breached");
+    testing::webhook::subscribe(&f.pool, &["ticket.sla_breach_retracted"]).await;
     // Checked in 70 minutes ago (ten before the line), synced only now.
     let happened = Utc::now() - Duration::minutes(70);
     let made = f.check_in(&f.tech, id, at_site(5.0, Some(happened))).await;
@@ -238,6 +239,10 @@ async fn a_late_inside_check_in_retracts_the_response_breach_the_check_recorded(
         f.events(id).await,
         [("response_breach".to_string(), None), ("response_breach_retracted".to_string(), Some(breach))]
     );
+    let retracted = testing::webhook::events(&f.pool, "ticket.sla_breach_retracted").await;
+    assert_eq!(retracted.len(), 1);
+    assert_eq!(retracted[0]["data"]["kind"], "response_breach_retracted");
+    assert_eq!(retracted[0]["data"]["ticket"], ticket, "the ticket as shown after the check-in");
     let changes: Value = sqlx::query_scalar(
         "SELECT changes FROM audit_logs WHERE entity_type = 'ticket' AND entity_id = $1 AND action = 'update'",
     )

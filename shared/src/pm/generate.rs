@@ -450,7 +450,8 @@ pub(super) struct Written {
 }
 
 /// Writes the occurrences and, for the generated ones, their tickets (numbers, SLA lines from
-/// `sla_starts_at`) and audit rows (request id `run_id`), in one statement: a scheduled
+/// `sla_starts_at`), audit rows (request id `run_id`) and `ticket.created` events, in one
+/// statement (and one for the events, when an endpoint subscribes): a scheduled
 /// occurrence another run wrote first is dropped by the unique key, and its ticket with it.
 pub(super) async fn write(
     conn: &mut PgConnection,
@@ -521,6 +522,7 @@ pub(super) async fn write(
         }
         written.ticket_ids.extend(ticket_ids);
     }
+    crate::webhook::change::tickets_created(conn, &written.ticket_ids).await?;
     Ok(written)
 }
 

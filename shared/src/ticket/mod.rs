@@ -4,6 +4,7 @@
 mod clock;
 mod filter;
 mod status;
+pub mod view;
 
 pub use clock::{Lines, SlaClock, Targets, business_hours, load_calendar};
 pub use filter::{TicketFilter, TicketQuery, Visibility};

@@ -3,7 +3,7 @@
 crate::text_enum! {
     /// What happened. `data` is the object as the API shows it: the ticket, the approval, the
     /// jobcard; for SLA events `{kind, line_at, detected_at, ticket}`; for a failed checklist item
-    /// `{ticket_id, item_key, answer, ticket}`; for `ping`, `{webhook_id}`.
+    /// `{ticket_id, item_key, item_label, answer, cm_ticket_id, ticket}`; for `ping`, `{webhook_id}`.
     pub enum EventType {
         TicketCreated = "ticket.created",
         TicketAssigned = "ticket.assigned",

@@ -3,7 +3,9 @@
 //! functions; every writer of a change that causes an event calls [`outbox`] in its own
 //! transaction.
 
+pub mod change;
 pub mod event;
 pub mod outbox;
+pub mod sla;
 
 pub use event::EventType;
