@@ -1,10 +1,10 @@
-//! One pass over every SLA line, in one transaction.
+//! One pass over every SLA line, in one transaction and one statement.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use nexus_shared::{ApiError, webhook};
 use sqlx::PgPool;
 
-use crate::line::Line;
+use crate::line::{self, Line};
 use crate::report::SweepReport;
 
 /// Serialises overlapping sweeps. Row locks and the unique constraint already keep them from
@@ -23,15 +23,13 @@ pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<SweepReport, Api
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SWEEP_LOCK_KEY).execute(&mut *tx).await?;
     let mut report = SweepReport::default();
-    for line in Line::ALL {
-        // Not prepared: planned with this run's `now` every time, so the planner sees how few
-        // tickets are due and keeps to the partial index (a generic plan guesses a third).
-        let recorded: Vec<(String, i64)> =
-            sqlx::query_as(line.statement()).bind(now).bind(&run_id).persistent(false).fetch_all(&mut *tx).await?;
-        for (kind, count) in recorded {
-            let line = Line::from_kind(&kind).ok_or_else(|| ApiError::internal(format!("unknown SLA kind {kind}")))?;
-            report.add(line, u64::try_from(count).unwrap_or_default());
-        }
+    // Not prepared: planned with this run's `now` every time, so the planner sees how few tickets
+    // are due and keeps to the partial indexes (a generic plan guesses a third).
+    let recorded: Vec<(String, i64)> =
+        sqlx::query_as(line::statement()).bind(now).bind(&run_id).persistent(false).fetch_all(&mut *tx).await?;
+    for (kind, count) in recorded {
+        let line = Line::from_kind(&kind).ok_or_else(|| ApiError::internal(format!("unknown SLA kind {kind}")))?;
+        report.add(line, u64::try_from(count).unwrap_or_default());
     }
     // The run's events for the webhooks subscribed to them, in the same transaction.
     if report.total() > 0 && webhook::sla::wanted(&mut tx).await? {

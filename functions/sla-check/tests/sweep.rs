@@ -187,8 +187,20 @@ async fn past_the_deadline_the_breach_and_its_warning_are_recorded(pool: PgPool)
 async fn a_ticket_that_jumped_past_every_line_gets_all_four_events(pool: PgPool) {
     let site = site(pool).await;
     let ticket = site.ticket("open").await;
+    // Counts the row writes: after an outage a ticket past all four lines is written once.
+    sqlx::raw_sql(
+        "CREATE TABLE ticket_writes (n int); INSERT INTO ticket_writes VALUES (0);
+         CREATE FUNCTION count_write() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN UPDATE ticket_writes SET n = n + 1; RETURN NEW; END $$;
+         CREATE TRIGGER count_writes BEFORE UPDATE ON tickets FOR EACH ROW EXECUTE FUNCTION count_write();",
+    )
+    .execute(&site.pool)
+    .await
+    .unwrap();
 
     assert_eq!(sweep(&site.pool, minutes_after_opening(PAST_EVERY_LINE)).await.unwrap(), report(1, 1, 1, 1));
+    let writes: i32 = sqlx::query_scalar("SELECT n FROM ticket_writes").fetch_one(&site.pool).await.unwrap();
+    assert_eq!(writes, 1, "one write for four lines");
     assert_eq!(site.flags(ticket).await, [true; 4]);
     assert_eq!(
         site.event_kinds(ticket).await,
