@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod checklist;
+pub mod client_ip;
 pub mod config;
 pub mod cors;
 pub mod create_body;

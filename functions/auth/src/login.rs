@@ -2,6 +2,7 @@ use axum::extract::State;
 use chrono::Utc;
 use nexus_shared::auth::password::Passwords;
 use nexus_shared::auth::session;
+use nexus_shared::client_ip::ClientIp;
 use nexus_shared::extract::Json;
 use nexus_shared::secret::Secret;
 use nexus_shared::{ApiError, ApiResult, AppState};
@@ -34,6 +35,7 @@ pub async fn login(
     State(state): State<AppState>,
     State(passwords): State<Passwords>,
     State(throttle_limit): State<LoginThrottle>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
     // Not parsed as an Email: a malformed address is simply a wrong one, and says nothing.
@@ -41,7 +43,7 @@ pub async fn login(
     if email.len() > 254 || body.password.len() > 1024 {
         return Err(BAD_CREDENTIALS);
     }
-    throttle::check(&state.pool, &email, throttle_limit).await?;
+    throttle::check(&state.pool, &email, ip, throttle_limit).await?;
 
     let account: Option<(i64, String, bool)> =
         sqlx::query_as("SELECT id, password_hash, active FROM users WHERE email = $1")
@@ -60,7 +62,7 @@ pub async fn login(
         }
     };
     let Some(user_id) = user_id else {
-        throttle::record_failure(&state.pool, &email, throttle_limit).await?;
+        throttle::record_failure(&state.pool, &email, ip, throttle_limit).await?;
         return Err(BAD_CREDENTIALS);
     };
 

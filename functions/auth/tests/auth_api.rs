@@ -118,6 +118,52 @@ async fn wrong_password_and_unknown_email_look_the_same(pool: PgPool) {
     assert_eq!(wrong.body, unknown.body);
 }
 
+/// A login through a real API Gateway HTTP API event from `source_ip`.
+async fn login_from(app: &axum::Router, source_ip: &str, email: &str, password: &str) -> testing::TestResponse {
+    let mut event = testing::apigw_v2_event_json(
+        "POST",
+        "/api/auth/login",
+        "",
+        None,
+        Some(json!({"email": email, "password": password})),
+    );
+    event["requestContext"]["http"]["sourceIp"] = source_ip.into();
+    testing::send_event(app, lambda_http::request::from_str(&event.to_string()).unwrap()).await
+}
+
+/// Password spraying (one password tried on many accounts) never locks an e-mail; 50 failures
+/// from one address within 15 minutes lock that address, whatever the e-mail, and no other.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn fifty_failures_from_one_address_lock_that_address(pool: PgPool) {
+    let app = app(pool.clone());
+    signup(&app, "gilang@example.com", TEST_PASSWORD).await;
+    let (sprayer, other) = ("203.0.113.7", "198.51.100.9");
+    for i in 0..49 {
+        let r = login_from(&app, sprayer, &format!("user{i}@example.com"), "Winter2026!").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // The attacker's own account signs in: the address's failures still count.
+    assert_eq!(login_from(&app, sprayer, "gilang@example.com", TEST_PASSWORD).await.status, StatusCode::OK);
+    let last = login_from(&app, sprayer, "user49@example.com", "Winter2026!").await;
+    assert_eq!(last.status, StatusCode::UNAUTHORIZED);
+    let locked = login_from(&app, sprayer, "gilang@example.com", TEST_PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", locked.body);
+    let retry: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((880..=900).contains(&retry), "Retry-After {retry}");
+    // Another address, and a request without one, are not affected.
+    assert_eq!(login_from(&app, other, "gilang@example.com", TEST_PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(login(&app, "gilang@example.com", TEST_PASSWORD).await.status, StatusCode::OK);
+    // Once the failures age out of the window, the address may try again.
+    sqlx::query("UPDATE login_failures SET failed_at = failed_at - interval '16 minutes'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(login_from(&app, sprayer, "gilang@example.com", TEST_PASSWORD).await.status, StatusCode::OK);
+    let recorded: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT host(ip) FROM login_failures").fetch_all(&pool).await.unwrap();
+    assert_eq!(recorded, [sprayer]);
+}
+
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
 async fn five_failures_lock_the_email_for_fifteen_minutes(pool: PgPool) {
     let app = app(pool.clone());
