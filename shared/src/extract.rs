@@ -44,6 +44,13 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 /// Numbers with a zero fraction count as integers, as in JSON Schema: `7.0` is a valid id.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let not_an_object = || ApiError::validation("", "the body must be a JSON object");
+    // PostgreSQL text cannot hold U+0000: refused here, naming the field, not by the database.
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(path) = nul_path(&value, String::new())
+    {
+        return Err(ApiError::validation(&path, NUL_MESSAGE));
+    }
     // The common case reads the bytes once, straight into T (serde refuses a repeated key).
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let shape_error = match serde_path_to_error::deserialize(&mut de) {
@@ -70,6 +77,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return serde_path_to_error::deserialize(value).map_err(field_error);
     }
     Err(shape_error)
+}
+
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path (as serde_path_to_error spells it: `a.b[0].c`) of the first string or key holding
+/// U+0000, if any.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(at),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| nul_path(item, format!("{at}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, field)| {
+            if key.contains('\0') { Some(join(&key.replace('\0', "\\u0000"))) } else { nul_path(field, join(key)) }
+        }),
+        _ => None,
+    }
 }
 
 fn field_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -118,6 +142,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        if let Some((key, _)) = form_urlencoded_parse(query).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(ApiError::validation(&key.replace('\0', "\\u0000"), NUL_MESSAGE));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
         serde_path_to_error::deserialize(de).map(Query).map_err(|err| {
             let field = err.path().to_string();
@@ -192,6 +219,38 @@ mod tests {
         assert_eq!((ids.id, ids.latitude), (192, -6.0));
         let Err(ApiError::Validation(errors)) = parse_json::<Ids>(br#"{"id": 1.5, "latitude": 0}"#) else { panic!() };
         assert_eq!(errors[0].field, "id");
+    }
+
+    #[test]
+    fn nul_is_refused_naming_the_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            name: String,
+            tags: Vec<String>,
+        }
+        let refused = |body: &str| match parse_json::<Body>(body.as_bytes()) {
+            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+            other => panic!("{body}: {other:?}"),
+        };
+        assert_eq!(refused(r#"{"name": "a\u0000b", "tags": []}"#), ["name"]);
+        assert_eq!(refused(r#"{"name": "ok", "tags": ["x", "\u0000"]}"#), ["tags[1]"]);
+        assert_eq!(refused(r#"{"name": "ok", "tags": [], "x\u0000": 1}"#), ["x\\u0000"]);
+        // A backslash before `u0000` is text, not NUL.
+        assert_eq!(parse_json::<Body>(br#"{"name": "C:\\u0000", "tags": []}"#).unwrap().name, "C:\\u0000");
+    }
+
+    #[tokio::test]
+    async fn nul_in_a_query_string_is_refused_naming_the_parameter() {
+        let parts = |uri: &str| axum::http::Request::builder().uri(uri).body(()).unwrap().into_parts().0;
+        type Params = std::collections::HashMap<String, String>;
+        let mut refused = parts("/api/locations?region=Bali&q=a%00b");
+        match Query::<Params>::from_request_parts(&mut refused, &()).await {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, "q"),
+            other => panic!("{:?}", other.map(|q| q.0)),
+        }
+        let mut fine = parts("/api/locations?q=a%20b");
+        assert_eq!(Query::<Params>::from_request_parts(&mut fine, &()).await.unwrap().0["q"], "a b");
     }
 
     #[test]

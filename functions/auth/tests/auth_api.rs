@@ -372,3 +372,15 @@ async fn a_password_someone_else_chose_must_be_changed_before_anything_else(pool
     let me = send(&app, request(Method::GET, "/api/auth/me", Some(&admin.token), None)).await;
     assert_eq!((me.status, &me.body["email"]), (StatusCode::OK, &json!("first-admin@test.example")));
 }
+
+/// Text holding U+0000 (which PostgreSQL text cannot store) is a validation error naming the
+/// field, in a body or a query string, before any SQL runs.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn nul_in_text_is_422_naming_the_field(pool: PgPool) {
+    let app = app(pool);
+    let r = login(&app, "a\u{0}@example.com", "whatever-password").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "email");
+    let r = signup(&app, "nul@example.com", "pass\u{0}word-long-enough").await;
+    assert_eq!((r.status, r.body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("password")));
+}
