@@ -20,6 +20,9 @@ pub enum SecretVar {
     /// `NEXUS_DATABASE_READ_SECRET_ID`: an RDS secret for the read replica, which becomes
     /// `NEXUS_DATABASE_READ_URL` (its host replaced by `NEXUS_DATABASE_READ_HOST` when set).
     ReadDatabaseUrl,
+    /// `NEXUS_WEBHOOK_KEY_SECRET_ID`: the key that seals webhook signing secrets,
+    /// `NEXUS_WEBHOOK_KEY` (base64 of 32 bytes).
+    WebhookKey,
 }
 
 impl SecretVar {
@@ -28,6 +31,7 @@ impl SecretVar {
             SecretVar::DatabaseUrl => "NEXUS_DATABASE_SECRET_ID",
             SecretVar::SigningKey => "NEXUS_JWT_SECRET_ID",
             SecretVar::ReadDatabaseUrl => "NEXUS_DATABASE_READ_SECRET_ID",
+            SecretVar::WebhookKey => "NEXUS_WEBHOOK_KEY_SECRET_ID",
         }
     }
 
@@ -36,6 +40,7 @@ impl SecretVar {
             SecretVar::DatabaseUrl => "DATABASE_URL",
             SecretVar::SigningKey => "NEXUS_JWT_SECRET",
             SecretVar::ReadDatabaseUrl => "NEXUS_DATABASE_READ_URL",
+            SecretVar::WebhookKey => "NEXUS_WEBHOOK_KEY",
         }
     }
 }
@@ -75,8 +80,8 @@ impl Env {
             secrets.contains(&secret).then(|| self.get(secret.id_variable()).map(str::to_owned)).flatten()
         };
         let (database_id, key_id) = (id(SecretVar::DatabaseUrl), id(SecretVar::SigningKey));
-        let read_id = id(SecretVar::ReadDatabaseUrl);
-        if database_id.is_none() && key_id.is_none() && read_id.is_none() {
+        let (read_id, webhook_id) = (id(SecretVar::ReadDatabaseUrl), id(SecretVar::WebhookKey));
+        if database_id.is_none() && key_id.is_none() && read_id.is_none() && webhook_id.is_none() {
             return Ok(self);
         }
         let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
@@ -89,7 +94,8 @@ impl Env {
                 }
             }
         };
-        let (database, key, read) = tokio::try_join!(fetch(database_id), fetch(key_id), fetch(read_id))?;
+        let (database, key, read, webhook) =
+            tokio::try_join!(fetch(database_id), fetch(key_id), fetch(read_id), fetch(webhook_id))?;
         if let Some(secret) = database {
             let url = database_url(&secret, self.get("NEXUS_DATABASE_HOST"))?;
             self.values.insert(SecretVar::DatabaseUrl.variable().into(), url);
@@ -104,6 +110,9 @@ impl Env {
         }
         if let Some(key) = key {
             self.values.insert(SecretVar::SigningKey.variable().into(), key);
+        }
+        if let Some(key) = webhook {
+            self.values.insert(SecretVar::WebhookKey.variable().into(), key.trim().to_string());
         }
         Ok(self)
     }

@@ -4,8 +4,12 @@
 //! transaction.
 
 pub mod change;
+pub mod endpoint;
 pub mod event;
 pub mod outbox;
+pub mod secret;
+pub mod signature;
 pub mod sla;
+pub mod ssrf;
 
 pub use event::EventType;
