@@ -79,7 +79,7 @@ impl Line {
 /// - `recorded`: one `sla_events` row per flagged line of those tickets (a warning stored after
 ///   its deadline included: the deadline flagged it); the unique constraint drops the lines an
 ///   earlier run (or the transition that crossed them) recorded.
-/// - `audited`: one audit row per recorded event.
+/// - `audited`: one audit row per ticket, listing the flags its recorded lines set.
 ///
 /// Data-modifying CTEs always run to completion, whether or not the final SELECT reads them.
 pub(crate) fn statement() -> &'static str {
@@ -119,7 +119,7 @@ fn build() -> String {
          ), audited AS (
             INSERT INTO audit_logs (entity_type, entity_id, action, actor_id, changes, request_id)
             SELECT 'ticket', r.ticket_id, 'update', NULL,
-                   jsonb_build_object(
+                   jsonb_object_agg(
                        CASE r.kind
                            WHEN 'response_warning' THEN 'response_warned'
                            WHEN 'response_breach' THEN 'response_breached'
@@ -128,7 +128,7 @@ fn build() -> String {
                        END,
                        jsonb_build_object('old', false, 'new', true)),
                    $2
-            FROM recorded r
+            FROM recorded r GROUP BY r.ticket_id
          )
          SELECT kind, count(*) FROM recorded GROUP BY kind"
     )
