@@ -34,6 +34,7 @@ http_functions! {
     "pm" => nexus_pm with core,
     "checklists" => nexus_checklists with core,
     "imports" => nexus_imports with core,
+    "webhooks" => nexus_webhooks with webhooks,
     "maps" => nexus_maps with maps,
     "pdf" => nexus_pdf with pdf,
     "files" => nexus_files with files,

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use nexus_local_runner::{States, generate, jobs};
 use nexus_shared::db::MIGRATOR;
 
-const USAGE: &str = "usage: nexus-local [serve|migrate [--admin EMAIL]|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|pm-generate [--now RFC3339]|housekeeping [--now RFC3339]]   \
-                     (PORT, DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
+const USAGE: &str = "usage: nexus-local [serve|migrate [--admin EMAIL]|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|pm-generate [--now RFC3339]|housekeeping [--now RFC3339]|report-rollup [--now RFC3339]|webhook-dispatch [--now RFC3339]]   \
+                     (PORT, DATABASE_URL, NEXUS_JWT_SECRET, NEXUS_WEBHOOK_KEY from the environment)";
 
 /// What the command line asks for.
 enum Command {
@@ -76,7 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             generate::generate(&state.pool, states.passwords(), preset, |step| println!("{step}")).await?;
         }
         Command::Job { job, now } => {
-            let report = (job.run)(state.pool.clone(), now.unwrap_or_else(Utc::now)).await?;
+            let report = (job.run)(states.clone(), now.unwrap_or_else(Utc::now)).await?;
             println!("{report}");
         }
         Command::Serve => {
@@ -87,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 tracing::warn!(%error, "the demo's photos could not be uploaded: their download links will 404");
             }
             for job in &jobs::JOBS {
-                tokio::spawn(jobs::run_periodically(job, state.pool.clone()));
+                tokio::spawn(jobs::run_periodically(job, states.clone()));
             }
             serve(&states, summary).await?;
         }

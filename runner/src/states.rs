@@ -12,6 +12,8 @@ use nexus_shared::AppState;
 use nexus_shared::auth::password::{PasswordHashing, Passwords};
 use nexus_shared::config::{ConfigError, Env, FromEnv, SecretVar};
 use nexus_shared::storage::S3Store;
+use nexus_shared::webhook::secret::WebhookSettings;
+use nexus_webhooks::WebhooksState;
 
 #[derive(Clone)]
 pub struct States {
@@ -21,19 +23,29 @@ pub struct States {
     pub pdf: PdfState,
     pub files: FilesState,
     pub meta: MetaState,
+    pub webhooks: WebhooksState,
 }
 
 impl States {
-    /// For tests: every state around `core`, the maps' cache TTL and the jobcard store given.
+    /// For tests: every state around `core`, the maps' cache TTL and the jobcard store given;
+    /// webhook secrets sealed under a random key, loopback receivers refused.
     pub fn new(core: AppState, passwords: Passwords, map_cache_ttl: Duration, jobcards: S3Store) -> Self {
         let files = FilesState::new(core.clone(), jobcards.clone());
         let (maps, pdf) = (MapsState::new(core.clone(), map_cache_ttl), PdfState::new(core.clone(), jobcards));
-        Self::around(core, passwords, maps, pdf, files)
+        let webhooks = WebhooksState::new(core.clone(), WebhookSettings::for_tests(false));
+        Self::around(core, passwords, maps, pdf, files, webhooks)
     }
 
-    fn around(core: AppState, passwords: Passwords, maps: MapsState, pdf: PdfState, files: FilesState) -> Self {
+    fn around(
+        core: AppState,
+        passwords: Passwords,
+        maps: MapsState,
+        pdf: PdfState,
+        files: FilesState,
+        webhooks: WebhooksState,
+    ) -> Self {
         let auth = AuthState::new(core.clone(), passwords);
-        Self { auth, maps, pdf, files, meta: MetaState::from_core(&core), core }
+        Self { auth, maps, pdf, files, meta: MetaState::from_core(&core), webhooks, core }
     }
 
     /// Hashes the demo accounts' passwords as auth verifies them.
@@ -42,17 +54,26 @@ impl States {
     }
 }
 
+/// A key that seals the local runner's webhook secrets when `NEXUS_WEBHOOK_KEY` is not set
+/// (`scripts/run` sets one of its own, kept in `.local/`): development only, never deployed.
+const DEVELOPMENT_WEBHOOK_KEY: &str = "bmV4dXMtbG9jYWwtZGV2ZWxvcG1lbnQtb25seS1rZXk=";
+
 /// As deployed, except that the jobcard bucket defaults to `nexus-jobcards` (what `scripts/run`
-/// creates in moto): the runner's other commands never touch S3.
+/// creates in moto): the runner's other commands never touch S3; and the webhook key defaults
+/// to a development one.
 impl FromEnv for States {
-    const SECRETS: &'static [SecretVar] = AppState::SECRETS;
+    const SECRETS: &'static [SecretVar] = WebhooksState::SECRETS;
     async fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let env = env.clone().with_default("NEXUS_JOBCARD_BUCKET", "nexus-jobcards");
+        let env = env
+            .clone()
+            .with_default("NEXUS_JOBCARD_BUCKET", "nexus-jobcards")
+            .with_default("NEXUS_WEBHOOK_KEY", DEVELOPMENT_WEBHOOK_KEY);
         let core = AppState::from_env(&env).await?;
         let maps = MapsState::with_core(core.clone(), &env)?;
         let pdf = PdfState::with_core(core.clone(), &env).await?;
         // Attachments share the jobcards' bucket (under their own prefixes) and its client.
         let files = FilesState::new(core.clone(), pdf.jobcards.as_ref().clone());
-        Ok(Self::around(core, Passwords::new(PasswordHashing::OWASP), maps, pdf, files))
+        let webhooks = WebhooksState::with_core(core.clone(), &env)?;
+        Ok(Self::around(core, Passwords::new(PasswordHashing::OWASP), maps, pdf, files, webhooks))
     }
 }

@@ -100,6 +100,15 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/imports", Roles(STAFF), 200),
         route(Method::GET, "/api/imports/{id}", Roles(STAFF), 200),
         route(Method::GET, "/api/imports/{id}/errors", Roles(STAFF), 200),
+        route(Method::GET, "/api/webhooks", Roles(ADMIN), 200),
+        route(Method::POST, "/api/webhooks", Roles(ADMIN), 201),
+        route(Method::GET, "/api/webhooks/{id}", Roles(ADMIN), 200),
+        route(Method::PUT, "/api/webhooks/{id}", Roles(ADMIN), 200),
+        route(Method::DELETE, "/api/webhooks/{id}", Roles(ADMIN), 204),
+        route(Method::POST, "/api/webhooks/{id}/rotate-secret", Roles(ADMIN), 200),
+        route(Method::POST, "/api/webhooks/{id}/test", Roles(ADMIN), 202),
+        route(Method::GET, "/api/webhooks/{id}/deliveries", Roles(ADMIN), 200),
+        route(Method::POST, "/api/webhooks/{id}/deliveries/{delivery_id}/replay", Roles(ADMIN), 202),
         route(Method::GET, "/api/tickets/{id}/attachments", Roles(ALL), 200),
         route(Method::POST, "/api/tickets/{id}/attachments", Roles(WORKERS), 201),
         route(Method::POST, "/api/tickets/{id}/attachments/{aid}/confirm", Roles(WORKERS), 200),
@@ -304,11 +313,44 @@ async fn prepare(
                 (method == "POST").then(|| json!({"readings": [{"value": 10.0, "read_at": "2026-11-01T00:00:00Z"}]}));
             (format!("/api/meters/{meter}/readings"), body)
         }
+        ("POST", "/api/webhooks") => (path.into(), Some(webhook_body())),
+        (method, p) if p.starts_with("/api/webhooks/{id}") => {
+            let made =
+                send(app, request(Method::POST, "/api/webhooks", Some(&admin.token), Some(webhook_body()))).await;
+            assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+            let id = made.body["id"].as_i64().unwrap();
+            let uri = p.replace("{id}", &id.to_string());
+            match (method, p) {
+                ("PUT", _) => (uri, Some(json!({"description": "Renamed"}))),
+                (_, "/api/webhooks/{id}/deliveries/{delivery_id}/replay") => {
+                    // A ping that was delivered: replayable.
+                    let ping =
+                        send(app, request(Method::POST, &format!("/api/webhooks/{id}/test"), Some(&admin.token), None))
+                            .await;
+                    let delivery = ping.body["id"].as_i64().unwrap();
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET status = 'delivered', next_attempt_at = NULL, delivered_at = now()
+                         WHERE id = $1",
+                    )
+                    .bind(delivery)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                    (uri.replace("{delivery_id}", &delivery.to_string()), None)
+                }
+                _ => (uri, None),
+            }
+        }
         ("PUT", "/api/assets/{id}") => (format!("/api/assets/{asset}"), Some(json!({"name": "Renamed"}))),
         (_, "/api/assets/{id}") => (format!("/api/assets/{asset}"), None),
         _ => (path.into(), None),
     };
     (uri, body)
+}
+
+/// An endpoint at a public address written as a literal (no DNS; the matrix sends nothing).
+fn webhook_body() -> Value {
+    json!({"url": "https://93.184.215.14/nexus", "events": ["ticket.created", "ticket.status_changed"]})
 }
 
 /// A sites file of one new site.

@@ -43,7 +43,7 @@ fn served_routes() -> Routes {
 #[test]
 fn every_served_operation_has_exactly_its_api_gateway_route() {
     let (template, served) = (template_routes(), served_routes());
-    assert_eq!(served.len(), 71, "the operations the functions serve");
+    assert_eq!(served.len(), 80, "the operations the functions serve");
     let missing: Vec<_> = served.difference(&template).collect();
     let extra: Vec<_> = template.difference(&served).collect();
     assert!(missing.is_empty() && extra.is_empty(), "missing in template.yaml: {missing:?}\nnot served: {extra:?}");
@@ -64,8 +64,8 @@ fn every_schedule_sends_the_time_the_scheduled_functions_read() {
     let inputs = template.matches(r#"Input: '{"time": "<aws.scheduler.scheduled-time>"}'"#).count();
     assert_eq!(
         (schedules, inputs),
-        (4, 4),
-        "sla-check, pm-generate, housekeeping and report-rollup, each with its Input"
+        (5, 5),
+        "sla-check, pm-generate, housekeeping, report-rollup and webhook-dispatch, each with its Input"
     );
     let event: nexus_shared::scheduled::ScheduledEvent =
         serde_json::from_str(r#"{"time": "2026-11-25T19:30:00Z"}"#).expect("what Scheduler sends parses");

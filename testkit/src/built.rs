@@ -50,7 +50,13 @@ enum Prepare {
     PmPlan,
     /// Login failures 40 days and 5 minutes before the scheduled fixture's time.
     LoginFailures,
+    /// A webhook endpoint on a loopback port nobody listens on, and a ping to it due before the
+    /// scheduled fixture's time (its secret sealed under [`TEST_WEBHOOK_KEY`]).
+    DueDelivery,
 }
+
+/// The webhook key the built webhook functions are given (base64 of 32 bytes).
+pub const TEST_WEBHOOK_KEY: &str = "dGVzdC13ZWJob29rLWtleS1vZi0zMi1ieXRlcy0wMDA=";
 
 enum Expect {
     /// An HTTP function's answer, as API Gateway reads it: the status, and what else it must
@@ -198,6 +204,23 @@ fn cases() -> Vec<Case> {
                     && r.body["checksum"].as_str().is_some_and(|c| c.len() == 64)
             },
         ),
+        Case {
+            env: |_| vec![("NEXUS_WEBHOOK_KEY", Some(TEST_WEBHOOK_KEY.into()))],
+            ..http(
+                "webhooks",
+                Nothing,
+                |w| {
+                    let endpoint = json!({"url": "https://93.184.215.14/nexus", "events": ["ticket.created"]});
+                    post("/api/webhooks", Some(w.user(Role::Admin)), endpoint)
+                },
+                201,
+                |_, r| {
+                    r.body["secret"].as_str().is_some_and(|s| s.starts_with("whsec_"))
+                        && r.body["events"] == json!(["ticket.created"])
+                        && r.body.get("secret_sealed").is_none()
+                },
+            )
+        },
         http(
             "reports",
             Nothing,
@@ -273,6 +296,21 @@ fn cases() -> Vec<Case> {
             env: |_| Vec::new(),
             event: |_| scheduled_event("report-rollup"),
             expect: Expect::Answer(|_| json!({"days_rebuilt": 20, "rows_written": 0, "backfill_pending": 381})),
+        },
+        Case {
+            // The ping is attempted (nobody answers on the port) and scheduled again.
+            function: "webhook-dispatch",
+            prepare: DueDelivery,
+            env: |_| {
+                vec![
+                    ("NEXUS_WEBHOOK_KEY", Some(TEST_WEBHOOK_KEY.into())),
+                    ("NEXUS_WEBHOOK_ALLOW_LOOPBACK", Some("true".into())),
+                ]
+            },
+            event: |_| scheduled_event("webhook-dispatch"),
+            expect: Expect::Answer(
+                |_| json!({"attempted": 1, "delivered": 0, "retrying": 1, "failed": 0, "endpoints_disabled": 0}),
+            ),
         },
         Case {
             function: "housekeeping",
@@ -419,6 +457,35 @@ async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
                 .execute(pool)
                 .await
                 .expect("login failures");
+        }
+        Prepare::DueDelivery => {
+            use nexus_shared::webhook::secret::{SigningSecret, WebhookKey};
+            let key = WebhookKey::parse(TEST_WEBHOOK_KEY).expect("the test webhook key");
+            let sealed = key.seal(&SigningSecret::generate().expect("a secret")).expect("sealed");
+            // Port 9 (discard) on loopback: nothing listens there.
+            let mut tx = pool.begin().await.expect("begin");
+            let webhook: i64 = sqlx::query_scalar(
+                "INSERT INTO webhooks (url, events, secret_sealed) VALUES ('http://127.0.0.1:9/hook', '{ticket.created}', $1)
+                 RETURNING id",
+            )
+            .bind(sealed)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("a webhook");
+            let ping = serde_json::json!({"webhook_id": webhook});
+            let delivery =
+                nexus_shared::webhook::outbox::emit_to(&mut tx, webhook, nexus_shared::webhook::EventType::Ping, ping)
+                    .await
+                    .expect("a ping");
+            sqlx::query(
+                "UPDATE webhook_deliveries SET next_attempt_at = $2::timestamptz - interval '1 minute' WHERE id = $1",
+            )
+            .bind(delivery)
+            .bind(fired_at)
+            .execute(&mut *tx)
+            .await
+            .expect("due before the fixture's time");
+            tx.commit().await.expect("commit");
         }
     }
     world

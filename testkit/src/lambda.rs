@@ -293,6 +293,7 @@ pub fn scheduled_event(function: &str) -> serde_json::Value {
         "pm-generate" => include_str!("../../infra/events/pm-generate-scheduled.json"),
         "housekeeping" => include_str!("../../infra/events/housekeeping-scheduled.json"),
         "report-rollup" => include_str!("../../infra/events/report-rollup-scheduled.json"),
+        "webhook-dispatch" => include_str!("../../infra/events/webhook-dispatch-scheduled.json"),
         other => panic!("no scheduled event fixture for {other}"),
     };
     serde_json::from_str(fixture).expect("fixture")
