@@ -69,11 +69,18 @@ where
     }
     let request = request.body(Full::new(Bytes::from(body))).map_err(|_| "invalid request")?;
     // The connection is driven here, not spawned: when the caller's timeout drops this future,
-    // the socket goes with it.
-    let connection = std::pin::pin!(connection);
-    let response = tokio::select! {
-        response = sender.send_request(request) => response.map_err(|_| "no HTTP response")?,
-        _ = connection => return Err("connection closed without a response".into()),
+    // the socket goes with it. A receiver may close the connection right after its answer
+    // (HTTP/1.0, `Connection: close`): the answer still counts, so the connection ending only
+    // stops it being polled.
+    let mut connection = std::pin::pin!(connection);
+    let mut response = std::pin::pin!(sender.send_request(request));
+    let mut connection_done = false;
+    let response = loop {
+        tokio::select! {
+            biased;
+            response = &mut response => break response.map_err(|_| "no HTTP response")?,
+            _ = &mut connection, if !connection_done => connection_done = true,
+        }
     };
     Ok(response.status().as_u16())
 }

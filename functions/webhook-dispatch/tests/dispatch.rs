@@ -469,3 +469,56 @@ async fn a_replayed_delivery_is_sent_again_with_the_same_webhook_id(pool: PgPool
     assert_eq!(listed.body["items"][0]["status"], "delivered");
     assert_eq!(listed.body["items"][0]["attempts"], 1);
 }
+
+/// Found by running the local runner against a Python `http.server` receiver: an HTTP/1.0 answer
+/// followed at once by the connection's close was read as "no response" half the time.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_receiver_that_closes_the_connection_right_after_answering_is_delivered(pool: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = world(pool).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                // The request's head, then as many body bytes as it announces.
+                let mut seen = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let complete = |seen: &[u8]| {
+                    let text = String::from_utf8_lossy(seen);
+                    let Some(end) = text.find("\r\n\r\n") else { return false };
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    seen.len() >= end + 4 + length
+                };
+                while !complete(&seen) {
+                    let n = socket.read(&mut chunk).await.unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&chunk[..n]);
+                }
+                socket.write_all(b"HTTP/1.0 204 No Content\r\n\r\n").await.unwrap();
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    let (webhook, _) = w.endpoint().await;
+    sqlx::query("UPDATE webhooks SET url = $2 WHERE id = $1")
+        .bind(webhook)
+        .bind(format!("http://{addr}/hook"))
+        .execute(&w.pool)
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        w.ping(webhook).await;
+    }
+    let report = w.run(Utc::now()).await;
+    assert_eq!(report, DispatchReport { attempted: 20, delivered: 20, ..DispatchReport::default() });
+}
