@@ -49,6 +49,24 @@ fn every_served_operation_has_exactly_its_api_gateway_route() {
     assert!(missing.is_empty() && extra.is_empty(), "missing in template.yaml: {missing:?}\nnot served: {extra:?}");
 }
 
+/// The sign-in routes' own API Gateway throttles name routes that exist (a misspelt key would
+/// silently throttle nothing).
+#[test]
+fn the_auth_routes_have_their_own_throttles() {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let served: std::collections::BTreeSet<String> =
+        served_routes().into_iter().map(|(_, method, path)| format!("{method} {path}")).collect();
+    let throttled: Vec<&str> = template
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix('"').and_then(|l| l.strip_suffix("\":")))
+        .collect();
+    assert_eq!(throttled, ["POST /api/auth/login", "POST /api/auth/signup", "POST /api/auth/refresh"]);
+    for route in throttled {
+        assert!(served.contains(route), "{route} is not served");
+    }
+}
+
 #[test]
 fn unknown_routes_fall_through_to_meta_for_a_problem_json_404() {
     let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();

@@ -19,7 +19,9 @@ use crate::error::{FieldError, Problem};
                        calendars and recorded warnings and breaches; closure approvals; the audit log of \
                        every change; live maps as GeoJSON; and a PDF jobcard for each closed ticket. \
                        Lists page with a cursor; timestamps are RFC 3339 UTC; errors are RFC 9457 \
-                       problem+json; Bearer tokens come from POST /api/auth/login.",
+                       problem+json; Bearer tokens come from POST /api/auth/login. Text never holds \
+                       U+0000 (NUL): a body string or key, or a query parameter, holding it is 422 \
+                       naming the field.",
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth)

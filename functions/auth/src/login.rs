@@ -24,12 +24,13 @@ pub struct LoginRequest {
 const BAD_CREDENTIALS: ApiError = ApiError::Unauthorized("The e-mail or password is wrong.");
 
 /// Exchanges e-mail and password for an access token and a refresh token. A wrong e-mail and a
-/// wrong password get the same answer in about the same time; after 5 failures for one e-mail
-/// within 15 minutes, 429 with `Retry-After`.
+/// wrong password get the same answer in about the same time; after 5 failures for one e-mail,
+/// or 50 from one address (API Gateway's source IP) whatever the e-mails, within 15 minutes, 429
+/// with `Retry-After`.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "Signed in", body = TokenResponse),
               (status = 401, description = "Wrong e-mail or password", body = nexus_shared::error::Problem),
-              (status = 429, description = "Too many failed attempts", body = nexus_shared::error::Problem,
+              (status = 429, description = "Too many failed attempts for this e-mail or from this address", body = nexus_shared::error::Problem,
                headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn login(
     State(state): State<AppState>,
