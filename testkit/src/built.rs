@@ -318,7 +318,7 @@ fn cases() -> Vec<Case> {
             env: |_| Vec::new(),
             event: |_| scheduled_event("housekeeping"),
             expect: Expect::Answer(
-                |_| json!({"login_failures": 1, "idempotency_keys": 0, "sessions": 0, "pending_attachments": 0}),
+                |_| json!({"login_failures": 1, "idempotency_keys": 0, "sessions": 0, "pending_attachments": 0, "webhook_events": 0}),
             ),
         },
         Case {

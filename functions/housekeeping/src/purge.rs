@@ -14,6 +14,7 @@ pub struct PurgeReport {
     pub idempotency_keys: u64,
     pub sessions: u64,
     pub pending_attachments: u64,
+    pub webhook_events: u64,
 }
 
 /// How long each kind of row is kept, by which column it is aged, which rows of the table it
@@ -32,8 +33,10 @@ pub struct Retention {
 /// expiry, so a stolen-token inquiry can still see them; an attachment still pending after a
 /// day was never uploaded (its URL worked 15 minutes) or never confirmed: its row goes, and its
 /// object, if any, goes by the bucket's lifecycle rule on `uploads/pending/` (this function has
-/// no S3 access). Stored attachments are the maintenance record and are kept.
-pub const RETENTION: [Retention; 4] = [
+/// no S3 access). Stored attachments are the maintenance record and are kept. A webhook event
+/// and its deliveries are kept 30 days (the deliveries list, replays), then go once none of its
+/// deliveries is still pending.
+pub const RETENTION: [Retention; 5] = [
     Retention {
         table: "login_failures",
         column: "failed_at",
@@ -62,6 +65,15 @@ pub const RETENTION: [Retention; 4] = [
         only: "status = 'pending'",
         keep: Duration::days(1),
         counted_in: |r| &mut r.pending_attachments,
+    },
+    Retention {
+        // Served by webhook_events_created_at_idx; deliveries go with their event (cascade).
+        table: "webhook_events",
+        column: "created_at",
+        only: "NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                           WHERE d.event_id = webhook_events.id AND d.status = 'pending')",
+        keep: Duration::days(30),
+        counted_in: |r| &mut r.webhook_events,
     },
 ];
 

@@ -58,7 +58,7 @@ async fn rows_past_their_retention_go_and_the_rest_stays(pool: PgPool) {
     )
     .await;
     let report = purge(&pool, now).await.unwrap();
-    assert_eq!(report, PurgeReport { login_failures: 3, idempotency_keys: 1, sessions: 1, pending_attachments: 0 });
+    assert_eq!(report, PurgeReport { login_failures: 3, idempotency_keys: 1, sessions: 1, ..PurgeReport::default() });
     assert_eq!(
         (count(&pool, "login_failures").await, count(&pool, "idempotency_keys").await, count(&pool, "sessions").await),
         (1, 3, 3)
@@ -108,6 +108,34 @@ async fn attachments_still_pending_after_a_day_go_and_stored_ones_stay(pool: PgP
     assert_eq!(report.pending_attachments, 1);
     let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM attachments ORDER BY id").fetch_all(&pool).await.unwrap();
     assert_eq!(left, ids[1..]);
+}
+
+/// Webhook events go after 30 days with their deliveries, unless one is still pending.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn webhook_events_go_after_30_days_once_delivered(pool: PgPool) {
+    let now = Utc::now();
+    let hook = nexus_testkit::webhook::subscribe(&pool, &["ticket.created"]).await;
+    // (age in days, delivery status): old and done (goes), old and pending (stays), recent (stays).
+    for (age, status) in [(31, "delivered"), (31, "failed"), (31, "pending"), (29, "delivered")] {
+        sqlx::query(
+            "WITH ev AS (INSERT INTO webhook_events (type, payload, created_at)
+                         VALUES ('ticket.created', '{}', $1) RETURNING id)
+             INSERT INTO webhook_deliveries (webhook_id, event_id, message_id, status, next_attempt_at)
+             SELECT $2, ev.id, 'msg_' || ev.id, $3, CASE WHEN $3 = 'pending' THEN now() END FROM ev",
+        )
+        .bind(now - Duration::days(age))
+        .bind(hook)
+        .bind(status)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let report = purge(&pool, now).await.unwrap();
+    assert_eq!(report.webhook_events, 2);
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM webhook_deliveries ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(left, ["pending", "delivered"], "the pending one and the recent one, with their events");
+    assert_eq!(count(&pool, "webhook_events").await, 2);
 }
 
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
