@@ -63,9 +63,10 @@ pub async fn export(
     visibility: Visibility,
     order: &PageRequest,
 ) -> ApiResult<CsvBody> {
-    let mut qb = filtered(filter, visibility, &format!("{}{}", order.select_keys(), export::ASSIGNEE_EMAIL));
+    let mut qb = QueryBuilder::new(nexus_shared::ticket::export::EXPORT_SELECT);
+    filter.push(&mut qb, visibility);
     order.push_order_limit(&mut qb);
-    export::EXPORT.run(pool, qb, export::write).await
+    export::EXPORT.run(pool, qb, nexus_shared::ticket::export::write).await
 }
 
 /// The SLA rule for a type and priority, as the targets a ticket keeps.

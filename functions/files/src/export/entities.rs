@@ -5,7 +5,7 @@
 //! filters, so the two cannot drift apart unnoticed. The ticket filters are the shared
 //! [`TicketQuery`] itself.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use nexus_shared::csv::CsvWriter;
 use nexus_shared::db::like_pattern;
 use nexus_shared::pagination::{PageParams, PageRequest, SortKey, Sorting};
@@ -107,17 +107,6 @@ struct Sort {
     sort: Option<String>,
 }
 
-/// The tickets list's SELECT, narrowed to what the export writes.
-const TICKET_SELECT: &str = "SELECT t.number, t.ticket_type, t.priority, t.status, l.code AS location_code,
-        l.name AS location_name, l.region, a.tag AS asset_tag, a.name AS asset_name, t.description,
-        (SELECT u.email FROM users u WHERE u.id = t.assigned_to) AS assignee_email, t.created_at, t.scheduled_for,
-        t.response_due_at, t.responded_at, t.response_breached, t.resolution_due_at, t.resolved_at,
-        t.resolution_breached, t.closed_at, t.cancelled_at
-    FROM tickets t
-    JOIN assets a ON a.id = t.asset_id
-    JOIN locations l ON l.id = t.location_id
-    WHERE true";
-
 pub fn tickets(
     filters: &serde_json::Map<String, serde_json::Value>,
     visibility: Visibility,
@@ -127,7 +116,7 @@ pub fn tickets(
     let Sort { sort } = parse(filters, TICKET_FILTERS)?;
     let filter = query.parse()?;
     let order = order::<TicketSorting>(sort, max_rows)?;
-    let mut qb = QueryBuilder::new(TICKET_SELECT);
+    let mut qb = QueryBuilder::new(nexus_shared::ticket::export::EXPORT_SELECT);
     filter.push(&mut qb, visibility);
     order.push_order_limit(&mut qb);
     Ok(Plan {
@@ -136,55 +125,6 @@ pub fn tickets(
         narrow_with: "status, priority, ticket_type, region, location_id, asset_id, assigned_to, breached, due_before \
                       or scheduled_before",
     })
-}
-
-#[derive(FromRow)]
-pub struct TicketRow {
-    number: String,
-    ticket_type: String,
-    priority: String,
-    status: String,
-    location_code: String,
-    location_name: String,
-    region: Option<String>,
-    asset_tag: String,
-    asset_name: String,
-    description: String,
-    assignee_email: Option<String>,
-    created_at: DateTime<Utc>,
-    scheduled_for: Option<DateTime<Utc>>,
-    response_due_at: DateTime<Utc>,
-    responded_at: Option<DateTime<Utc>>,
-    response_breached: bool,
-    resolution_due_at: DateTime<Utc>,
-    resolved_at: Option<DateTime<Utc>>,
-    resolution_breached: bool,
-    closed_at: Option<DateTime<Utc>>,
-    cancelled_at: Option<DateTime<Utc>>,
-}
-
-pub fn write_ticket(csv: &mut CsvWriter, t: TicketRow) {
-    csv.text(&t.number)
-        .value(&t.ticket_type)
-        .value(&t.priority)
-        .value(&t.status)
-        .text(&t.location_code)
-        .text(&t.location_name)
-        .opt_text(t.region.as_deref())
-        .text(&t.asset_tag)
-        .text(&t.asset_name)
-        .text(&t.description)
-        .opt_text(t.assignee_email.as_deref())
-        .time(t.created_at)
-        .opt_time(t.scheduled_for)
-        .time(t.response_due_at)
-        .opt_time(t.responded_at)
-        .value(t.response_breached)
-        .time(t.resolution_due_at)
-        .opt_time(t.resolved_at)
-        .value(t.resolution_breached)
-        .opt_time(t.closed_at)
-        .opt_time(t.cancelled_at);
 }
 
 // ---------------------------------------------------------------- locations

@@ -125,7 +125,16 @@ pub async fn create(
     let deadline = started + limits.time_budget;
     let streamed = match body.entity {
         ExportEntity::Tickets => {
-            stream(&state.pool, plan.columns, plan.query, entities::write_ticket, &mut upload, max_rows, deadline).await
+            stream(
+                &state.pool,
+                plan.columns,
+                plan.query,
+                nexus_shared::ticket::export::write,
+                &mut upload,
+                max_rows,
+                deadline,
+            )
+            .await
         }
         ExportEntity::Locations => {
             stream(&state.pool, plan.columns, plan.query, entities::write_location, &mut upload, max_rows, deadline)
