@@ -35,6 +35,32 @@ crate::text_enum! {
 /// [`crate::csv::unharden`].
 pub const CSV_COLUMNS: [&str; 6] = ["tag", "location_code", "name", "category", "purchase_date", "status"];
 
+/// The SELECT list (and RETURNING list) of an [`Asset`].
+pub const COLUMNS: &str = "id, location_id, tag, name, category, purchase_date, status, created_at, updated_at";
+
+/// An asset with its location's code: a CSV row.
+#[derive(FromRow)]
+pub struct ExportRow {
+    #[sqlx(flatten)]
+    pub asset: Asset,
+    pub location_code: String,
+}
+
+/// The SELECT list's addition for [`ExportRow`] over `assets` (a subquery: the list's own
+/// columns stay unqualified and unambiguous).
+pub const LOCATION_CODE: &str = ", (SELECT l.code FROM locations l WHERE l.id = assets.location_id) AS location_code";
+
+/// Writes `row` as the next CSV row, in [`CSV_COLUMNS`] order (the list export and the S3 export).
+pub fn write_csv(csv: &mut crate::csv::CsvWriter, row: ExportRow) {
+    let a = row.asset;
+    csv.text(&a.tag)
+        .text(&row.location_code)
+        .text(&a.name)
+        .opt_text(a.category.as_deref())
+        .opt_value(a.purchase_date)
+        .value(a.status);
+}
+
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Asset {
     pub id: i64,

@@ -33,6 +33,22 @@ pub const DEFAULT_TIMEZONE: &str = "Asia/Jakarta";
 pub const CSV_COLUMNS: [&str; 8] =
     ["code", "name", "address", "latitude", "longitude", "timezone", "region", "geofence_m"];
 
+/// The SELECT list (and RETURNING list) of a [`Location`].
+pub const COLUMNS: &str =
+    "id, code, name, address, latitude, longitude, timezone, region, geofence_m, created_at, updated_at";
+
+/// Writes `l` as the next CSV row, in [`CSV_COLUMNS`] order (the list export and the S3 export).
+pub fn write_csv(csv: &mut crate::csv::CsvWriter, l: Location) {
+    csv.text(&l.code)
+        .text(&l.name)
+        .opt_text(l.address.as_deref())
+        .opt_value(l.latitude)
+        .opt_value(l.longitude)
+        .text(&l.timezone)
+        .opt_text(l.region.as_deref())
+        .value(l.geofence_m);
+}
+
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Location {
     pub id: i64,

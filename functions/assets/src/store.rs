@@ -7,9 +7,7 @@ use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use nexus_shared::asset::{Asset, AssetDraft, AssetStatus};
-
-const COLUMNS: &str = "id, location_id, tag, name, category, purchase_date, status, created_at, updated_at";
+use nexus_shared::asset::{Asset, AssetDraft, AssetStatus, COLUMNS};
 
 pub const SORTS: [SortKey; 3] = [
     SortKey { name: "tag", column: "tag", cast: "text" },
@@ -30,9 +28,9 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
 
 /// Every asset the filter matches, in the list's order, as CSV (up to the cap).
 pub async fn export(pool: &PgPool, filter: &Filter, order: &PageRequest) -> Result<CsvBody, ApiError> {
-    let mut qb = filtered(&format!("{COLUMNS}{}", crate::csv::LOCATION_CODE), filter, order);
+    let mut qb = filtered(&format!("{COLUMNS}{}", nexus_shared::asset::LOCATION_CODE), filter, order);
     order.push_order_limit(&mut qb);
-    crate::csv::EXPORT.run(pool, qb, crate::csv::write).await
+    crate::csv::EXPORT.run(pool, qb, nexus_shared::asset::write_csv).await
 }
 
 fn filtered(columns: &str, filter: &Filter, page: &PageRequest) -> QueryBuilder<Postgres> {

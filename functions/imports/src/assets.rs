@@ -19,7 +19,7 @@ use crate::file::{Cells, Checked, Columns, File, ImportErrorCode, Row, refuse_re
 /// A new device cannot do without its tag, site and name, so a file must have those columns.
 pub const COLUMNS: Columns = Columns { names: &CSV_COLUMNS, required: &["tag", "location_code", "name"] };
 
-const COLUMNS_SQL: &str = "id, location_id, tag, name, category, purchase_date, status, created_at, updated_at";
+use nexus_shared::asset::COLUMNS as COLUMNS_SQL;
 
 pub type CheckedAssets = Checked<AssetDraft, Asset>;
 

@@ -14,8 +14,7 @@ use crate::file::{Cells, Checked, Columns, File, Row, number, refuse_repeated_ke
 /// A new site cannot do without its code and name, so a file must have both columns.
 pub const COLUMNS: Columns = Columns { names: &CSV_COLUMNS, required: &["code", "name"] };
 
-const COLUMNS_SQL: &str =
-    "id, code, name, address, latitude, longitude, timezone, region, geofence_m, created_at, updated_at";
+use nexus_shared::location::COLUMNS as COLUMNS_SQL;
 
 pub type CheckedLocations = Checked<LocationDraft, Location>;
 

@@ -7,10 +7,7 @@ use nexus_shared::error::ResultExt;
 use nexus_shared::pagination::{Page, PageRequest, SortKey};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use nexus_shared::location::{Location, LocationDraft};
-
-const COLUMNS: &str =
-    "id, code, name, address, latitude, longitude, timezone, region, geofence_m, created_at, updated_at";
+use nexus_shared::location::{COLUMNS, Location, LocationDraft};
 
 pub const SORTS: [SortKey; 3] = [
     SortKey { name: "code", column: "code", cast: "text" },
@@ -31,7 +28,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> Result<
 pub async fn export(pool: &PgPool, filter: &Filter, order: &PageRequest) -> Result<CsvBody, ApiError> {
     let mut qb = filtered(filter, order);
     order.push_order_limit(&mut qb);
-    crate::csv::EXPORT.run(pool, qb, crate::csv::write).await
+    crate::csv::EXPORT.run(pool, qb, nexus_shared::location::write_csv).await
 }
 
 fn filtered(filter: &Filter, page: &PageRequest) -> QueryBuilder<Postgres> {

@@ -5,15 +5,13 @@
 //! filters, so the two cannot drift apart unnoticed. The ticket filters are the shared
 //! [`TicketQuery`] itself.
 
-use chrono::NaiveDate;
-use nexus_shared::csv::CsvWriter;
 use nexus_shared::db::like_pattern;
 use nexus_shared::pagination::{PageParams, PageRequest, SortKey, Sorting};
 use nexus_shared::ticket::{TicketQuery, Visibility};
 use nexus_shared::{ApiError, ApiResult, validate};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sqlx::{FromRow, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 
 nexus_shared::text_enum! {
     /// Which list to export.
@@ -154,9 +152,7 @@ pub fn locations(filters: &serde_json::Map<String, serde_json::Value>, max_rows:
     let f: LocationFilters = parse(filters, &["q", "region", "sort"])?;
     let (q, region) = (validate::query_text("q", f.q)?, validate::query_text("region", f.region)?);
     let order = order::<LocationSorting>(f.sort, max_rows)?;
-    let mut qb = QueryBuilder::new(
-        "SELECT code, name, address, latitude, longitude, timezone, region, geofence_m FROM locations WHERE true",
-    );
+    let mut qb = QueryBuilder::new(format!("SELECT {} FROM locations WHERE true", nexus_shared::location::COLUMNS));
     if let Some(q) = q {
         qb.push(" AND (code || ' ' || name) ILIKE ").push_bind(like_pattern(&q));
     }
@@ -165,29 +161,6 @@ pub fn locations(filters: &serde_json::Map<String, serde_json::Value>, max_rows:
     }
     order.push_order_limit(&mut qb);
     Ok(Plan { columns: LOCATION_COLUMNS, query: qb, narrow_with: "region or q" })
-}
-
-#[derive(FromRow)]
-pub struct LocationRow {
-    code: String,
-    name: String,
-    address: Option<String>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    timezone: String,
-    region: Option<String>,
-    geofence_m: i32,
-}
-
-pub fn write_location(csv: &mut CsvWriter, l: LocationRow) {
-    csv.text(&l.code)
-        .text(&l.name)
-        .opt_text(l.address.as_deref())
-        .opt_value(l.latitude)
-        .opt_value(l.longitude)
-        .text(&l.timezone)
-        .opt_text(l.region.as_deref())
-        .value(l.geofence_m);
 }
 
 // ---------------------------------------------------------------- assets
@@ -226,11 +199,11 @@ pub fn assets(filters: &serde_json::Map<String, serde_json::Value>, max_rows: i6
     let f: AssetFilters = parse(filters, &["location_id", "status", "category", "q", "sort"])?;
     let (category, q) = (validate::query_text("category", f.category)?, validate::query_text("q", f.q)?);
     let order = order::<AssetSorting>(f.sort, max_rows)?;
-    let mut qb = QueryBuilder::new(
-        "SELECT tag, (SELECT l.code FROM locations l WHERE l.id = assets.location_id) AS location_code, name, category,
-                purchase_date, status
-         FROM assets WHERE true",
-    );
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {}{} FROM assets WHERE true",
+        nexus_shared::asset::COLUMNS,
+        nexus_shared::asset::LOCATION_CODE
+    ));
     if let Some(location_id) = f.location_id {
         qb.push(" AND location_id = ").push_bind(location_id);
     }
@@ -245,25 +218,6 @@ pub fn assets(filters: &serde_json::Map<String, serde_json::Value>, max_rows: i6
     }
     order.push_order_limit(&mut qb);
     Ok(Plan { columns: ASSET_COLUMNS, query: qb, narrow_with: "location_id, status, category or q" })
-}
-
-#[derive(FromRow)]
-pub struct AssetRow {
-    tag: String,
-    location_code: String,
-    name: String,
-    category: Option<String>,
-    purchase_date: Option<NaiveDate>,
-    status: String,
-}
-
-pub fn write_asset(csv: &mut CsvWriter, a: AssetRow) {
-    csv.text(&a.tag)
-        .text(&a.location_code)
-        .text(&a.name)
-        .opt_text(a.category.as_deref())
-        .opt_value(a.purchase_date)
-        .value(&a.status);
 }
 
 #[cfg(test)]

@@ -137,11 +137,28 @@ pub async fn create(
             .await
         }
         ExportEntity::Locations => {
-            stream(&state.pool, plan.columns, plan.query, entities::write_location, &mut upload, max_rows, deadline)
-                .await
+            stream(
+                &state.pool,
+                plan.columns,
+                plan.query,
+                nexus_shared::location::write_csv,
+                &mut upload,
+                max_rows,
+                deadline,
+            )
+            .await
         }
         ExportEntity::Assets => {
-            stream(&state.pool, plan.columns, plan.query, entities::write_asset, &mut upload, max_rows, deadline).await
+            stream(
+                &state.pool,
+                plan.columns,
+                plan.query,
+                nexus_shared::asset::write_csv,
+                &mut upload,
+                max_rows,
+                deadline,
+            )
+            .await
         }
     };
     let rows = match streamed {
