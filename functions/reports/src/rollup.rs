@@ -14,7 +14,7 @@ use nexus_shared::ticket::Visibility;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::group::GroupBy;
-use crate::kpis::backlog::{Backlog, ByAge, ByStatus};
+use crate::kpis::backlog::{self, Backlog};
 use crate::kpis::first_time_fix::FirstTimeFix;
 use crate::kpis::mttr::Mttr;
 use crate::kpis::{Figure, Ratio, Scope};
@@ -249,20 +249,7 @@ pub async fn backlog(pool: &PgPool, scope: &Scope, days: Vec<NaiveDate>) -> ApiR
     let unused = vec![false; days.len()];
     push_from(scope, &mut qb, &key, Table::Daily, days.clone(), unused.clone(), unused);
     qb.push(" AND k.day = ANY(").push_bind(days).push(") AND k.backlog_total > 0 GROUP BY 1, 2");
-    type Row = (String, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-    let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(key, label, total, a1, a2, a3, a4, a5, open, assigned, in_progress, on_hold)| Figure {
-            key,
-            label,
-            value: Backlog {
-                total,
-                by_age: ByAge { lt_1d: a1, d1_3: a2, d3_7: a3, d7_30: a4, gt_30d: a5 },
-                by_status: ByStatus { open, assigned, in_progress, on_hold },
-            },
-        })
-        .collect())
+    backlog::read(qb, pool).await
 }
 
 #[cfg(test)]

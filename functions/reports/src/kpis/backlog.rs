@@ -145,6 +145,12 @@ pub async fn figures_at(
     ));
     push_population_at(scope, snaps, &mut qb, "t.id");
     qb.push(") population) aged GROUP BY key, label");
+    read(qb, pool).await
+}
+
+/// The figures of a query selecting `key, label, total, <the five ages>, <the four statuses>`
+/// (the live population's counts or the rollup's sums).
+pub async fn read(mut qb: QueryBuilder<Postgres>, pool: &PgPool) -> ApiResult<Vec<Figure<Backlog>>> {
     type Row = (String, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
     Ok(rows
