@@ -57,6 +57,28 @@ where
         .await?)
 }
 
+/// The rows of `table` whose `key_column` is one of `keys` (a bulk import's stored rows by their
+/// natural keys); `columns`, `table` and `key_column` are constants of the caller.
+pub async fn fetch_by_keys<T>(
+    conn: &mut PgConnection,
+    columns: &str,
+    table: &str,
+    key_column: &str,
+    keys: &[&str],
+    lock: Lock,
+) -> Result<Vec<T>, ApiError>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let suffix = if lock == Lock::ForUpdate { " FOR UPDATE" } else { "" };
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM {table} WHERE {key_column} = ANY($1){suffix}"
+    )))
+    .bind(keys)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// `%q%` for ILIKE, with the LIKE wildcards in `q` taken literally.
 pub fn like_pattern(q: &str) -> String {
     let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use nexus_shared::ApiError;
-use nexus_shared::asset::{Asset, AssetBody, AssetDraft, AssetStatus, CSV_COLUMNS};
+use nexus_shared::asset::{Asset, AssetBody, AssetDraft, AssetStatus, COLUMNS as COLUMNS_SQL, CSV_COLUMNS};
 use nexus_shared::audit::{self, Actor};
+use nexus_shared::db::{self, Lock};
 use nexus_shared::validate::Validator;
 use sqlx::{FromRow, PgConnection};
 
@@ -18,8 +19,6 @@ use crate::file::{Cells, Checked, Columns, File, ImportErrorCode, Row, refuse_re
 
 /// A new device cannot do without its tag, site and name, so a file must have those columns.
 pub const COLUMNS: Columns = Columns { names: &CSV_COLUMNS, required: &["tag", "location_code", "name"] };
-
-use nexus_shared::asset::COLUMNS as COLUMNS_SQL;
 
 pub type CheckedAssets = Checked<AssetDraft, Asset>;
 
@@ -52,12 +51,8 @@ pub async fn check(conn: &mut PgConnection, file: File<'_>, for_update: bool) ->
     let mut errors = file.errors;
     let rows: Vec<Row> = refuse_repeated_keys(file.valid_width, "tag", &mut errors);
     let tags: Vec<&str> = rows.iter().map(Row::key).filter(|k| !k.is_empty()).collect();
-    let lock = if for_update { " FOR UPDATE" } else { "" };
-    let stored: Vec<Asset> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS_SQL} FROM assets WHERE tag = ANY($1){lock}")))
-            .bind(&tags)
-            .fetch_all(&mut *conn)
-            .await?;
+    let lock = if for_update { Lock::ForUpdate } else { Lock::None };
+    let stored: Vec<Asset> = db::fetch_by_keys(&mut *conn, COLUMNS_SQL, "assets", "tag", &tags, lock).await?;
     let stored: HashMap<String, Asset> = stored.into_iter().map(|a| (a.tag.clone(), a)).collect();
     let mut codes: Vec<&str> = rows.iter().filter_map(|r| r.text(1)).map(str::trim).collect();
     codes.sort_unstable();

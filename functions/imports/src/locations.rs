@@ -6,15 +6,14 @@ use std::collections::HashMap;
 
 use nexus_shared::ApiError;
 use nexus_shared::audit::{self, Actor};
-use nexus_shared::location::{CSV_COLUMNS, Location, LocationBody, LocationDraft};
+use nexus_shared::db::{self, Lock};
+use nexus_shared::location::{COLUMNS as COLUMNS_SQL, CSV_COLUMNS, Location, LocationBody, LocationDraft};
 use sqlx::{FromRow, PgConnection};
 
 use crate::file::{Cells, Checked, Columns, File, Row, number, refuse_repeated_keys, refused, whole};
 
 /// A new site cannot do without its code and name, so a file must have both columns.
 pub const COLUMNS: Columns = Columns { names: &CSV_COLUMNS, required: &["code", "name"] };
-
-use nexus_shared::location::COLUMNS as COLUMNS_SQL;
 
 pub type CheckedLocations = Checked<LocationDraft, Location>;
 
@@ -43,12 +42,8 @@ pub async fn check(conn: &mut PgConnection, file: File<'_>, for_update: bool) ->
     let mut errors = file.errors;
     let rows: Vec<Row> = refuse_repeated_keys(file.valid_width, "code", &mut errors);
     let keys: Vec<&str> = rows.iter().map(Row::key).filter(|k| !k.is_empty()).collect();
-    let lock = if for_update { " FOR UPDATE" } else { "" };
-    let stored: Vec<Location> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS_SQL} FROM locations WHERE code = ANY($1){lock}")))
-            .bind(&keys)
-            .fetch_all(&mut *conn)
-            .await?;
+    let lock = if for_update { Lock::ForUpdate } else { Lock::None };
+    let stored: Vec<Location> = db::fetch_by_keys(&mut *conn, COLUMNS_SQL, "locations", "code", &keys, lock).await?;
     let stored: HashMap<String, Location> = stored.into_iter().map(|l| (l.code.clone(), l)).collect();
     let mut checked = Checked::new(file.rows, errors, stored);
     for row in &rows {
