@@ -109,11 +109,21 @@ pub struct File<'a> {
     pub errors: Vec<ImportRowError>,
 }
 
-/// Decodes the bytes (UTF-8, a BOM or none); refused as a whole otherwise.
+/// Decodes the bytes (UTF-8, a BOM or none); refused as a whole otherwise. A NUL byte is refused
+/// too: no text column can store U+0000, and a file full of them is UTF-16 ("Unicode text").
 pub fn decode(bytes: &[u8]) -> Result<&str, ImportRowError> {
+    let line_of = |end: usize| bytes[..end].iter().filter(|b| **b == b'\n').count() + 1;
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        let message = "holds the NUL character (U+0000): save the file as \"CSV UTF-8\"";
+        return Err(ImportRowError::new(line_of(at), "", ImportErrorCode::Encoding, message));
+    }
     std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        ImportRowError::new(line, "", ImportErrorCode::Encoding, "is not UTF-8: save the file as \"CSV UTF-8\"")
+        ImportRowError::new(
+            line_of(e.valid_up_to()),
+            "",
+            ImportErrorCode::Encoding,
+            "is not UTF-8: save the file as \"CSV UTF-8\"",
+        )
     })
 }
 
@@ -401,6 +411,15 @@ mod tests {
             errors.iter().map(|e| (e.row, e.message.as_str())).collect::<Vec<_>>(),
             [(4, "repeats row 2"), (5, "repeats row 3")]
         );
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused_at_its_line() {
+        let refused = decode(b"code,name\nJKT1,Site\nJKT2,Si\0te\n").unwrap_err();
+        assert_eq!((refused.row, refused.code), (3, ImportErrorCode::Encoding));
+        // UTF-16 ("Unicode text" in a spreadsheet's save dialog) is full of them.
+        let utf16: Vec<u8> = "code,name".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(decode(&utf16).unwrap_err().row, 1);
     }
 
     #[test]
