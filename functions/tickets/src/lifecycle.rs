@@ -136,6 +136,14 @@ pub async fn apply(
                     .ok_or_else(|| ApiError::validation("hold_reason", "is required to put a ticket on hold"))?;
                 next.hold_reason = Some(reason.as_str().to_string());
                 next.on_hold_since = Some(at);
+                // The clocks stop here, and the check does not look at tickets on hold: a line
+                // they passed since its last run is recorded now, as that run would have.
+                if next.responded_at.is_none() {
+                    next.response_warned |= at >= next.response_warning_at;
+                    next.response_breached |= at >= next.response_due_at;
+                }
+                next.resolution_warned |= at >= next.resolution_warning_at;
+                next.resolution_breached |= at >= next.resolution_due_at;
             }
             TicketStatus::Resolved => {
                 // Every required checklist item answered (photos and signature stored) first.
