@@ -161,7 +161,8 @@ pub async fn time_sweep(state: &AppState) -> Result<(Duration, u64), ApiError> {
 }
 
 /// The live map over everything active (after [`load_open`]): clustered national and city
-/// views, and an unclustered viewport.
+/// views (the national one also through the per-ticket path a filter takes), and an unclustered
+/// viewport. Uncached when `NEXUS_MAP_CACHE_SECS=0` (what `scripts/bench-tickets` sets).
 pub async fn live_map(states: &States, runs: usize) -> Result<Vec<String>, ApiError> {
     let (app, state) = (nexus_local_runner::app(states), &states.core);
     let token = sign_in(state, Role::Supervisor).await;
@@ -172,6 +173,10 @@ pub async fn live_map(states: &States, runs: usize) -> Result<Vec<String>, ApiEr
         (
             format!("live-tickets, {active} active, cluster zoom 5 (national)"),
             "/api/maps/live-tickets?cluster=true&zoom=5",
+        ),
+        (
+            format!("live-tickets, {active} active, cluster zoom 5, every active status named (the per-ticket path)"),
+            "/api/maps/live-tickets?cluster=true&zoom=5&status=open,assigned,in_progress,on_hold,resolved",
         ),
         (
             format!("live-tickets, {active} active, cluster zoom 12 (Jakarta)"),

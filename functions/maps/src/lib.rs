@@ -4,6 +4,7 @@
 mod bbox;
 mod geojson;
 mod live_tickets;
+mod national;
 mod query;
 mod response;
 mod severity;

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use nexus_shared::sla::SlaState;
-use nexus_shared::ticket::{Priority, TicketQuery, TicketStatus, TicketType, Visibility};
+use nexus_shared::ticket::{Priority, TicketFilter, TicketQuery, TicketStatus, TicketType, Visibility};
 use nexus_shared::{ApiError, ApiResult, AppState};
 use serde::Serialize;
 use sqlx::{FromRow, Postgres, QueryBuilder};
@@ -75,13 +75,13 @@ struct TicketRow {
 }
 
 #[derive(FromRow)]
-struct CellRow {
-    longitude: f64,
-    latitude: f64,
-    point_count: i64,
-    severity: i32,
+pub(crate) struct CellRow {
+    pub longitude: f64,
+    pub latitude: f64,
+    pub point_count: i64,
+    pub severity: i32,
     /// The cell's ticket when it holds one.
-    first_id: i64,
+    pub first_id: i64,
 }
 
 /// `WITH clock AS (SELECT now) SELECT … FROM clock, tickets t JOIN locations l …` with the viewport
@@ -90,10 +90,9 @@ fn tickets_query(
     select: &str,
     now: DateTime<Utc>,
     view: &View,
-    query: TicketQuery,
+    filter: &TicketFilter,
     visibility: Visibility,
 ) -> ApiResult<QueryBuilder<Postgres>> {
-    let filter = query.parse()?;
     let (active, started) = (&*crate::ACTIVE, crate::STARTED);
     let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
     qb.push_bind(now);
@@ -128,48 +127,26 @@ async fn live_tickets_body(
     visibility: Visibility,
 ) -> ApiResult<Bytes> {
     let now = Utc::now();
+    let filter = tickets.parse()?;
     let features: Vec<Feature<TicketProperties>> = match view.cell {
+        // Every operations screen's view: from the per-site counts, not every active ticket.
+        Some(cell) if visibility == Visibility::All && filter.is_empty() => {
+            let cells = crate::national::cells(&state, now, &view, cell).await?;
+            cells_to_features(&state, now, cells).await?
+        }
         Some(cell) => {
             let select = format!(
                 "floor(l.longitude / {cell}) AS cx, floor(l.latitude / {cell}) AS cy, avg(l.longitude) AS longitude,
                  avg(l.latitude) AS latitude, count(*) AS point_count, max({SEVERITY_SQL}) AS severity,
                  min(t.id) AS first_id"
             );
-            let mut qb = tickets_query(&select, now, &view, tickets, visibility)?;
+            let mut qb = tickets_query(&select, now, &view, &filter, visibility)?;
             qb.push(" GROUP BY cx, cy ORDER BY cx, cy");
             let cells: Vec<CellRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
-            // A cluster of one is that ticket: the document promises a marker or a real cluster.
-            let singles: Vec<i64> = cells.iter().filter(|c| c.point_count == 1).map(|c| c.first_id).collect();
-            let mut markers: HashMap<i64, TicketRow> = HashMap::new();
-            if !singles.is_empty() {
-                let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
-                qb.push_bind(now);
-                qb.push(format_args!(
-                    "::timestamptz AS now) SELECT {} FROM clock, tickets t JOIN locations l ON l.id = t.location_id
-                     WHERE t.id = ANY(",
-                    *MARKER
-                ));
-                qb.push_bind(&singles).push(")");
-                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
-                markers = rows.into_iter().map(|r| (r.id, r)).collect();
-            }
-            cells
-                .into_iter()
-                .map(|c| match markers.remove(&c.first_id).filter(|_| c.point_count == 1) {
-                    Some(row) => marker(row, now),
-                    None => {
-                        let props = Cluster {
-                            cluster: true,
-                            point_count: c.point_count,
-                            sla_state: severity::state(c.severity),
-                        };
-                        Feature::point(c.longitude, c.latitude, TicketProperties::Cluster(props))
-                    }
-                })
-                .collect()
+            cells_to_features(&state, now, cells).await?
         }
         None => {
-            let mut qb = tickets_query(&MARKER, now, &view, tickets, visibility)?;
+            let mut qb = tickets_query(&MARKER, now, &view, &filter, visibility)?;
             qb.push(" ORDER BY t.id LIMIT ").push_bind(MAX_POINTS + 1);
             let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
             if rows.len() as i64 > MAX_POINTS {
@@ -182,6 +159,40 @@ async fn live_tickets_body(
         }
     };
     to_json(&FeatureCollection::new(features))
+}
+
+/// The features of `cells`: a cell of one ticket is that ticket's marker (the document promises
+/// a marker or a real cluster), any other a cluster.
+async fn cells_to_features(
+    state: &AppState,
+    now: DateTime<Utc>,
+    cells: Vec<CellRow>,
+) -> ApiResult<Vec<Feature<TicketProperties>>> {
+    let singles: Vec<i64> = cells.iter().filter(|c| c.point_count == 1).map(|c| c.first_id).collect();
+    let mut markers: HashMap<i64, TicketRow> = HashMap::new();
+    if !singles.is_empty() {
+        let mut qb = QueryBuilder::new("WITH clock AS (SELECT ");
+        qb.push_bind(now);
+        qb.push(format_args!(
+            "::timestamptz AS now) SELECT {} FROM clock, tickets t JOIN locations l ON l.id = t.location_id
+             WHERE t.id = ANY(",
+            *MARKER
+        ));
+        qb.push_bind(&singles).push(")");
+        let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
+        markers = rows.into_iter().map(|r| (r.id, r)).collect();
+    }
+    Ok(cells
+        .into_iter()
+        .map(|c| match markers.remove(&c.first_id).filter(|_| c.point_count == 1) {
+            Some(row) => marker(row, now),
+            None => {
+                let props =
+                    Cluster { cluster: true, point_count: c.point_count, sla_state: severity::state(c.severity) };
+                Feature::point(c.longitude, c.latitude, TicketProperties::Cluster(props))
+            }
+        })
+        .collect())
 }
 
 /// The columns of one ticket's marker (the query's `clock` gives `now` to the severity).

@@ -335,3 +335,106 @@ async fn identical_views_are_shared_for_the_cache_ttl_but_never_across_visibilit
 async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::PgPool) {
     nexus_testkit::built::the_built_function_answers(env!("CARGO_BIN_EXE_maps"), pool).await;
 }
+
+/// The unfiltered staff view is built from the per-site counts the database keeps
+/// (`site_ticket_states`); naming every active status explicitly takes the per-ticket query. On
+/// tickets in every state — recorded or not yet recorded crossings, on hold, resolved on time and
+/// late, finished, generated ahead — both answer the same map, and the counts equal a recount.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_national_view_from_per_site_counts_equals_the_per_ticket_one(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    for i in 0..48 {
+        f.open(assets[i % 3], ["low", "medium", "high", "critical"][i % 4]).await;
+    }
+    let tech_id = f.tech.id;
+    // Each statement moves a twelfth of the tickets into one state, as the API, the check or a sync would.
+    for (n, change) in [
+        (1, "response_warning_at = now() - interval '1 minute'"),
+        (2, "response_warning_at = now() - interval '2 hours', response_due_at = now() - interval '1 hour'"),
+        (3, "response_warning_at = now() - interval '2 hours', response_due_at = now() - interval '1 hour',
+             response_warned = true, response_breached = true"),
+        (4, "status = 'assigned', assigned_to = $1"),
+        (5, "status = 'in_progress', assigned_to = $1, responded_at = now(),
+             resolution_warning_at = now() - interval '5 minutes', resolution_warned = true"),
+        (6, "status = 'on_hold', assigned_to = $1, on_hold_since = now() - interval '3 hours', hold_reason = 'awaiting_parts'"),
+        (7, "status = 'resolved', assigned_to = $1, responded_at = now(), resolved_at = now(), resolution_notes = 'done'"),
+        (8, "status = 'resolved', assigned_to = $1, responded_at = now(), resolved_at = now(), resolution_notes = 'late',
+              resolution_warning_at = now() - interval '2 hours', resolution_due_at = now() - interval '1 hour',
+              resolution_warned = true, resolution_breached = true"),
+        (9, "status = 'cancelled', assigned_to = NULL, on_hold_since = NULL, hold_reason = NULL, cancelled_at = now()"),
+        (10, "scheduled_for = now() + interval '2 days'"),
+    ] {
+        let sql = format!("UPDATE tickets SET {change} WHERE id % 12 = {n}");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tech_id).execute(&f.pool).await.unwrap();
+    }
+
+    let recount: Vec<(i64, i16, i64)> = sqlx::query_as(
+        "SELECT location_id, ticket_recorded_severity(responded_at, resolved_at, response_warned, response_breached,
+                    resolution_warned, resolution_breached), count(*)
+         FROM tickets WHERE status IN ('open', 'assigned', 'in_progress', 'on_hold', 'resolved') GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(&f.pool)
+    .await
+    .unwrap();
+    let kept: Vec<(i64, i16, i64)> = sqlx::query_as(
+        "SELECT location_id, severity, tickets::bigint FROM site_ticket_states WHERE tickets > 0 ORDER BY 1, 2",
+    )
+    .fetch_all(&f.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, recount);
+    assert!(recount.iter().map(|r| r.1).collect::<std::collections::HashSet<_>>().len() == 4, "{recount:?}");
+
+    let every_active = "status=open,assigned,in_progress,on_hold,resolved";
+    for (zoom, bbox) in [(0, ""), (5, ""), (12, ""), (16, ""), (12, "&bbox=106.6,-6.4,107.0,-6.0")] {
+        let national = get(&f.app, &format!("/api/maps/live-tickets?cluster=true&zoom={zoom}{bbox}"), &f.spv).await;
+        let per_ticket =
+            get(&f.app, &format!("/api/maps/live-tickets?cluster=true&zoom={zoom}{bbox}&{every_active}"), &f.spv).await;
+        let (a, b) = (features(&national.body), features(&per_ticket.body));
+        assert_eq!(a.len(), b.len(), "zoom {zoom}{bbox}: {a:?} vs {b:?}");
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x["properties"], y["properties"], "zoom {zoom}{bbox}");
+            for i in 0..2 {
+                let (p, q) = (x["geometry"]["coordinates"][i].as_f64(), y["geometry"]["coordinates"][i].as_f64());
+                assert!((p.unwrap() - q.unwrap()).abs() < 1e-9, "zoom {zoom}{bbox}: {x} vs {y}");
+            }
+        }
+    }
+}
+
+/// Putting a ticket on hold after a line passed, before the check saw it, records the line: the
+/// check does not look at tickets on hold, and the clocks stand still from here.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn a_hold_records_the_lines_its_clock_passed(pool: PgPool) {
+    let (f, assets) = setup(pool).await;
+    let ticket = f.open(assets[0], "high").await;
+    let id = ticket["id"].as_i64().unwrap();
+    for step in [json!({"assigned_to": f.tech.id}), json!({"status": "in_progress"})] {
+        let r = testing::put(&f.tickets, &format!("/api/tickets/{id}"), &f.spv, step).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    sqlx::query(
+        "UPDATE tickets SET resolution_warning_at = now() - interval '2 minutes', resolution_due_at = now() - interval '1 minute'
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    let hold = testing::put(
+        &f.tickets,
+        &format!("/api/tickets/{id}"),
+        &f.spv,
+        json!({"status": "on_hold", "hold_reason": "awaiting_parts"}),
+    )
+    .await;
+    assert_eq!(hold.status, StatusCode::OK, "{}", hold.body);
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM sla_events WHERE ticket_id = $1 ORDER BY kind")
+        .bind(id)
+        .fetch_all(&f.pool)
+        .await
+        .unwrap();
+    assert_eq!(kinds, ["resolution_breach", "resolution_warning"]);
+    let clustered = get(&f.app, "/api/maps/live-tickets?cluster=true&zoom=0", &f.spv).await;
+    assert_eq!(features(&clustered.body)[0]["properties"]["sla_state"], "breached");
+}

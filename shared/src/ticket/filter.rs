@@ -99,6 +99,32 @@ fn parse_statuses(raw: Option<String>) -> ApiResult<Vec<TicketStatus>> {
 }
 
 impl TicketFilter {
+    /// Whether no filter was given (every ticket the caller's visibility allows).
+    pub fn is_empty(&self) -> bool {
+        let Self {
+            statuses,
+            priority,
+            ticket_type,
+            assigned_to,
+            location_id,
+            asset_id,
+            region,
+            breached,
+            due_before,
+            scheduled_before,
+        } = self;
+        statuses.is_empty()
+            && priority.is_none()
+            && ticket_type.is_none()
+            && assigned_to.is_none()
+            && location_id.is_none()
+            && asset_id.is_none()
+            && region.is_none()
+            && breached.is_none()
+            && due_before.is_none()
+            && scheduled_before.is_none()
+    }
+
     /// Appends ` AND …` conditions for the filter and the caller's visibility.
     pub fn push(&self, qb: &mut QueryBuilder<Postgres>, visibility: Visibility) {
         if let Visibility::AssignedTo(user_id) = visibility {
