@@ -45,7 +45,7 @@ where
 /// What every router is served behind (the local runner puts all of them behind it at once): a
 /// body limit, problem+json for unknown routes and methods, panics answered as 500 instead of a
 /// dropped connection, CORS, and on every response — preflights and CORS refusals included — a
-/// request id and the security headers.
+/// request id, the security headers and gzip when it pays ([`crate::compression`]).
 pub fn layers(router: Router, http: &HttpSettings) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let router = router
@@ -75,7 +75,9 @@ pub fn layers(router: Router, http: &HttpSettings) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(axum::middleware::map_response(add_security_headers)),
+            .layer(axum::middleware::map_response(add_security_headers))
+            .layer(axum::middleware::from_fn(crate::compression::etag_variants))
+            .layer(crate::compression::layer()),
     )
 }
 

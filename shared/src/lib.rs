@@ -10,6 +10,7 @@ pub mod auth;
 pub mod aws;
 pub mod checklist;
 pub mod client_ip;
+pub mod compression;
 pub mod config;
 pub mod cors;
 pub mod create_body;

@@ -51,6 +51,21 @@ pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
     read(response).await
 }
 
+/// Status, headers and the body's bytes as sent (compressed or not).
+pub async fn send_raw(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.into_body().collect().await.expect("body").to_bytes().to_vec())
+}
+
+/// The bytes a gzip body stands for.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut plain).expect("a gzip stream");
+    plain
+}
+
 async fn read(response: axum::response::Response) -> TestResponse {
     let status = response.status();
     let headers = response.headers().clone();
@@ -85,6 +100,29 @@ pub fn apigw_v2_event(
 ) -> lambda_http::Request {
     let event = crate::lambda::api_gateway_v2_event(method, path, query, token, body);
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// What `lambda_http::run` posts to the Runtime API for `event` (an API Gateway v2 event as
+/// JSON): the router's answer converted exactly as in Lambda, through `lambda_http`'s own
+/// adapter — a body with `Content-Encoding` (or not text) is base64 with `isBase64Encoded: true`.
+/// Lambda's 6 MB limit applies to this document serialised.
+pub async fn lambda_answer(router: &Router, event: Value) -> Value {
+    use lambda_http::request::LambdaRequest;
+    use lambda_http::{Adapter, Context, LambdaEvent, Service};
+    let request: LambdaRequest = serde_json::from_value(event).expect("an API Gateway v2 event");
+    let mut adapter = Adapter::from(router.clone());
+    let answer = adapter.call(LambdaEvent::new(request, Context::default())).await.expect("infallible");
+    serde_json::to_value(answer).expect("the runtime serialises the answer")
+}
+
+/// The body of a [`lambda_answer`] as API Gateway sends it on (base64 decoded).
+pub fn lambda_body(answer: &Value) -> Vec<u8> {
+    let raw = answer["body"].as_str().unwrap_or_default();
+    if answer["isBase64Encoded"] == true {
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, raw).expect("base64 body")
+    } else {
+        raw.as_bytes().to_vec()
+    }
 }
 
 /// Sends an API Gateway event through the router, as `lambda_http::run` would.
