@@ -163,16 +163,17 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
     /// `NEXUS_DB_SSLMODE` (libpq names: `disable` … `verify-full`); when unset the URL decides.
     /// Deployed functions use `verify-full`: RDS Proxy requires TLS and its certificate chains
-    /// to the public Amazon roots that ship in webpki-roots.
+    /// to the public Amazon roots that ship in webpki-roots. `NEXUS_DB_SSLROOTCERT` names a CA
+    /// bundle to verify against instead (a private CA; the RDS bundle for an instance).
     pub ssl_mode: Option<sqlx::postgres::PgSslMode>,
 }
 
 impl DatabaseSettings {
     /// `DATABASE_URL` (or the RDS secret named by `NEXUS_DATABASE_SECRET_ID`), the pool's size
-    /// and wait, and the TLS mode.
+    /// and wait, and the TLS mode and CA.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            url: Secret::new(env.required("DATABASE_URL")?.to_string()),
+            url: Secret::new(with_root_cert(env.required("DATABASE_URL")?, env.get("NEXUS_DB_SSLROOTCERT"))),
             max_connections: env.number("NEXUS_DB_MAX_CONNECTIONS", 5)? as u32,
             acquire_timeout: Duration::from_millis(env.number("NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             ssl_mode: env
@@ -205,16 +206,8 @@ impl DatabaseSettings {
                 reason: "one of disable, allow, prefer, require, verify-ca, verify-full".into(),
             })?,
         };
-        // The bundle travels in the URL (`sslrootcert`), which the pool's parser reads.
-        let url = match env.get("NEXUS_DB_READ_SSLROOTCERT") {
-            None => url.to_string(),
-            Some(path) => {
-                let separator = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{separator}sslrootcert={}", percent_encode(path))
-            }
-        };
         Ok(Some(Self {
-            url: Secret::new(url),
+            url: Secret::new(with_root_cert(url, env.get("NEXUS_DB_READ_SSLROOTCERT"))),
             max_connections: env.number("NEXUS_DB_READ_MAX_CONNECTIONS", 2)? as u32,
             acquire_timeout: Duration::from_millis(env.number("NEXUS_DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             ssl_mode: Some(ssl_mode),
@@ -320,6 +313,18 @@ pub fn database_url(secret_json: &str, host: Option<&str>) -> Result<String, Con
     ))
 }
 
+/// `url` with `sslrootcert` set to `path` when one is given: the CA bundle travels in the URL,
+/// which the pool's parser reads.
+fn with_root_cert(url: &str, path: Option<&str>) -> String {
+    match path {
+        None => url.to_string(),
+        Some(path) => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}sslrootcert={}", percent_encode(path))
+        }
+    }
+}
+
 /// Everything but RFC 3986 unreserved characters as `%XX`, so any password survives in a URL.
 fn percent_encode(value: &str) -> String {
     value
@@ -377,6 +382,20 @@ mod tests {
             |mode| DatabaseSettings::from_env(&env(&[("DATABASE_URL", "postgres://x"), ("NEXUS_DB_SSLMODE", mode)]));
         assert!(matches!(with("verify-full").unwrap().ssl_mode, Some(sqlx::postgres::PgSslMode::VerifyFull)));
         assert!(matches!(with("always"), Err(ConfigError::Invalid { name: "NEXUS_DB_SSLMODE", .. })));
+    }
+
+    #[test]
+    fn the_primary_takes_a_ca_bundle_into_its_url() {
+        let with = |url, ca| DatabaseSettings::from_env(&env(&[("DATABASE_URL", url), ("NEXUS_DB_SSLROOTCERT", ca)]));
+        let settings = with("postgres://u:pw@proxy/nexus", "/opt/rds-ca/global-bundle.pem").unwrap();
+        assert_eq!(
+            settings.url.expose(),
+            "postgres://u:pw@proxy/nexus?sslrootcert=%2Fopt%2Frds-ca%2Fglobal-bundle.pem"
+        );
+        let settings = with("postgres://u:pw@proxy/nexus?sslmode=verify-full", "ca.pem").unwrap();
+        assert_eq!(settings.url.expose(), "postgres://u:pw@proxy/nexus?sslmode=verify-full&sslrootcert=ca.pem");
+        let without = DatabaseSettings::from_env(&env(&[("DATABASE_URL", "postgres://u:pw@proxy/nexus")])).unwrap();
+        assert_eq!(without.url.expose(), "postgres://u:pw@proxy/nexus");
     }
 
     #[test]
