@@ -12,10 +12,11 @@
 //!   [`unharden`] removes one leading `'` from every text cell, as the import does. Cells the
 //!   server formats itself (numbers, times, enums) are never prefixed: `-6.2` stays a number.
 //! - **Size**: API Gateway and Lambda answer at most 6 MB and cannot stream, so the body is
-//!   built in memory and capped at [`MAX_BYTES`], counted as the Lambda response carries it (a
-//!   JSON string, where a quote or a line end takes two bytes). Writing stops at the first row
-//!   past the cap and the request is answered 422, naming the filters that narrow it; a file is
-//!   never silently cut short.
+//!   built in memory and capped as [`crate::response_size`] caps every body: at most
+//!   [`MAX_BYTES`] (its gzip, base64-encoded, still fits) and at most 6 MB less the envelope as
+//!   the plain Lambda response carries it (a JSON string, where a quote or a line end takes two
+//!   bytes). Writing stops at the first row past the cap and the request is answered 422, naming
+//!   the filters that narrow it and the S3 export; a file is never silently cut short.
 //! - **Reading** ([`Reader`]): the same format back, as an import reads it (a BOM or none, CRLF
 //!   or LF), record by record, without copying a field unless it holds a doubled quote.
 
@@ -32,9 +33,8 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{PageParams, PageRequest, Sorting};
 
-/// The most an export may weigh in the Lambda response: 5 MiB, leaving room under Lambda's
-/// 6 MB for the headers and the response envelope.
-pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// The longest export one response carries: 4.7 MB, whose gzip still fits base64-encoded.
+pub const MAX_BYTES: usize = crate::response_size::MAX_BODY_BYTES;
 
 /// The media type of an export.
 pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
@@ -91,7 +91,10 @@ pub struct CsvWriter {
     buf: String,
     /// Bytes the body takes as a JSON string (what the Lambda response carries).
     weight: usize,
+    /// The most `weight` may reach.
     cap: usize,
+    /// The most bytes the body may hold.
+    len_cap: usize,
     columns: usize,
     cells: usize,
     row_start: usize,
@@ -99,11 +102,14 @@ pub struct CsvWriter {
 
 impl CsvWriter {
     pub fn new(header: &[&str]) -> Self {
-        Self::with_cap(header, MAX_BYTES)
+        use crate::response_size::{ENVELOPE, LAMBDA_LIMIT};
+        Self { len_cap: MAX_BYTES, ..Self::with_cap(header, LAMBDA_LIMIT - ENVELOPE) }
     }
 
+    /// A writer whose body may weigh `cap` (and so hold no more bytes).
     pub fn with_cap(header: &[&str], cap: usize) -> Self {
-        let mut writer = Self { buf: BOM.to_string(), weight: 0, cap, columns: header.len(), cells: 0, row_start: 0 };
+        let mut writer =
+            Self { buf: BOM.to_string(), weight: 0, cap, len_cap: cap, columns: header.len(), cells: 0, row_start: 0 };
         for name in header {
             writer.value(name);
         }
@@ -182,7 +188,7 @@ impl CsvWriter {
         self.weight += json_weight(&self.buf.as_bytes()[self.row_start..]);
         self.row_start = self.buf.len();
         self.cells = 0;
-        if self.weight > self.cap { Err(TooLarge) } else { Ok(()) }
+        if self.weight > self.cap || self.buf.len() > self.len_cap { Err(TooLarge) } else { Ok(()) }
     }
 
     pub fn into_string(self) -> String {
@@ -364,8 +370,8 @@ impl Export {
         let mut sorted = PageParams::<S>::default();
         sorted.sort = params.sort;
         let mut order = sorted.resolve()?;
-        // An empty row: a comma between each two cells and CRLF, escaped `\r\n` (4 bytes).
-        order.limit = (MAX_BYTES / (self.columns.len() + 3)) as i64;
+        // An empty row: a comma between each two cells and CRLF.
+        order.limit = (MAX_BYTES / (self.columns.len() + 1)) as i64;
         Ok(order)
     }
 
@@ -408,8 +414,9 @@ impl Export {
         ApiError::validation(
             "filter",
             format!(
-                "The export would exceed {} MB, the most one response can carry; narrow it with {}.",
-                MAX_BYTES / (1024 * 1024),
+                "The export would exceed {}, the most one response can carry; narrow it with {}, or ask \
+                 POST /api/exports for the whole file in S3.",
+                crate::response_size::MAX_BODY_TEXT,
                 self.narrow_with
             ),
         )

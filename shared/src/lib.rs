@@ -28,6 +28,7 @@ pub mod offline;
 pub mod openapi;
 pub mod pagination;
 pub mod pm;
+pub mod response_size;
 pub mod scheduled;
 pub mod secret;
 pub mod secrets_manager;

@@ -5,6 +5,8 @@
 //! id). Pages are fetched with a row comparison on `(sort column, id)`, which an index on the
 //! same pair serves without OFFSET, so page 1,000 costs what page 1 costs.
 
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -212,15 +214,19 @@ impl PageRequest {
     pub fn finish<T>(&self, mut rows: Vec<Keyed<T>>) -> Page<T> {
         let has_more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
+        let sort = self.sort_token();
         let next_cursor = match rows.last() {
-            Some(last) if has_more => {
-                let data = CursorData { s: self.sort_token(), v: last.sort_value.clone(), i: last.id };
-                Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default()))
-            }
+            Some(last) if has_more => Some(cursor(&sort, &last.sort_value, last.id)),
             _ => None,
         };
-        Page { items: rows.into_iter().map(|r| r.item).collect(), next_cursor }
+        let (items, keys) = rows.into_iter().map(|r| (r.item, (r.sort_value, r.id))).unzip();
+        Page { items, next_cursor, resume: Some(Resume { sort, keys }) }
     }
+}
+
+fn cursor(sort: &str, sort_value: &str, id: i64) -> String {
+    let data = CursorData { s: sort.to_string(), v: sort_value.to_string(), i: id };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
 }
 
 /// A row plus the sort value and id its page query selected with [`PageRequest::select_keys`].
@@ -236,12 +242,101 @@ impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Keyed<T> {
     }
 }
 
-/// One page of a list.
+/// One page of a list. As a response it is cut short when its rows would not fit in one Lambda
+/// response ([`crate::response_size`]): fewer than `limit` items, and a `next_cursor` after the
+/// last one sent, so a client that follows the cursor misses nothing. (A ticket's text alone can
+/// reach 120 KB as a JSON string: 500 of them would be 60 MB.)
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
+    /// Where the list resumes after each item, to cut the page there.
+    #[serde(skip)]
+    resume: Option<Resume>,
+}
+
+#[derive(Debug)]
+struct Resume {
+    sort: String,
+    /// Each item's sort value and id.
+    keys: Vec<(String, i64)>,
+}
+
+impl<T> Page<T> {
+    /// A page of a list that pages by itself: it cannot be cut, so its items must be small
+    /// enough that `limit` of them always fit.
+    pub fn new(items: Vec<T>, next_cursor: Option<String>) -> Self {
+        Self { items, next_cursor, resume: None }
+    }
+
+    /// The same page with each item turned into `f(item)` (a stored row into its view).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor, resume: self.resume }
+    }
+}
+
+impl<T: Serialize> Page<T> {
+    /// The JSON body: the whole page, or as many items as fit and the cursor after the last.
+    pub fn to_json(&self) -> Result<Vec<u8>, ApiError> {
+        let mut body = Vec::with_capacity(64 + 256 * self.items.len());
+        body.extend_from_slice(b"{\"items\":[");
+        let mut ends = Vec::with_capacity(self.items.len());
+        for item in &self.items {
+            if !ends.is_empty() {
+                body.push(b',');
+            }
+            serde_json::to_writer(&mut body, item).map_err(ApiError::internal)?;
+            ends.push(body.len());
+        }
+        let items_end = body.len();
+        close(&mut body, self.next_cursor.as_deref());
+        if crate::response_size::fits(&body) {
+            return Ok(body);
+        }
+        let keep = fitting_items(&body[..items_end], &ends);
+        let last = keep.checked_sub(1).zip(self.resume.as_ref()).and_then(|(i, r)| Some((r, r.keys.get(i)?)));
+        let Some((resume, (sort_value, id))) = last else {
+            return Err(ApiError::internal("a page too large for one response, and no item to cut it after"));
+        };
+        body.truncate(ends[keep - 1]);
+        close(&mut body, Some(&cursor(&resume.sort, sort_value, *id)));
+        Ok(body)
+    }
+}
+
+/// How many of the items (ending at `ends` in `items`) fit with room left for the longest
+/// `next_cursor`.
+fn fitting_items(items: &[u8], ends: &[usize]) -> usize {
+    use crate::response_size::{ENVELOPE, LAMBDA_LIMIT, MAX_BODY_BYTES};
+    // `],"next_cursor":"…"}`, weighed as a JSON string.
+    const TAIL: usize = 2 * (MAX_CURSOR_LEN + 32);
+    let (mut start, mut weight) = (0, 0);
+    let mut keep = 0;
+    for &end in ends {
+        weight += crate::csv::json_weight(&items[start..end]);
+        if end + TAIL > MAX_BODY_BYTES || weight + TAIL > LAMBDA_LIMIT - ENVELOPE {
+            break;
+        }
+        (start, keep) = (end, keep + 1);
+    }
+    keep
+}
+
+fn close(body: &mut Vec<u8>, next_cursor: Option<&str>) {
+    body.extend_from_slice(b"],\"next_cursor\":");
+    // Serialising a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *body, &next_cursor);
+    body.push(b'}');
+}
+
+impl<T: Serialize> IntoResponse for Page<T> {
+    fn into_response(self) -> Response {
+        match self.to_json() {
+            Ok(body) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+            Err(error) => error.into_response(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +407,29 @@ mod tests {
         assert!(cursor.len() < MAX_CURSOR_LEN / 2, "{}", cursor.len());
         assert!(params(None, Some("-code"), Some(&cursor)).resolve().is_ok());
         assert!(params(None, Some("-code"), Some(&"A".repeat(MAX_CURSOR_LEN + 1))).resolve().is_err());
+    }
+
+    /// The largest page of the largest rows is cut where it still fits one Lambda response, and
+    /// its cursor resumes right after the last item sent.
+    #[test]
+    fn a_page_too_large_for_one_response_is_cut_short() {
+        let req = params(Some(500), Some("code"), None).resolve().unwrap();
+        // 20,000 quotes: 40 KB of JSON, 80 KB as the Lambda response's string.
+        let rows: Vec<Keyed<String>> =
+            (1..=501).map(|i| Keyed { item: "\"".repeat(20_000), sort_value: format!("C{i:04}"), id: i }).collect();
+        let body = req.finish(rows).to_json().unwrap();
+        assert!(crate::response_size::fits(&body), "{} bytes", body.len());
+        let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let sent = page["items"].as_array().unwrap().len();
+        assert!((50..500).contains(&sent), "{sent} items sent");
+        let cursor = decode_cursor(page["next_cursor"].as_str().unwrap()).unwrap();
+        assert_eq!((cursor.s.as_str(), cursor.v, cursor.i), ("code", format!("C{sent:04}"), sent as i64));
+
+        // A page that fits is sent whole, as serde would write it.
+        let small: Vec<Keyed<String>> =
+            (1..=3).map(|i| Keyed { item: "x".into(), sort_value: i.to_string(), id: i }).collect();
+        let whole = req.finish(small);
+        assert_eq!(whole.to_json().unwrap(), serde_json::to_vec(&whole).unwrap());
     }
 
     #[test]

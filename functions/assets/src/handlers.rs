@@ -42,14 +42,14 @@ impl Sorting for AssetSorting {
 ///
 /// With `Accept: text/csv` the answer is every asset the filters match (`limit` and `cursor`
 /// are ignored) as one CSV file (UTF-8 with a BOM, a header row) in the columns an import reads:
-/// `tag,location_code,name,category,purchase_date,status`. Up to 5 MB: a larger export is 422,
+/// `tag,location_code,name,category,purchase_date,status`. Up to 4.7 MB: a larger export is 422,
 /// to be narrowed with the filters.
 #[utoipa::path(get, path = "/api/assets", tag = "assets", security(("bearer" = [])),
     params(ListQuery, PageParams<AssetSorting>),
     responses((status = 200, description = "A page of assets; or, for `Accept: text/csv`, every asset the filters match as CSV",
                content((Page<Asset> = "application/json"), (String = "text/csv")),
                headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"assets-<date>.csv\"`"))),
-              (status = 422, description = "Invalid filter or page; or a CSV export over 5 MB (field `filter`)", body = nexus_shared::error::Problem)))]
+              (status = 422, description = "Invalid filter or page; or a CSV export over 4.7 MB (field `filter`; `POST /api/exports` writes any size to S3)", body = nexus_shared::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
@@ -62,7 +62,7 @@ pub async fn list(
         return Ok(store::export(&state.pool, &query.filter()?, &order).await?.into_response());
     }
     let page = page.resolve()?;
-    Ok(axum::Json(store::list(&state.pool, &query.filter()?, &page).await?).into_response())
+    Ok(store::list(&state.pool, &query.filter()?, &page).await?.into_response())
 }
 
 impl ListQuery {

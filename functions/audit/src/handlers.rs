@@ -34,7 +34,7 @@ pub async fn list(
     _caller: Auth<Staff>,
     Query(query): Query<ListQuery>,
     Query(page): Query<PageParams<AuditSorting>>,
-) -> ApiResult<axum::Json<Page<AuditEntry>>> {
+) -> ApiResult<Page<AuditEntry>> {
     let page = page.resolve()?;
     let mut qb = audit::entries_query(&page);
     if let Some(entity_type) = query.entity_type {
@@ -49,5 +49,5 @@ pub async fn list(
     if let Some(action) = query.action {
         qb.push(" AND a.action = ").push_bind(action.as_str());
     }
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }

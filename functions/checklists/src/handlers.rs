@@ -39,10 +39,10 @@ pub async fn list(
     _caller: Auth,
     Query(query): Query<ListQuery>,
     Query(page): Query<PageParams<ChecklistSorting>>,
-) -> ApiResult<axum::Json<Page<ChecklistSummary>>> {
+) -> ApiResult<Page<ChecklistSummary>> {
     let page = page.resolve()?;
     let q = validate::query_text("q", query.q)?;
-    Ok(axum::Json(checklist::list(&state.pool, q.as_deref(), &page).await?))
+    Ok(checklist::list(&state.pool, q.as_deref(), &page).await?)
 }
 
 #[derive(Deserialize, IntoParams)]

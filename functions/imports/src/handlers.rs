@@ -348,10 +348,10 @@ pub async fn list(
     _caller: Auth<Staff>,
     Query(query): Query<ListQuery>,
     Query(page): Query<PageParams<ImportSorting>>,
-) -> ApiResult<axum::Json<Page<ImportSummary>>> {
+) -> ApiResult<Page<ImportSummary>> {
     let page = page.resolve()?;
     let filter = report::Filter { entity: query.entity, dry_run: query.dry_run };
-    Ok(axum::Json(report::list(&state.pool, &filter, &page).await?))
+    Ok(report::list(&state.pool, &filter, &page).await?)
 }
 
 /// An import's report, with its first 1,000 errors (admins and supervisors).
@@ -386,10 +386,10 @@ pub async fn errors(
     _caller: Auth<Staff>,
     Path(id): Path<i64>,
     Query(page): Query<PageParams<ErrorSorting>>,
-) -> ApiResult<axum::Json<Page<ImportRowError>>> {
+) -> ApiResult<Page<ImportRowError>> {
     let page = page.resolve()?;
     if !report::exists(&state.pool, id).await? {
         return Err(ApiError::NotFound);
     }
-    Ok(axum::Json(report::errors(&state.pool, id, &page).await?))
+    Ok(report::errors(&state.pool, id, &page).await?)
 }

@@ -40,14 +40,14 @@ impl Sorting for LocationSorting {
 ///
 /// With `Accept: text/csv` the answer is every location the filters match (`limit` and `cursor`
 /// are ignored) as one CSV file (UTF-8 with a BOM, a header row) in the columns an import reads:
-/// `code,name,address,latitude,longitude,timezone,region,geofence_m`. Up to 5 MB: a larger
-/// export is 422, to be narrowed with the filters.
+/// `code,name,address,latitude,longitude,timezone,region,geofence_m`. Up to 4.7 MB: a larger
+/// export is 422, to be narrowed with the filters or sent to S3 with `POST /api/exports`.
 #[utoipa::path(get, path = "/api/locations", tag = "locations", security(("bearer" = [])),
     params(ListQuery, PageParams<LocationSorting>),
     responses((status = 200, description = "A page of locations; or, for `Accept: text/csv`, every location the filters match as CSV",
                content((Page<Location> = "application/json"), (String = "text/csv")),
                headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"locations-<date>.csv\"`"))),
-              (status = 422, description = "Invalid filter or page; or a CSV export over 5 MB (field `filter`)", body = nexus_shared::error::Problem)))]
+              (status = 422, description = "Invalid filter or page; or a CSV export over 4.7 MB (field `filter`; `POST /api/exports` writes any size to S3)", body = nexus_shared::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
@@ -60,7 +60,7 @@ pub async fn list(
         return Ok(store::export(&state.pool, &query.filter()?, &order).await?.into_response());
     }
     let page = page.resolve()?;
-    Ok(axum::Json(store::list(&state.pool, &query.filter()?, &page).await?).into_response())
+    Ok(store::list(&state.pool, &query.filter()?, &page).await?.into_response())
 }
 
 impl ListQuery {

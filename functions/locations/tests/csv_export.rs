@@ -88,7 +88,7 @@ async fn without_accept_csv_the_list_is_the_json_page_it_was(pool: PgPool) {
 /// 30,000 locations of ~215 bytes each weigh ~6.5 MB: too much for one response. The export is
 /// refused (never cut short) and names the filters that narrow it; a narrower one succeeds.
 #[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
-async fn an_export_over_5_mb_is_422_naming_the_filters(pool: PgPool) {
+async fn an_export_over_the_limit_is_422_naming_the_filters_and_the_s3_export(pool: PgPool) {
     let (app, viewer) = setup(&pool).await;
     sqlx::query(
         "INSERT INTO locations (code, name, region)
@@ -107,7 +107,10 @@ async fn an_export_over_5_mb_is_422_naming_the_filters(pool: PgPool) {
     assert_eq!(r.content_type(), "application/problem+json");
     assert_eq!(r.body["errors"][0]["field"], "filter");
     let message = r.body["errors"][0]["message"].as_str().unwrap();
-    assert!(message.contains("5 MB") && message.contains("region="), "{message}");
+    assert!(
+        message.contains("4.7 MB") && message.contains("region=") && message.contains("POST /api/exports"),
+        "{message}"
+    );
 
     let narrower = rows_of(&get_csv(&app, "/api/locations?q=BULK-0000", &viewer).await, "locations");
     assert_eq!(narrower.len(), 1 + 9);

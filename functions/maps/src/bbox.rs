@@ -3,13 +3,17 @@
 use nexus_shared::ApiError;
 use sqlx::{Postgres, QueryBuilder};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
 pub struct Bbox {
     pub min_lng: f64,
     pub min_lat: f64,
     pub max_lng: f64,
     pub max_lat: f64,
 }
+
+/// The SELECT list of the box around the sites `l` of a query's rows, read as a [`Bbox`].
+pub const EXTENT: &str = "min(l.longitude) AS min_lng, min(l.latitude) AS min_lat, max(l.longitude) AS max_lng,
+     max(l.latitude) AS max_lat";
 
 impl Bbox {
     /// Four finite numbers in range with min ≤ max. Viewports across the antimeridian are

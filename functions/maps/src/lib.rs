@@ -2,6 +2,7 @@
 //! clustering so a national view stays small.
 
 mod bbox;
+mod bounded;
 mod geojson;
 mod live_tickets;
 mod national;

@@ -14,13 +14,12 @@ use serde::Serialize;
 use sqlx::{FromRow, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 
+use crate::bbox::{Bbox, EXTENT};
+use crate::bounded::{self, Frame, MAX_FEATURES};
 use crate::geojson::{Feature, FeatureCollection};
 use crate::query::{MapQuery, View};
 use crate::response::{MapRequest, to_json};
 use crate::severity::{self, SEVERITY_SQL};
-
-/// More points than this unclustered is a request for clustering.
-const MAX_POINTS: i64 = 10_000;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketMarker {
@@ -147,18 +146,39 @@ async fn live_tickets_body(
         }
         None => {
             let mut qb = tickets_query(&MARKER, now, &view, &filter, visibility)?;
-            qb.push(" ORDER BY t.id LIMIT ").push_bind(MAX_POINTS + 1);
+            qb.push(" ORDER BY t.id LIMIT ").push_bind(MAX_FEATURES + 1);
             let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
-            if rows.len() as i64 > MAX_POINTS {
-                return Err(ApiError::validation(
-                    "bbox",
-                    format!("more than {MAX_POINTS} tickets in view: zoom in, filter, or ask for cluster=true"),
-                ));
+            if rows.len() as i64 > MAX_FEATURES {
+                return Err(too_many(&state, now, &view, &filter, visibility).await?);
             }
-            rows.into_iter().map(|r| marker(r, now)).collect()
+            let markers: Vec<_> = rows.into_iter().map(|r| marker(r, now)).collect();
+            return bounded::collection(&markers, view.bbox.as_ref().map(Frame::of), "tickets");
         }
     };
     to_json(&FeatureCollection::new(features))
+}
+
+/// The 422 for a view of more markers than can fit: the viewport's frame (the tickets' own
+/// without a bbox) and the markers nearest its centre say which smaller viewport fits.
+async fn too_many(
+    state: &AppState,
+    now: DateTime<Utc>,
+    view: &View,
+    filter: &TicketFilter,
+    visibility: Visibility,
+) -> ApiResult<ApiError> {
+    let frame = match &view.bbox {
+        Some(bbox) => Frame::of(bbox),
+        None => {
+            let mut qb = tickets_query(EXTENT, now, view, filter, visibility)?;
+            Frame::of(&qb.build_query_as::<Bbox>().fetch_one(state.read_pool()).await?)
+        }
+    };
+    let mut qb = tickets_query(&MARKER, now, view, filter, visibility)?;
+    qb.push(format_args!(" ORDER BY {}, t.id LIMIT ", frame.distance_sql())).push_bind(MAX_FEATURES);
+    let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
+    let nearest: Vec<_> = rows.into_iter().map(|r| marker(r, now)).collect();
+    bounded::too_many(&nearest, frame, "tickets")
 }
 
 /// The features of `cells`: a cell of one ticket is that ticket's marker (the document promises

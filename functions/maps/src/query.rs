@@ -26,7 +26,7 @@ pub struct MapQuery {
 }
 
 /// The zoom at which `bbox` is about four 256 px tiles wide (the world's: 2).
-fn fitting_zoom(bbox: Option<&Bbox>) -> u8 {
+pub(crate) fn fitting_zoom(bbox: Option<&Bbox>) -> u8 {
     let width = bbox.map_or(360.0, |b| (b.max_lng - b.min_lng).max(b.max_lat - b.min_lat));
     // At zoom z one tile spans 360 / 2^z degrees.
     let zoom = (4.0 * 360.0 / width.max(1e-6)).log2().floor();

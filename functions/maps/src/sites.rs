@@ -3,12 +3,14 @@
 
 use axum::body::Bytes;
 use axum::response::Response;
-use nexus_shared::ticket::{TicketQuery, Visibility};
+use nexus_shared::ticket::{TicketFilter, TicketQuery, Visibility};
 use nexus_shared::{ApiResult, AppState};
 use serde::Serialize;
-use sqlx::{FromRow, QueryBuilder};
+use sqlx::{FromRow, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 
+use crate::bbox::{Bbox, EXTENT};
+use crate::bounded::{self, Frame, MAX_FEATURES};
 use crate::geojson::{Feature, FeatureCollection};
 use crate::query::{MapQuery, View};
 use crate::response::{MapRequest, to_json};
@@ -69,33 +71,17 @@ pub async fn locations(request: MapRequest) -> ApiResult<Response> {
 
 async fn locations_body(state: AppState, view: View, tickets: TicketQuery, visibility: Visibility) -> ApiResult<Bytes> {
     let filter = tickets.parse()?;
-    let (active, started) = (&*crate::ACTIVE, crate::STARTED);
-    // Active tickets per site (those the live map shows), counted once, then joined to the sites in view.
-    let mut qb = QueryBuilder::new(format!(
-        "WITH clock AS (SELECT now() AS now), counts AS (SELECT t.location_id, count(*) AS n
-         FROM clock, tickets t JOIN locations l ON l.id = t.location_id
-         WHERE t.status IN {active} AND {started}"
-    ));
-    filter.push(&mut qb, visibility);
-    qb.push(" GROUP BY t.location_id) SELECT ");
-    match view.cell {
-        Some(cell) => qb.push(format_args!(
-            "floor(l.longitude / {cell}) AS cx, floor(l.latitude / {cell}) AS cy, avg(l.longitude) AS longitude,
-             avg(l.latitude) AS latitude, count(*) AS point_count, COALESCE(sum(c.n), 0)::bigint AS active_ticket_count"
-        )),
-        None => {
-            qb.push("l.id, l.code, l.name, l.region, l.longitude, l.latitude, COALESCE(c.n, 0) AS active_ticket_count")
-        }
-    };
-    qb.push(" FROM locations l LEFT JOIN counts c ON c.location_id = l.id WHERE l.latitude IS NOT NULL");
-    if let Some(bbox) = view.bbox {
-        bbox.push(&mut qb);
-    }
-    if let Some(region) = &filter.region {
-        qb.push(" AND l.region = ").push_bind(region.clone());
-    }
     let features: Vec<Feature<SiteProperties>> = match view.cell {
-        Some(_) => {
+        Some(cell) => {
+            let mut qb = sites_query(
+                &format!(
+                    "floor(l.longitude / {cell}) AS cx, floor(l.latitude / {cell}) AS cy, avg(l.longitude) AS longitude,
+                     avg(l.latitude) AS latitude, count(*) AS point_count, COALESCE(sum(c.n), 0)::bigint AS active_ticket_count"
+                ),
+                &view,
+                &filter,
+                visibility,
+            );
             qb.push(" GROUP BY cx, cy ORDER BY cx, cy");
             let cells: Vec<SiteCellRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
             cells
@@ -111,21 +97,64 @@ async fn locations_body(state: AppState, view: View, tickets: TicketQuery, visib
                 .collect()
         }
         None => {
-            qb.push(" ORDER BY l.code");
+            let mut qb = sites_query(SITE, &view, &filter, visibility);
+            qb.push(" ORDER BY l.code LIMIT ").push_bind(MAX_FEATURES + 1);
             let rows: Vec<SiteRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
-            rows.into_iter()
-                .map(|r| {
-                    let props = SiteMarker {
-                        id: r.id,
-                        code: r.code,
-                        name: r.name,
-                        region: r.region,
-                        active_ticket_count: r.active_ticket_count,
-                    };
-                    Feature::point(r.longitude, r.latitude, SiteProperties::Site(props))
-                })
-                .collect()
+            if rows.len() as i64 > MAX_FEATURES {
+                let frame = match &view.bbox {
+                    Some(bbox) => Frame::of(bbox),
+                    None => {
+                        let mut qb = sites_query(EXTENT, &view, &filter, visibility);
+                        Frame::of(&qb.build_query_as::<Bbox>().fetch_one(state.read_pool()).await?)
+                    }
+                };
+                let mut qb = sites_query(SITE, &view, &filter, visibility);
+                qb.push(format_args!(" ORDER BY {}, l.id LIMIT ", frame.distance_sql())).push_bind(MAX_FEATURES);
+                let rows: Vec<SiteRow> = qb.build_query_as().fetch_all(state.read_pool()).await?;
+                let nearest: Vec<_> = rows.into_iter().map(site).collect();
+                return Err(bounded::too_many(&nearest, frame, "sites")?);
+            }
+            let sites: Vec<_> = rows.into_iter().map(site).collect();
+            return bounded::collection(&sites, view.bbox.as_ref().map(Frame::of), "sites");
         }
     };
     to_json(&FeatureCollection::new(features))
+}
+
+/// One site's marker columns.
+const SITE: &str = "l.id, l.code, l.name, l.region, l.longitude, l.latitude, COALESCE(c.n, 0) AS active_ticket_count";
+
+/// `SELECT select FROM locations l LEFT JOIN counts c …`: the located sites in view (and in the
+/// filter's region), each with its count of active tickets, as the live map counts them.
+fn sites_query(select: &str, view: &View, filter: &TicketFilter, visibility: Visibility) -> QueryBuilder<Postgres> {
+    let (active, started) = (&*crate::ACTIVE, crate::STARTED);
+    // Active tickets per site (those the live map shows), counted once, then joined to the sites in view.
+    let mut qb = QueryBuilder::new(format!(
+        "WITH clock AS (SELECT now() AS now), counts AS (SELECT t.location_id, count(*) AS n
+         FROM clock, tickets t JOIN locations l ON l.id = t.location_id
+         WHERE t.status IN {active} AND {started}"
+    ));
+    filter.push(&mut qb, visibility);
+    qb.push(format_args!(
+        " GROUP BY t.location_id) SELECT {select} FROM locations l LEFT JOIN counts c ON c.location_id = l.id
+         WHERE l.latitude IS NOT NULL"
+    ));
+    if let Some(bbox) = view.bbox {
+        bbox.push(&mut qb);
+    }
+    if let Some(region) = &filter.region {
+        qb.push(" AND l.region = ").push_bind(region.clone());
+    }
+    qb
+}
+
+fn site(r: SiteRow) -> Feature<SiteProperties> {
+    let props = SiteMarker {
+        id: r.id,
+        code: r.code,
+        name: r.name,
+        region: r.region,
+        active_ticket_count: r.active_ticket_count,
+    };
+    Feature::point(r.longitude, r.latitude, SiteProperties::Site(props))
 }

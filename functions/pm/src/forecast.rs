@@ -89,7 +89,7 @@ pub async fn forecast(
     _caller: Auth,
     Path(id): Path<i64>,
     Query(query): Query<ForecastQuery>,
-) -> ApiResult<axum::Json<Page<ForecastItem>>> {
+) -> ApiResult<Page<ForecastItem>> {
     let (from, to) = (query.from, query.to);
     if to < from {
         return Err(ApiError::validation("to", "must not be before from"));
@@ -160,7 +160,7 @@ pub async fn forecast(
             }
         })
         .collect();
-    Ok(axum::Json(Page { items, next_cursor }))
+    Ok(Page::new(items, next_cursor))
 }
 
 /// One item of a page: its position, its asset (an index into the scoped assets) and what falls due.
@@ -365,7 +365,7 @@ pub async fn occurrences(
     Path(id): Path<i64>,
     Query(query): Query<OccurrenceQuery>,
     Query(page): Query<PageParams<OccurrenceSorting>>,
-) -> ApiResult<axum::Json<Page<PmOccurrence>>> {
+) -> ApiResult<Page<PmOccurrence>> {
     let page = page.resolve()?;
     let mut conn = state.pool.acquire().await?;
     store::find(&mut conn, id, Lock::None).await?.ok_or(ApiError::NotFound)?;
@@ -379,5 +379,5 @@ pub async fn occurrences(
     if let Some(asset_id) = query.asset_id {
         qb.push(" AND o.asset_id = ").push_bind(asset_id);
     }
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }

@@ -43,14 +43,14 @@ pub async fn list(
     _caller: Auth,
     Query(query): Query<ListQuery>,
     Query(page): Query<PageParams<PlanSorting>>,
-) -> ApiResult<axum::Json<Page<PmPlan>>> {
+) -> ApiResult<Page<PmPlan>> {
     let page = page.resolve()?;
     let filter = Filter {
         active: query.active,
         region: validate::query_text("region", query.region)?,
         asset_id: query.asset_id,
     };
-    Ok(axum::Json(store::list(&state.pool, &filter, &page).await?))
+    Ok(store::list(&state.pool, &filter, &page).await?)
 }
 
 /// A plan with an `ETag` to send back as `If-Match` when changing it.

@@ -136,7 +136,7 @@ pub async fn list(
     _caller: Auth,
     Path(asset_id): Path<i64>,
     Query(page): Query<PageParams<MeterSorting>>,
-) -> ApiResult<axum::Json<Page<Meter>>> {
+) -> ApiResult<Page<Meter>> {
     let page = page.resolve()?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE id = $1)")
         .bind(asset_id)
@@ -147,5 +147,5 @@ pub async fn list(
     }
     let mut qb = page.query(METER_VIEW, "meters m");
     qb.push(" AND m.asset_id = ").push_bind(asset_id);
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }

@@ -152,7 +152,7 @@ pub async fn list(
     Path(id): Path<i64>,
     Query(query): Query<ReadingsQuery>,
     Query(page): Query<PageParams<ReadingSorting>>,
-) -> ApiResult<axum::Json<Page<StoredReading>>> {
+) -> ApiResult<Page<StoredReading>> {
     let page = page.resolve()?;
     let mut conn = state.pool.acquire().await?;
     let _: MeterRow =
@@ -163,5 +163,5 @@ pub async fn list(
     if let Some(since) = query.since {
         qb.push(" AND r.read_at >= ").push_bind(since);
     }
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }

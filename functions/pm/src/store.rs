@@ -38,10 +38,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, page: &PageRequest) -> ApiResu
         qb.push_bind(asset_id).push(format_args!(" AND {SCOPE})"));
     }
     let page_of_rows: Page<PlanRow> = page.fetch(qb, pool).await?;
-    Ok(Page {
-        items: page_of_rows.items.into_iter().map(PmPlan::from_row).collect(),
-        next_cursor: page_of_rows.next_cursor,
-    })
+    Ok(page_of_rows.map(PmPlan::from_row))
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64, lock: Lock) -> ApiResult<Option<PlanRow>> {

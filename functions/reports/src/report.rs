@@ -307,8 +307,13 @@ pub const CSV_COLUMNS: &[&str] = &["key", "kpi", "value", "numerator", "denomina
 /// denominator`); counts (first-time fix `pending`, the backlog's parts) carry only `value`.
 pub fn csv(report: &KpiReport) -> ApiResult<CsvBody> {
     let mut w = CsvWriter::new(CSV_COLUMNS);
-    let too_large =
-        |_| ApiError::validation("filter", "The export would exceed 5 MB; narrow it with from/to or a page of sites.");
+    let too_large = |_| {
+        let most = nexus_shared::response_size::MAX_BODY_TEXT;
+        ApiError::validation(
+            "filter",
+            format!("The export would exceed {most}; narrow it with from/to or a page of sites."),
+        )
+    };
     for g in &report.groups {
         let ratios = [
             ("mttr_hours", g.mttr_hours),

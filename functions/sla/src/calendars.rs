@@ -66,9 +66,9 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
     Query(page): Query<PageParams<CalendarSorting>>,
-) -> ApiResult<axum::Json<Page<SlaCalendar>>> {
+) -> ApiResult<Page<SlaCalendar>> {
     let page = page.resolve()?;
-    Ok(axum::Json(page.fetch(page.query(COLUMNS, "sla_calendars"), &state.pool).await?))
+    Ok(page.fetch(page.query(COLUMNS, "sla_calendars"), &state.pool).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

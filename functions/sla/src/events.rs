@@ -68,7 +68,7 @@ pub async fn list(
     _caller: Auth<Staff>,
     Query(query): Query<EventQuery>,
     Query(page): Query<PageParams<EventSorting>>,
-) -> ApiResult<axum::Json<Page<SlaEvent>>> {
+) -> ApiResult<Page<SlaEvent>> {
     let page = page.resolve()?;
     let mut qb = page.query(
         "e.id, e.ticket_id, t.number AS ticket_number, e.kind, e.line_at, e.detected_at, e.retracts_event_id",
@@ -83,5 +83,5 @@ pub async fn list(
     if let Some(since) = query.since {
         qb.push(" AND e.detected_at >= ").push_bind(since);
     }
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }

@@ -63,9 +63,9 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Auth,
     Query(page): Query<PageParams<RuleSorting>>,
-) -> ApiResult<axum::Json<Page<SlaRule>>> {
+) -> ApiResult<Page<SlaRule>> {
     let page = page.resolve()?;
-    Ok(axum::Json(page.fetch(page.query(COLUMNS, "sla_matrices"), &state.pool).await?))
+    Ok(page.fetch(page.query(COLUMNS, "sla_matrices"), &state.pool).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -32,14 +32,15 @@ impl Sorting for TicketSorting {
 ///
 /// With `Accept: text/csv` the answer is every ticket the filters match (`limit` and `cursor`
 /// are ignored) as one CSV file (UTF-8 with a BOM, a header row; columns in docs/api.md), up
-/// to 5 MB: a larger export is 422, to be narrowed with the filters. Technicians get their own
+/// to 4.7 MB: a larger export is 422, to be narrowed with the filters or sent to S3 with
+/// `POST /api/exports`. Technicians get their own
 /// tickets only, as in JSON.
 #[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
     params(TicketQuery, PageParams<TicketSorting>),
     responses((status = 200, description = "A page of tickets; or, for `Accept: text/csv`, every ticket the filters match as CSV",
                content((Page<Ticket> = "application/json"), (String = "text/csv")),
                headers(("Content-Disposition" = String, description = "CSV only: `attachment; filename=\"tickets-<date>.csv\"`"))),
-              (status = 422, description = "Invalid filter or page; or a CSV export over 5 MB (field `filter`)", body = nexus_shared::error::Problem)))]
+              (status = 422, description = "Invalid filter or page; or a CSV export over 4.7 MB (field `filter`; `POST /api/exports` writes any size to S3)", body = nexus_shared::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Auth,
@@ -56,8 +57,7 @@ pub async fn list(
     let filter = query.parse()?;
     let rows = store::list(&state.pool, &filter, Visibility::of(&caller), &page).await?;
     let now = Utc::now();
-    let items = rows.items.into_iter().map(|r| r.view(now)).collect();
-    Ok(axum::Json(Page { items, next_cursor: rows.next_cursor }).into_response())
+    Ok(rows.map(|r| r.view(now)).into_response())
 }
 
 /// A ticket with an `ETag` to send back as `If-Match` when changing it.

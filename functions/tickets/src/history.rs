@@ -30,7 +30,7 @@ pub async fn history(
     caller: Auth,
     Path(id): Path<i64>,
     Query(page): Query<PageParams<HistorySorting>>,
-) -> ApiResult<axum::Json<Page<AuditEntry>>> {
+) -> ApiResult<Page<AuditEntry>> {
     let page = page.resolve()?;
     let mut conn = state.pool.acquire().await?;
     store::find(&mut conn, id, Visibility::of(&caller), Lock::None).await?.ok_or(ApiError::NotFound)?;
@@ -43,5 +43,5 @@ pub async fn history(
     );
     qb.push_bind(id);
     qb.push(")))");
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }

@@ -351,7 +351,7 @@ pub async fn list(
     Path(id): Path<i64>,
     Query(query): Query<VisitQuery>,
     Query(page): Query<PageParams<VisitSorting>>,
-) -> ApiResult<axum::Json<Page<Visit>>> {
+) -> ApiResult<Page<Visit>> {
     let page = page.resolve()?;
     let mut conn = state.pool.acquire().await?;
     store::find(&mut conn, id, Visibility::of(&caller), Lock::None).await?.ok_or(ApiError::NotFound)?;
@@ -361,7 +361,7 @@ pub async fn list(
     if let Some(result) = query.result {
         qb.push(" AND v.result = ").push_bind(result.as_str());
     }
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }
 
 #[cfg(test)]

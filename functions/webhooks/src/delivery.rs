@@ -93,7 +93,7 @@ pub async fn list(
     Path(id): Path<i64>,
     Query(query): Query<DeliveryQuery>,
     Query(page): Query<PageParams<DeliverySorting>>,
-) -> ApiResult<axum::Json<Page<Delivery>>> {
+) -> ApiResult<Page<Delivery>> {
     let page = page.resolve()?;
     let mut conn = state.pool.acquire().await?;
     endpoint::find(&mut conn, id, Lock::None).await?.ok_or(ApiError::NotFound)?;
@@ -103,7 +103,7 @@ pub async fn list(
     if let Some(status) = query.status {
         qb.push(" AND d.status = ").push_bind(status.as_str());
     }
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }
 
 /// Sends a delivered or failed delivery again (admins): pending, due now, a fresh retry

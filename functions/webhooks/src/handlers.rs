@@ -44,10 +44,10 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Auth<Admin>,
     Query(page): Query<PageParams<WebhookSorting>>,
-) -> ApiResult<axum::Json<Page<Webhook>>> {
+) -> ApiResult<Page<Webhook>> {
     let page = page.resolve()?;
     let qb = page.query(COLUMNS, "webhooks w");
-    Ok(axum::Json(page.fetch(qb, &state.pool).await?))
+    Ok(page.fetch(qb, &state.pool).await?)
 }
 
 /// Registers an endpoint (admins) and answers its signing secret, shown this once. The URL must
