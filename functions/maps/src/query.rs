@@ -3,26 +3,89 @@
 use nexus_shared::ApiError;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
+use utoipa::openapi::schema::{
+    Array, ArrayBuilder, ArrayItems, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 
 use crate::bbox::Bbox;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Deserialize)]
 pub struct MapQuery {
-    /// `minLng,minLat,maxLng,maxLat` in degrees: longitudes within ±180, latitudes within ±90,
-    /// each minimum not above its maximum (422 otherwise).
-    #[param(
-        example = "95,-11,141,6",
-        max_length = 100,
-        pattern = r"^ *-?[0-9]{1,3}(\.[0-9]+)? *(, *-?[0-9]{1,3}(\.[0-9]+)? *){3}$"
-    )]
     bbox: Option<String>,
-    /// Group nearby points into grid clusters sized for `zoom`.
     cluster: Option<bool>,
-    /// Map zoom 0–20 for `cluster=true`; without it, the zoom at which `bbox` fills about
-    /// 1,024 px (the whole world without a bbox: 2).
-    #[param(minimum = 0, maximum = 20)]
     zoom: Option<u8>,
+}
+
+/// Written by hand for `bbox`: the derive drops a parameter's description, example and style
+/// when its schema is given by a function.
+impl IntoParams for MapQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = |name: &str, description: &str, schema: Schema| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(schema))
+        };
+        let zoom = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+            .minimum(Some(0))
+            .maximum(Some(20));
+        vec![
+            query(
+                "bbox",
+                "`minLng,minLat,maxLng,maxLat` in degrees: longitudes within ±180, latitudes within ±90,\n\
+                 each minimum not above its maximum (422 otherwise). Four numbers written plainly (`-6.25`;\n\
+                 not `+95`, `1e1` or `.5`), at most 100 characters in all.",
+                bbox_schema().into(),
+            )
+            .style(Some(ParameterStyle::Form))
+            .explode(Some(false))
+            .example(Some(serde_json::json!([95, -11, 141, 6])))
+            .build(),
+            query(
+                "cluster",
+                "Group nearby points into grid clusters sized for `zoom`.",
+                ObjectBuilder::new().schema_type(Type::Boolean).into(),
+            )
+            .build(),
+            query(
+                "zoom",
+                "Map zoom 0–20 for `cluster=true`; without it, the zoom at which `bbox` fills about\n\
+                 1,024 px (the whole world without a bbox: 2).",
+                zoom.into(),
+            )
+            .build(),
+        ]
+    }
+}
+
+/// `bbox` as OpenAPI 3.1 states a tuple: four numbers, each position named with its range
+/// (sent as `bbox=95,-11,141,6`, the form style without explode).
+fn bbox_schema() -> Array {
+    let degrees = |name: &str, limit: f64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .title(Some(name))
+            .minimum(Some(-limit))
+            .maximum(Some(limit))
+            .build()
+    };
+    ArrayBuilder::new()
+        .prefix_items([
+            degrees("minLng", 180.0),
+            degrees("minLat", 90.0),
+            degrees("maxLng", 180.0),
+            degrees("maxLat", 90.0),
+        ])
+        .items(ArrayItems::False)
+        .min_items(Some(4))
+        .max_items(Some(4))
+        .build()
 }
 
 /// The zoom at which `bbox` is about four 256 px tiles wide (the world's: 2).
@@ -60,6 +123,33 @@ impl MapQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The document states each position's range, as the parser checks them.
+    #[test]
+    fn the_document_states_the_bbox_ranges_per_position() {
+        let params = MapQuery::into_params(|| None);
+        let bbox = serde_json::to_value(params.iter().find(|p| p.name == "bbox").unwrap()).unwrap();
+        assert_eq!((&bbox["style"], &bbox["explode"]), (&json!("form"), &json!(false)));
+        let schema = &bbox["schema"];
+        assert_eq!(
+            (&schema["type"], &schema["items"], &schema["minItems"]),
+            (&json!("array"), &json!(false), &json!(4))
+        );
+        let ranges: Vec<(String, f64, f64)> = schema["prefixItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (p["title"].as_str().unwrap().into(), p["minimum"].as_f64().unwrap(), p["maximum"].as_f64().unwrap())
+            })
+            .collect();
+        let expected = [("minLng", 180.0), ("minLat", 90.0), ("maxLng", 180.0), ("maxLat", 90.0)];
+        assert_eq!(ranges, expected.map(|(n, l)| (n.to_string(), -l, l)));
+        // The example is a bbox the server takes.
+        let example = bbox["example"].as_array().unwrap().iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+        assert!(Bbox::parse(&example).is_ok(), "{example}");
+    }
 
     #[test]
     fn clustering_without_a_zoom_fits_the_viewport() {
