@@ -25,21 +25,24 @@ use crate::severity::SEVERITY_SQL;
 const RECORDED_SQL: &str = "ticket_recorded_severity(t.responded_at, t.resolved_at, t.response_warned,
     t.response_breached, t.resolution_warned, t.resolution_breached)";
 
-/// Everything before the viewport: `$1` is now. `odd` holds the tickets whose state now is not
-/// the recorded one; `per_state` the counts per site and state, corrected by them.
+/// Everything before the viewport: `$1` is now. `correction` takes each ticket whose state now
+/// is not the recorded one out of its recorded state and, once started, into its state now; the
+/// ids go through an array so the tickets are read by primary key (as a join, the planner trusts
+/// the line columns' statistics and hashes a scan of every ticket). `per_state`: the counts per
+/// site and state, corrected.
 static HEAD: LazyLock<String> = LazyLock::new(|| {
     let active = &*crate::ACTIVE;
     let started = crate::STARTED;
     let passed = Line::ALL.map(|line| format!("SELECT id FROM tickets WHERE {}", line.scan())).join(" UNION ");
     format!(
         "::timestamptz AS now),
-         odd AS (SELECT t.id FROM clock, tickets t WHERE t.scheduled_for > clock.now UNION {passed}),
          correction AS (
-            SELECT t.location_id, {RECORDED_SQL} AS severity, -1 AS tickets
-            FROM tickets t JOIN odd USING (id) WHERE t.status IN {active}
-            UNION ALL
-            SELECT t.location_id, ({SEVERITY_SQL})::smallint, 1
-            FROM clock, tickets t JOIN odd USING (id) WHERE t.status IN {active} AND {started}
+            SELECT t.location_id, c.severity, c.tickets
+            FROM clock, tickets t CROSS JOIN LATERAL (VALUES
+                ({RECORDED_SQL}, -1),
+                (CASE WHEN {started} THEN ({SEVERITY_SQL})::smallint END, 1)) AS c (severity, tickets)
+            WHERE t.id = ANY (ARRAY(SELECT t.id FROM clock, tickets t WHERE t.scheduled_for > clock.now UNION {passed}))
+              AND t.status IN {active} AND c.severity IS NOT NULL
          ),
          per_state AS (
             SELECT location_id, severity, sum(tickets) AS tickets
