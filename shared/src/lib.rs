@@ -30,6 +30,7 @@ pub mod pagination;
 pub mod pm;
 pub mod response_size;
 pub mod scheduled;
+pub mod seal;
 pub mod secret;
 pub mod secrets_manager;
 pub mod sla;

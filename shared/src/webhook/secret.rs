@@ -1,5 +1,5 @@
 //! Signing secrets and the key that seals them. A secret is `whsec_` + base64 of 32 random bytes
-//! (Standard Webhooks), shown to the admin once and stored only sealed with AES-256-GCM under
+//! (Standard Webhooks), shown to the admin once and stored only sealed ([`crate::seal`]) under
 //! the webhook key (`NEXUS_WEBHOOK_KEY`: 32 bytes as base64 or as 64 hex digits, which is what
 //! Secrets Manager can generate; or the secret `NEXUS_WEBHOOK_KEY_SECRET_ID` names): a database
 //! dump alone signs nothing.
@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::config::{ConfigError, Env};
 use crate::error::ApiError;
+use crate::seal::SealingKey;
 use crate::secret::Secret;
 
 const PREFIX: &str = "whsec_";
@@ -56,59 +56,32 @@ impl fmt::Debug for SigningSecret {
     }
 }
 
-/// The AES-256-GCM key that seals signing secrets.
-pub struct WebhookKey(LessSafeKey);
-
-impl fmt::Debug for WebhookKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WebhookKey([REDACTED])")
-    }
-}
+/// The key that seals signing secrets ([`SealingKey`], bound to this use).
+#[derive(Debug)]
+pub struct WebhookKey(SealingKey);
 
 impl WebhookKey {
     /// From exactly 32 bytes, as 64 hex digits or as base64.
     pub fn parse(value: &str) -> Option<Self> {
-        let value = value.trim();
-        let bytes = if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-            (0..32).map(|i| u8::from_str_radix(&value[2 * i..2 * i + 2], 16).ok()).collect::<Option<Vec<u8>>>()?
-        } else {
-            STANDARD.decode(value).ok().filter(|b| b.len() == 32)?
-        };
-        Some(Self(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &bytes).ok()?)))
+        SealingKey::parse(value).map(Self)
     }
 
     /// A random key (tests, tools).
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        SystemRandom::new().fill(&mut bytes).expect("the system's CSPRNG");
-        Self(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &bytes).expect("a 32-byte key")))
+        Self(SealingKey::generate())
     }
 
     /// nonce ‖ ciphertext ‖ tag, with a fresh random nonce.
     pub fn seal(&self, secret: &SigningSecret) -> Result<Vec<u8>, ApiError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| ApiError::internal("no randomness for a nonce"))?;
-        let mut sealed = secret.expose().as_bytes().to_vec();
-        self.0
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), &mut sealed)
-            .map_err(|_| ApiError::internal("sealing a webhook secret failed"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        self.0.seal(secret.expose().as_bytes(), AAD)
     }
 
     /// The secret in `sealed`; an error (logged, never shown) when it was sealed under another
     /// key or altered.
     pub fn open(&self, sealed: &[u8]) -> Result<SigningSecret, ApiError> {
         let unreadable = || ApiError::internal("a webhook secret does not open under the configured key");
-        if sealed.len() < NONCE_LEN {
-            return Err(unreadable());
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unreadable())?;
-        let mut buffer = ciphertext.to_vec();
-        let plain = self.0.open_in_place(nonce, Aad::from(AAD), &mut buffer).map_err(|_| unreadable())?;
-        let text = std::str::from_utf8(plain).map_err(|_| unreadable())?;
+        let plain = self.0.open(sealed, AAD).ok_or_else(unreadable)?;
+        let text = std::str::from_utf8(&plain).map_err(|_| unreadable())?;
         SigningSecret::parse(text).ok_or_else(unreadable)
     }
 }
@@ -125,10 +98,7 @@ impl WebhookSettings {
     /// `NEXUS_WEBHOOK_KEY` (or the secret `NEXUS_WEBHOOK_KEY_SECRET_ID` names: ask for
     /// `SecretVar::WebhookKey`) and `NEXUS_WEBHOOK_ALLOW_LOOPBACK` (`true`; default off).
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let key = WebhookKey::parse(env.required("NEXUS_WEBHOOK_KEY")?).ok_or(ConfigError::Invalid {
-            name: "NEXUS_WEBHOOK_KEY",
-            reason: "must be 32 bytes, as base64 or 64 hex digits".into(),
-        })?;
+        let key = WebhookKey(SealingKey::from_env(env, "NEXUS_WEBHOOK_KEY")?);
         let allow_loopback = match env.get("NEXUS_WEBHOOK_ALLOW_LOOPBACK") {
             None | Some("false") => false,
             Some("true") => true,
@@ -151,6 +121,7 @@ impl WebhookSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seal::NONCE_LEN;
 
     #[test]
     fn a_secret_is_32_random_bytes_in_the_standard_format_and_never_printed() {
