@@ -8,7 +8,7 @@ use nexus_local_runner::{States, generate, jobs};
 use nexus_shared::db::MIGRATOR;
 
 const USAGE: &str = "usage: nexus-local [serve|migrate [--admin EMAIL]|seed|generate [--tids N] [--assets N] [--tickets N]|sla-check [--now RFC3339]|pm-generate [--now RFC3339]|housekeeping [--now RFC3339]|report-rollup [--now RFC3339]|webhook-dispatch [--now RFC3339]]   \
-                     (PORT, DATABASE_URL, NEXUS_JWT_SECRET, NEXUS_WEBHOOK_KEY from the environment)";
+                     (PORT, DATABASE_URL, NEXUS_JWT_SECRET, NEXUS_WEBHOOK_KEY, NEXUS_MFA_KEY, NEXUS_MFA_REQUIRED_ROLES from the environment)";
 
 /// What the command line asks for.
 enum Command {

@@ -53,6 +53,7 @@ fn table() -> Vec<Route> {
         route(Method::GET, "/api/users/{id}", Roles(ADMIN), 200),
         route(Method::PUT, "/api/users/{id}", Roles(ADMIN), 200),
         route(Method::DELETE, "/api/users/{id}", Roles(ADMIN), 204),
+        route(Method::DELETE, "/api/users/{id}/mfa", Roles(ADMIN), 204),
         route(Method::GET, "/api/locations", Roles(ALL), 200),
         route(Method::POST, "/api/locations", Roles(STAFF), 201),
         route(Method::GET, "/api/locations/{id}", Roles(ALL), 200),
@@ -121,6 +122,10 @@ fn table() -> Vec<Route> {
         route(Method::POST, "/api/meters/{id}/readings", Roles(WORKERS), 201),
         route(Method::POST, "/api/pdf/jobcard", Roles(WORKERS), 201),
         route(Method::GET, "/api/pdf/jobcard/{ticket_id}", Roles(WORKERS), 200),
+        // Each caller enrols, then confirms (which ends their other sessions: near the end).
+        route(Method::POST, "/api/auth/mfa/enroll", Roles(ALL), 200),
+        route(Method::POST, "/api/auth/mfa/confirm", Roles(ALL), 200),
+        route(Method::POST, "/api/auth/mfa/verify", Public, 200),
         // Last: it ends the caller's session.
         route(Method::POST, "/api/auth/logout", Roles(ALL), 204),
     ]
@@ -154,8 +159,33 @@ async fn prepare(
             let change = json!({"current_password": TEST_PASSWORD, "new_password": "a-new-password-of-length"});
             (path.into(), Some(change))
         }
+        ("POST", "/api/auth/mfa/confirm") => {
+            // The caller's pending enrolment (anonymous has none), confirmed with its current code.
+            let code = match caller {
+                Some(caller) => {
+                    let enrolled =
+                        send(app, request(Method::POST, "/api/auth/mfa/enroll", Some(&caller.token), None)).await;
+                    assert_eq!(enrolled.status, StatusCode::OK, "{:?}", enrolled.body);
+                    let secret = nexus_testkit::mfa::secret_from_base32(enrolled.body["secret"].as_str().unwrap());
+                    nexus_testkit::mfa::code(&secret, 0)
+                }
+                None => "000000".into(),
+            };
+            (path.into(), Some(json!({"code": code})))
+        }
+        ("POST", "/api/auth/mfa/verify") => {
+            // The target enrols, then signs in: the password step answers the token a recovery code completes.
+            let (_, enrolled) = nexus_testkit::mfa::enrol(app, &target.token).await;
+            let login = json!({"email": target.email, "password": TEST_PASSWORD});
+            let challenge = send(app, request(Method::POST, "/api/auth/login", None, Some(login))).await.body;
+            (path.into(), Some(json!({"mfa_token": challenge["mfa_token"], "code": enrolled.recovery_codes[0]})))
+        }
         ("PUT", "/api/users/{id}") => (format!("/api/users/{}", target.id), Some(json!({"full_name": "Renamed"}))),
         (_, "/api/users/{id}") => (format!("/api/users/{}", target.id), None),
+        (_, "/api/users/{id}/mfa") => {
+            let _ = nexus_testkit::mfa::enrol(app, &target.token).await;
+            (format!("/api/users/{}/mfa", target.id), None)
+        }
         ("POST", "/api/locations") => (path.into(), Some(json!({"code": format!("NEW-{n}"), "name": "New site"}))),
         ("PUT", "/api/locations/{id}") => (format!("/api/locations/{location}"), Some(json!({"name": "Renamed"}))),
         ("DELETE", "/api/locations/{id}") => {

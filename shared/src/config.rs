@@ -5,8 +5,11 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::Role;
+use crate::seal::SealingKey;
 use crate::secret::Secret;
 
 /// A variable whose value may come from Secrets Manager instead: when `<id variable>` names a
@@ -23,6 +26,8 @@ pub enum SecretVar {
     /// `NEXUS_WEBHOOK_KEY_SECRET_ID`: the key that seals webhook signing secrets,
     /// `NEXUS_WEBHOOK_KEY` (base64 of 32 bytes).
     WebhookKey,
+    /// `NEXUS_MFA_KEY_SECRET_ID`: the key that seals TOTP secrets, `NEXUS_MFA_KEY`.
+    MfaKey,
 }
 
 impl SecretVar {
@@ -32,6 +37,7 @@ impl SecretVar {
             SecretVar::SigningKey => "NEXUS_JWT_SECRET_ID",
             SecretVar::ReadDatabaseUrl => "NEXUS_DATABASE_READ_SECRET_ID",
             SecretVar::WebhookKey => "NEXUS_WEBHOOK_KEY_SECRET_ID",
+            SecretVar::MfaKey => "NEXUS_MFA_KEY_SECRET_ID",
         }
     }
 
@@ -41,6 +47,7 @@ impl SecretVar {
             SecretVar::SigningKey => "NEXUS_JWT_SECRET",
             SecretVar::ReadDatabaseUrl => "NEXUS_DATABASE_READ_URL",
             SecretVar::WebhookKey => "NEXUS_WEBHOOK_KEY",
+            SecretVar::MfaKey => "NEXUS_MFA_KEY",
         }
     }
 }
@@ -81,7 +88,8 @@ impl Env {
         };
         let (database_id, key_id) = (id(SecretVar::DatabaseUrl), id(SecretVar::SigningKey));
         let (read_id, webhook_id) = (id(SecretVar::ReadDatabaseUrl), id(SecretVar::WebhookKey));
-        if database_id.is_none() && key_id.is_none() && read_id.is_none() && webhook_id.is_none() {
+        let mfa_id = id(SecretVar::MfaKey);
+        if database_id.is_none() && key_id.is_none() && read_id.is_none() && webhook_id.is_none() && mfa_id.is_none() {
             return Ok(self);
         }
         let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
@@ -94,8 +102,8 @@ impl Env {
                 }
             }
         };
-        let (database, key, read, webhook) =
-            tokio::try_join!(fetch(database_id), fetch(key_id), fetch(read_id), fetch(webhook_id))?;
+        let (database, key, read, webhook, mfa) =
+            tokio::try_join!(fetch(database_id), fetch(key_id), fetch(read_id), fetch(webhook_id), fetch(mfa_id))?;
         if let Some(secret) = database {
             let url = database_url(&secret, self.get("NEXUS_DATABASE_HOST"))?;
             self.values.insert(SecretVar::DatabaseUrl.variable().into(), url);
@@ -113,6 +121,9 @@ impl Env {
         }
         if let Some(key) = webhook {
             self.values.insert(SecretVar::WebhookKey.variable().into(), key.trim().to_string());
+        }
+        if let Some(key) = mfa {
+            self.values.insert(SecretVar::MfaKey.variable().into(), key.trim().to_string());
         }
         Ok(self)
     }
@@ -286,6 +297,42 @@ impl HttpSettings {
     }
 }
 
+/// Multi-factor authentication, as the `auth` function applies it.
+#[derive(Debug, Clone)]
+pub struct MfaSettings {
+    /// Seals TOTP secrets: `NEXUS_MFA_KEY` (32 bytes, base64 or 64 hex digits), or the secret
+    /// `NEXUS_MFA_KEY_SECRET_ID` names.
+    pub key: Arc<SealingKey>,
+    /// `NEXUS_MFA_REQUIRED_ROLES` (comma-separated roles; unset: none): a user holding one of
+    /// them who has not confirmed MFA signs in to a session that may only enrol.
+    pub required_roles: Vec<Role>,
+}
+
+impl MfaSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let required_roles = match env.get("NEXUS_MFA_REQUIRED_ROLES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(|name| {
+                    Role::parse(name).ok_or_else(|| ConfigError::Invalid {
+                        name: "NEXUS_MFA_REQUIRED_ROLES",
+                        reason: format!("{name:?} is not a role (admin, supervisor, technician, viewer)"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self { key: Arc::new(SealingKey::from_env(env, "NEXUS_MFA_KEY")?), required_roles })
+    }
+
+    /// A random key and no role required (tests).
+    pub fn for_tests() -> Self {
+        Self { key: Arc::new(SealingKey::generate()), required_roles: Vec::new() }
+    }
+}
+
 /// A connection URL from an RDS-style secret `{"username", "password", "host", "port", "dbname"}`.
 /// `host` (`NEXUS_DATABASE_HOST`) replaces the secret's host: the secret RDS keeps names the
 /// instance, while functions must connect through the RDS Proxy endpoint.
@@ -396,6 +443,18 @@ mod tests {
         assert_eq!(settings.url.expose(), "postgres://u:pw@proxy/nexus?sslmode=verify-full&sslrootcert=ca.pem");
         let without = DatabaseSettings::from_env(&env(&[("DATABASE_URL", "postgres://u:pw@proxy/nexus")])).unwrap();
         assert_eq!(without.url.expose(), "postgres://u:pw@proxy/nexus");
+    }
+
+    #[test]
+    fn mfa_takes_its_key_and_a_list_of_roles_and_names_a_wrong_one() {
+        let key = ("NEXUS_MFA_KEY", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        assert!(MfaSettings::from_env(&env(&[key])).unwrap().required_roles.is_empty());
+        let roles = MfaSettings::from_env(&env(&[key, ("NEXUS_MFA_REQUIRED_ROLES", "admin, supervisor")])).unwrap();
+        assert_eq!(roles.required_roles, [Role::Admin, Role::Supervisor]);
+        assert!(!format!("{roles:?}").contains(key.1));
+        let wrong = MfaSettings::from_env(&env(&[key, ("NEXUS_MFA_REQUIRED_ROLES", "admin,root")]));
+        assert!(matches!(wrong, Err(ConfigError::Invalid { name: "NEXUS_MFA_REQUIRED_ROLES", .. })));
+        assert!(matches!(MfaSettings::from_env(&env(&[])), Err(ConfigError::Missing("NEXUS_MFA_KEY"))));
     }
 
     #[test]

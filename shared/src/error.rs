@@ -38,6 +38,9 @@ pub enum ApiError {
     /// The account's password was chosen by someone else (the first admin of a deploy).
     #[error("password change required")]
     PasswordChangeRequired,
+    /// The caller's role requires MFA and they have not enrolled: the session may only enrol.
+    #[error("MFA enrolment required")]
+    MfaEnrollmentRequired,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -82,7 +85,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::PasswordChangeRequired | Self::MfaEnrollmentRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -112,6 +115,13 @@ impl ApiError {
                 "password-change-required",
                 "Password change required",
                 "Choose your own password first: POST /api/auth/password.".into(),
+            ),
+            Self::MfaEnrollmentRequired => (
+                "mfa-enrollment-required",
+                "MFA enrolment required",
+                "Your role requires multi-factor authentication: enrol (POST /api/auth/mfa/enroll, then \
+                 /api/auth/mfa/confirm), then sign in again."
+                    .into(),
             ),
             Self::NotFound => ("not-found", "Not found", "No such resource.".into()),
             Self::MethodNotAllowed => {
@@ -310,6 +320,7 @@ mod tests {
             ApiError::Unauthorized("x"),
             ApiError::Forbidden,
             ApiError::PasswordChangeRequired,
+            ApiError::MfaEnrollmentRequired,
             ApiError::NotFound,
             ApiError::MethodNotAllowed,
             ApiError::Conflict("x".into()),

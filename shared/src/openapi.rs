@@ -80,7 +80,8 @@ fn add_problems(op: &mut Operation, has_id: bool) {
             ("401", "Missing, invalid or revoked token"),
             (
                 "403",
-                "Role not allowed; or the password must be changed first (type /problems/password-change-required)",
+                "Role not allowed; or the password must be changed first (type /problems/password-change-required); \
+                 or the role requires MFA and the caller has not enrolled (type /problems/mfa-enrollment-required)",
             ),
         ]);
     }

@@ -20,6 +20,8 @@ pub struct User {
     #[sqlx(try_from = "Vec<String>")]
     #[schema(value_type = Vec<Role>)]
     pub roles: RoleList,
+    /// Multi-factor authentication is confirmed: signing in also asks for a code.
+    pub mfa_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -50,6 +52,7 @@ impl TryFrom<Vec<String>> for RoleList {
 /// The SELECT list that produces a [`User`] from `users u`.
 pub const USER_COLUMNS: &str = "u.id, u.email, u.full_name, u.active,
         COALESCE((SELECT array_agg(ur.role ORDER BY ur.role) FROM user_roles ur WHERE ur.user_id = u.id), '{}') AS roles,
+        EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL) AS mfa_enabled,
         u.created_at, u.updated_at";
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, ApiError> {

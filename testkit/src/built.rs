@@ -58,6 +58,9 @@ enum Prepare {
 /// The webhook key the built webhook functions are given (base64 of 32 bytes).
 pub const TEST_WEBHOOK_KEY: &str = "dGVzdC13ZWJob29rLWtleS1vZi0zMi1ieXRlcy0wMDA=";
 
+/// The MFA key every built function is given (base64 of 32 bytes; only `auth` reads it).
+pub const TEST_MFA_KEY: &str = "dGVzdC1tZmEta2V5LW9mLTMyLWJ5dGVzLTAwMDAwMDA=";
+
 enum Expect {
     /// An HTTP function's answer, as API Gateway reads it: the status, and what else it must
     /// show (its body or headers after the trip through `lambda_http`).
@@ -504,6 +507,7 @@ pub fn lambda_env(pool: &PgPool) -> Vec<(&'static str, String)> {
     );
     let secret = String::from_utf8(jwt().secret.expose().clone()).expect("an ASCII test key");
     let mut env = vec![("DATABASE_URL", url), ("NEXUS_JWT_SECRET", secret), ("RUST_LOG", "info".into())];
+    env.push(("NEXUS_MFA_KEY", TEST_MFA_KEY.into()));
     for name in
         ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "NEXUS_S3_FORCE_PATH_STYLE"]
     {

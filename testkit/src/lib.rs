@@ -9,6 +9,7 @@ pub mod csv;
 pub mod exchange;
 pub mod fetch;
 pub mod lambda;
+pub mod mfa;
 pub mod scenario;
 pub mod schema;
 pub mod state;

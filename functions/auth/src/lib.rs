@@ -1,8 +1,10 @@
-//! `auth`: sign-up, login, token refresh, logout, password change and "who am I".
+//! `auth`: sign-up, login (with MFA's second step), token refresh, logout, password change, MFA
+//! enrolment and "who am I".
 
 mod login;
 mod logout;
 mod me;
+mod mfa;
 mod password;
 mod refresh;
 mod signup;
@@ -26,6 +28,9 @@ pub fn routes() -> OpenApiRouter<AuthState> {
         .routes(routes!(logout::logout))
         .routes(routes!(me::me))
         .routes(routes!(password::change_password))
+        .routes(routes!(mfa::enroll::enroll))
+        .routes(routes!(mfa::confirm::confirm))
+        .routes(routes!(mfa::verify::verify))
 }
 
 pub fn router(state: AuthState) -> Router {

@@ -1,10 +1,10 @@
-//! What `auth` is served with: the common core, plus the password hasher and the login
-//! throttle, which no other function needs.
+//! What `auth` is served with: the common core, plus the password hasher, the login throttle
+//! and the MFA settings, which no other function needs.
 
 use axum::extract::FromRef;
 use nexus_shared::AppState;
 use nexus_shared::auth::password::{PasswordHashing, Passwords};
-use nexus_shared::config::{ConfigError, Env, FromEnv, SecretVar};
+use nexus_shared::config::{ConfigError, Env, FromEnv, MfaSettings, SecretVar};
 use nexus_shared::state::WithCore;
 
 use crate::throttle::LoginThrottle;
@@ -14,19 +14,29 @@ pub struct AuthState {
     pub core: AppState,
     pub passwords: Passwords,
     pub throttle: LoginThrottle,
+    pub mfa: MfaSettings,
 }
 
 impl AuthState {
+    /// MFA secrets sealed under a random key, no role required to use MFA (tests; the deployed
+    /// function reads its settings, [`FromEnv`]).
     pub fn new(core: AppState, passwords: Passwords) -> Self {
-        Self { core, passwords, throttle: LoginThrottle::default() }
+        Self { core, passwords, throttle: LoginThrottle::default(), mfa: MfaSettings::for_tests() }
+    }
+
+    pub fn with_mfa(mut self, mfa: MfaSettings) -> Self {
+        self.mfa = mfa;
+        self
     }
 }
 
 /// Production's hashing cost, always: only tests build a cheaper [`Passwords`].
 impl FromEnv for AuthState {
-    const SECRETS: &'static [SecretVar] = AppState::SECRETS;
+    const SECRETS: &'static [SecretVar] =
+        &[SecretVar::DatabaseUrl, SecretVar::SigningKey, SecretVar::ReadDatabaseUrl, SecretVar::MfaKey];
     async fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self::new(AppState::from_env(env).await?, Passwords::new(PasswordHashing::OWASP)))
+        let state = Self::new(AppState::from_env(env).await?, Passwords::new(PasswordHashing::OWASP));
+        Ok(state.with_mfa(MfaSettings::from_env(env)?))
     }
 }
 
@@ -39,6 +49,12 @@ impl WithCore for AuthState {
 impl FromRef<AuthState> for Passwords {
     fn from_ref(state: &AuthState) -> Self {
         state.passwords.clone()
+    }
+}
+
+impl FromRef<AuthState> for MfaSettings {
+    fn from_ref(state: &AuthState) -> Self {
+        state.mfa.clone()
     }
 }
 

@@ -339,13 +339,17 @@ async fn the_built_function_answers_through_the_lambda_runtime_api(pool: sqlx::P
 }
 
 #[tokio::test]
-async fn auth_needs_the_signing_key_and_hashes_at_production_cost() {
+async fn auth_needs_the_signing_and_mfa_keys_and_hashes_at_production_cost() {
     let database = ("DATABASE_URL", "postgres://nexus@localhost/nexus");
     let missing = nexus_auth::AuthState::from_env(&Env::from_pairs([database])).await;
     assert!(matches!(missing, Err(ConfigError::Missing("NEXUS_JWT_SECRET"))));
-    let env = Env::from_pairs([database, ("NEXUS_JWT_SECRET", "0123456789abcdef0123456789abcdef")]);
-    let state = nexus_auth::AuthState::from_env(&env).await.expect("database and key are enough");
+    let signing = ("NEXUS_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+    let no_mfa_key = nexus_auth::AuthState::from_env(&Env::from_pairs([database, signing])).await;
+    assert!(matches!(no_mfa_key, Err(ConfigError::Missing("NEXUS_MFA_KEY"))));
+    let env = Env::from_pairs([database, signing, ("NEXUS_MFA_KEY", nexus_testkit::built::TEST_MFA_KEY)]);
+    let state = nexus_auth::AuthState::from_env(&env).await.expect("database and keys are enough");
     assert_eq!(state.passwords.cost(), PasswordHashing::OWASP);
+    assert!(state.mfa.required_roles.is_empty(), "no role must enrol unless configured");
 }
 
 /// An account whose password someone else chose (the first admin of a deploy) signs in, but

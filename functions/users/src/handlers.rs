@@ -1,7 +1,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_shared::audit::{self, Action};
-use nexus_shared::auth::{Admin, Auth, AuthUser, Role};
+use nexus_shared::auth::{Admin, Auth, AuthUser, Role, mfa};
 use nexus_shared::extract::{Json, Path, Query};
 use nexus_shared::pagination::{Page, PageParams, SortKey, Sorting};
 use nexus_shared::user::{self, User};
@@ -84,6 +84,25 @@ pub async fn deactivate(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     change(&state, &admin, id, Action::Delete, UserUpdate::deactivate()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Resets the user's MFA (a lost phone): their authenticator and recovery codes are removed, and
+/// they sign in with the password alone until they enrol again (or get a session that may only
+/// enrol, when their role requires MFA). Their sessions stay.
+#[utoipa::path(delete, path = "/api/users/{id}/mfa", tag = "users", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 204, description = "Reset (also when there was nothing to reset)")))]
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    admin: Auth<Admin>,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    audit::update(&state.pool, &admin.actor(), Action::Update, id, store::lock, async |conn, _| {
+        mfa::reset(conn, id).await?;
+        user::find(conn, id).await?.ok_or(ApiError::NotFound)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,11 +11,10 @@ use utoipa_axum::routes;
 
 /// Every route of the group, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(handlers::list)).routes(routes!(
-        handlers::get,
-        handlers::update,
-        handlers::deactivate
-    ))
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list))
+        .routes(routes!(handlers::get, handlers::update, handlers::deactivate))
+        .routes(routes!(handlers::reset_mfa))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -80,9 +80,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (user, must_change_password) = authenticate(parts, &AppState::from_ref(state)).await?;
-        if must_change_password {
+        let (user, limits) = authenticate(parts, &AppState::from_ref(state)).await?;
+        if limits.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
+        }
+        if limits.mfa_enrolment_only {
+            return Err(ApiError::MfaEnrollmentRequired);
         }
         if !user.has_any(P::ALLOWED) {
             return Err(ApiError::Forbidden);
@@ -91,8 +94,47 @@ where
     }
 }
 
+/// The caller, any role, let through while their session may only enrol in MFA (their role
+/// requires it and they have not enrolled). Only the MFA enrolment routes, "who am I" and
+/// logout take it; every other route takes [`Auth`], which answers such a caller 403
+/// `/problems/mfa-enrollment-required`. A password someone else chose is still changed first.
+pub struct AuthOrEnrolling(pub AuthUser, bool);
+
+impl Deref for AuthOrEnrolling {
+    type Target = AuthUser;
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl AuthOrEnrolling {
+    /// Whether the session may only enrol (it ends once MFA is confirmed).
+    pub fn enrolment_only(&self) -> bool {
+        self.1
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthOrEnrolling
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let (user, limits) = authenticate(parts, &AppState::from_ref(state)).await?;
+        if limits.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        if !user.has_any(AnyRole::ALLOWED) {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(AuthOrEnrolling(user, limits.mfa_enrolment_only))
+    }
+}
+
 /// The caller as the owner of their credentials: signed in, any role, and let through even
-/// while they must change a password someone else chose. Only the password change takes it;
+/// while they must change a password someone else chose, or may only enrol in MFA (a first
+/// admin must do both, and the password comes first). Only the password change takes it;
 /// every other route takes [`Auth`], which answers such a caller 403
 /// `/problems/password-change-required`.
 pub struct CredentialOwner(pub AuthUser);
@@ -109,8 +151,14 @@ where
     }
 }
 
-/// The caller, and whether they must change their password before anything else.
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<(AuthUser, bool), ApiError> {
+/// What a live session may not do yet.
+struct Limits {
+    must_change_password: bool,
+    mfa_enrolment_only: bool,
+}
+
+/// The caller, and what they must do before anything else.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<(AuthUser, Limits), ApiError> {
     let token =
         bearer_token(parts).ok_or(ApiError::Unauthorized("Send an access token: Authorization: Bearer <token>."))?;
     let claims = state.tokens.verify_access(token)?;
@@ -126,7 +174,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(AuthUser, bool
         roles: principal.roles,
         request_id: parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
     };
-    Ok((user, principal.must_change_password))
+    let limits = Limits {
+        must_change_password: principal.must_change_password,
+        mfa_enrolment_only: principal.mfa_enrolment_only,
+    };
+    Ok((user, limits))
 }
 
 fn bearer_token(parts: &Parts) -> Option<&str> {

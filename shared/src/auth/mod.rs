@@ -2,10 +2,12 @@
 //! extractor that tells a handler who is calling and whether their role may.
 
 pub mod extractor;
+pub mod mfa;
 pub mod password;
 pub mod role;
 pub mod session;
 pub mod token;
+pub mod totp;
 
-pub use extractor::{Admin, AnyRole, Auth, AuthUser, CredentialOwner, Policy, Staff, Worker};
+pub use extractor::{Admin, AnyRole, Auth, AuthOrEnrolling, AuthUser, CredentialOwner, Policy, Staff, Worker};
 pub use role::Role;

@@ -14,6 +14,8 @@ pub enum RevokeReason {
     RefreshTokenReuse,
     UserDeactivated,
     PasswordChange,
+    /// MFA was confirmed: sessions opened without it end.
+    MfaEnrolled,
 }
 
 impl RevokeReason {
@@ -23,19 +25,41 @@ impl RevokeReason {
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::UserDeactivated => "user_deactivated",
             Self::PasswordChange => "password_change",
+            Self::MfaEnrolled => "mfa_enrolled",
         }
     }
 }
 
 /// Opens a session for `user_id` and returns its first refresh token.
 pub async fn open(conn: &mut PgConnection, user_id: i64, expires_at: DateTime<Utc>) -> Result<RefreshToken, ApiError> {
+    open_as(conn, user_id, expires_at, SessionKind::Full).await
+}
+
+/// What a session may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Full,
+    /// The user's role requires MFA and they have not enrolled: only enrolment (and me, logout,
+    /// refresh) is open to it (`extractor::AuthOrEnrolling`).
+    MfaEnrolmentOnly,
+}
+
+/// Opens a session of `kind` for `user_id` and returns its first refresh token.
+pub async fn open_as(
+    conn: &mut PgConnection,
+    user_id: i64,
+    expires_at: DateTime<Utc>,
+    kind: SessionKind,
+) -> Result<RefreshToken, ApiError> {
     let mut token = RefreshToken::generate(0)?;
     token.session_id = sqlx::query_scalar(
-        "INSERT INTO sessions (user_id, refresh_token_hash, expires_at) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO sessions (user_id, refresh_token_hash, expires_at, mfa_enrolment_only) VALUES ($1, $2, $3, $4)
+         RETURNING id",
     )
     .bind(user_id)
     .bind(token.hash())
     .bind(expires_at)
+    .bind(kind == SessionKind::MfaEnrolmentOnly)
     .fetch_one(conn)
     .await?;
     Ok(token)
@@ -131,27 +155,30 @@ pub struct Principal {
     pub roles: Vec<Role>,
     /// Someone else chose the password (the first admin): only the password change is open.
     pub must_change_password: bool,
+    /// The session may only enrol in MFA ([`SessionKind::MfaEnrolmentOnly`]).
+    pub mfa_enrolment_only: bool,
 }
 
 pub async fn principal(pool: &sqlx::PgPool, session_id: i64, user_id: i64) -> Result<Option<Principal>, ApiError> {
-    let row: Option<(i64, String, Vec<String>, bool)> = sqlx::query_as(
+    let row: Option<(i64, String, Vec<String>, bool, bool)> = sqlx::query_as(
         "SELECT u.id, u.email,
                 COALESCE(array_agg(ur.role ORDER BY ur.role) FILTER (WHERE ur.role IS NOT NULL), '{}'),
-                u.must_change_password
+                u.must_change_password, s.mfa_enrolment_only
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN user_roles ur ON ur.user_id = u.id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active
-         GROUP BY u.id",
+         GROUP BY u.id, s.id",
     )
     .bind(session_id)
     .bind(user_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, email, roles, must_change_password)| Principal {
+    Ok(row.map(|(id, email, roles, must_change_password, mfa_enrolment_only)| Principal {
         id,
         email,
         roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
         must_change_password,
+        mfa_enrolment_only,
     }))
 }
