@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use nexus_shared::ApiError;
-use sqlx::PgPool;
+use sqlx::PgExecutor;
 
 /// Failed logins allowed per e-mail and per address within a sliding window before 429.
 #[derive(Debug, Clone, Copy)]
@@ -23,8 +23,14 @@ impl Default for LoginThrottle {
 }
 
 /// 429 with the seconds until the oldest counted failure leaves the window, when the e-mail or
-/// the caller's address already has the maximum number of failures inside it.
-pub async fn check(pool: &PgPool, email: &str, ip: Option<IpAddr>, limit: LoginThrottle) -> Result<(), ApiError> {
+/// the caller's address already has the maximum number of failures inside it. On the pool, or
+/// on the connection of a transaction already open (one connection per request).
+pub async fn check<'c>(
+    db: impl PgExecutor<'c>,
+    email: &str,
+    ip: Option<IpAddr>,
+    limit: LoginThrottle,
+) -> Result<(), ApiError> {
     let (by_email, email_retry, by_ip, ip_retry): (i64, Option<f64>, i64, Option<f64>) = sqlx::query_as(
         "SELECT e.n, e.retry, i.n, i.retry FROM
              (SELECT count(*) AS n, EXTRACT(EPOCH FROM min(failed_at) + make_interval(secs => $2) - now())::float8 AS retry
@@ -35,7 +41,7 @@ pub async fn check(pool: &PgPool, email: &str, ip: Option<IpAddr>, limit: LoginT
     .bind(email)
     .bind(limit.window.as_secs_f64())
     .bind(ip.map(|ip| ip.to_string())) // text: sqlx encodes `inet` only with an extra crate
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     let wait = |retry: Option<f64>| retry.unwrap_or(1.0).ceil().max(1.0) as u64;
     let mut retry_after_secs = 0;
@@ -53,8 +59,8 @@ pub async fn check(pool: &PgPool, email: &str, ip: Option<IpAddr>, limit: LoginT
 
 /// Records a failure, dropping this e-mail's failures that have left the window (the rest go
 /// with housekeeping's purge).
-pub async fn record_failure(
-    pool: &PgPool,
+pub async fn record_failure<'c>(
+    db: impl PgExecutor<'c>,
     email: &str,
     ip: Option<IpAddr>,
     limit: LoginThrottle,
@@ -68,7 +74,7 @@ pub async fn record_failure(
     .bind(email)
     .bind(limit.window.as_secs_f64())
     .bind(ip.map(|ip| ip.to_string()))
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }

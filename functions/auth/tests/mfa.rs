@@ -308,3 +308,24 @@ async fn confirming_needs_a_pending_enrolment_and_the_current_code(pool: PgPool)
     let anonymous = send(&app, request(Method::POST, "/api/auth/mfa/enroll", None, None)).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Deployed functions keep one connection per instance (NEXUS_DB_MAX_CONNECTIONS=1): the second
+/// step must never wait on a second one (it would time out, 503), right code or wrong.
+#[sqlx::test(migrator = "nexus_shared::db::MIGRATOR")]
+async fn the_second_step_holds_one_connection_at_a_time(pool: PgPool) {
+    let single = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let app = app(single);
+    let (user, _, authenticator) = enrolled(&app, &pool, "kartika@test.example").await;
+    let challenge = login(&app, &user.email).await;
+    assert_eq!(challenge.status, StatusCode::OK, "{:?}", challenge.body);
+    let wrong = if authenticator.next_code() == "000000" { "111111" } else { "000000" };
+    let refused = verify(&app, &challenge.body["mfa_token"], wrong).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{:?}", refused.body);
+    let signed_in = verify(&app, &challenge.body["mfa_token"], &authenticator.next_code()).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{:?}", signed_in.body);
+}

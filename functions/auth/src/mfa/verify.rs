@@ -48,7 +48,7 @@ pub async fn verify(
     }
     let mut tx = state.pool.begin().await?;
     let found = challenge::lock(&mut tx, &body.mfa_token).await?.ok_or(INVALID_TOKEN)?;
-    throttle::check(&state.pool, &found.email, ip, throttle_limit).await?;
+    throttle::check(&mut *tx, &found.email, ip, throttle_limit).await?;
     let Some(authenticator) = authenticator::lock(&mut tx, &mfa.key, found.user_id).await?.filter(|a| a.confirmed)
     else {
         // Reset by an admin since the password step: that login no longer needs (or has) a code.
@@ -61,6 +61,7 @@ pub async fn verify(
         None => false,
     };
     if !accepted {
+        // The transaction's connection goes back first: a request holds one connection at a time.
         tx.rollback().await?;
         throttle::record_failure(&state.pool, &found.email, ip, throttle_limit).await?;
         return Err(WRONG_CODE);
