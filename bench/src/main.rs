@@ -16,12 +16,14 @@ use nexus_shared::ApiError;
 use nexus_shared::config::{Env, FromEnv};
 use nexus_shared::db::MIGRATOR;
 
-const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-imports|bench-cold-start [DIR [STARTS]]]   \
+const USAGE: &str = "usage: nexus-bench [bench-tickets [N]|bench-map|bench-sweep [N]|bench-pm [TICKETS]|bench-reports [TICKETS]|bench-imports|bench-cold-start [DIR [STARTS]]]   \
                      (DATABASE_URL, NEXUS_JWT_SECRET from the environment)";
 
 enum Command {
     /// Load N tickets into this (scratch) database and print list, sweep and map figures.
     Tickets { tickets: i64 },
+    /// The live map figures alone, over what this database holds (e.g. what bench-tickets left).
+    Map,
     /// SLA sweep and jobcard figures: OPEN open tickets, 1 % crossing a line.
     Sweep { open: i64 },
     /// PM generator and forecast figures: 1,000 plans over 50,000 devices (TICKETS ordinary
@@ -42,6 +44,7 @@ impl Command {
         match args {
             ["bench-tickets"] => Some(Command::Tickets { tickets: 100_000 }),
             ["bench-tickets", n] => Some(Command::Tickets { tickets: count(n)? }),
+            ["bench-map"] => Some(Command::Map),
             ["bench-sweep"] => Some(Command::Sweep { open: 1_000_000 }),
             ["bench-sweep", n] => Some(Command::Sweep { open: count(n)? }),
             ["bench-pm"] => Some(Command::Pm { tickets: 10_000 }),
@@ -68,6 +71,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     MIGRATOR.run(&states.core.pool).await?;
     match command {
         Command::Tickets { tickets } => bench_tickets(&states, tickets).await?,
+        Command::Map => {
+            println!("| map request (in process, 50 runs each) | median ms | p95 ms |\n| --- | ---: | ---: |");
+            for row in bench::live_map(&states, 50).await? {
+                println!("{row}");
+            }
+        }
         Command::Sweep { open } => bench_sweep(&states, open).await?,
         Command::Pm { tickets } => pm::run(&states, tickets).await?,
         Command::Reports { tickets } => reports::run(&states, tickets).await?,
