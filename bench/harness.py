@@ -128,6 +128,63 @@ def peak_rss_mb(pid):
         return int(re.search(r"VmHWM:\s+(\d+) kB", status.read()).group(1)) / 1024
 
 
+def cpu_ticks(pids):
+    """utime + stime of `pids` (clock ticks, /proc/<pid>/stat fields 14 and 15); gone ones count 0."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def postgres_pids():
+    """The PostgreSQL server's processes (the postmaster named by DATABASE_URL's port, and its children)."""
+    port = re.search(r":(\d+)/", DATABASE_URL).group(1)
+    master = subprocess.run(["pgrep", "-f", f"postgres.*-p {port}|postgres.*nexus-pg-{port}"],
+                            capture_output=True, text=True).stdout.split()
+    pids = set(master)
+    for pid in master:
+        pids.update(subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split())
+    return sorted(pids)
+
+
+def list_cpu():
+    """The tickets list alone: requests/s, and CPU per request of the server and of PostgreSQL
+    (ticks from /proc before and after each wrk run), next to pgbench of the request's SQL."""
+    runner_pid = int(os.environ["BENCH_RUNNER_PID"])
+    admin = login("admin@example.com")
+    active = "open,assigned,in_progress,on_hold,resolved"
+    path = f"/api/tickets?status={active}&priority=high&region=Bali&limit=50"
+    size = len(urllib.request.urlopen(urllib.request.Request(BASE + path, headers={"authorization": "Bearer " + admin})).read())
+    claims = json.loads(base64.urlsafe_b64decode(admin.split(".")[1] + "=="))
+    defines = {"statuses": "{" + active + "}", "priority": "high", "region": "Bali", "page": "51",
+               "session": str(claims["sid"]), "user": str(claims["sub"])}
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        for part in ("bench/session-check.sql", "bench/tickets-list.sql"):
+            script.write(open(os.path.join(ROOT, part)).read())
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    print(f"`GET {path}` ({size:,} bytes), {SECONDS} s per run; CPU from /proc (server pid {runner_pid}, "
+          f"PostgreSQL's processes).\n")
+    print("| connections | API requests/s | server CPU ms / request | PostgreSQL CPU ms / request "
+          "| pgbench tps, list statement | pgbench tps, the request's SQL | API / list | API / request's SQL |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for connections in CONCURRENCY:
+        pg = postgres_pids()
+        before = (cpu_ticks([runner_pid]), cpu_ticks(pg))
+        api = wrk(path, connections, admin)
+        after = (cpu_ticks([runner_pid]), cpu_ticks(pg))
+        server_ms = (after[0] - before[0]) * tick_ms / api["total"]
+        pg_ms = (after[1] - before[1]) * tick_ms / api["total"]
+        bench = pgbench(os.path.join(ROOT, "bench/tickets-list.sql"), connections, defines)
+        whole = pgbench(script.name, connections, defines)
+        print(f"| {connections} | {api['rps']:.0f} | {server_ms:.3f} | {pg_ms:.3f} | {bench['tps']:.0f} "
+              f"| {whole['tps']:.0f} | {api['rps'] / bench['tps']:.2f} | {api['rps'] / whole['tps']:.2f} |")
+
+
 def main():
     runner_pid = int(os.environ["BENCH_RUNNER_PID"])
     admin = login("admin@example.com")
@@ -240,5 +297,7 @@ def report(directory):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["report"]:
         report(sys.argv[2])
+    elif sys.argv[1:2] == ["list-cpu"]:
+        list_cpu()
     else:
         main()
