@@ -1,11 +1,13 @@
 //! Cold-start benchmark: each built Lambda (`target/lambda/<name>/bootstrap`) is spawned against
 //! the loopback Runtime API and timed from spawn to its first answer, for a request that needs
-//! no database and for one that does (the difference is what the first connection costs).
+//! no database and for one that does (the difference is what the first connection costs), and
+//! the database connections that first request opened are counted.
 
 use std::path::Path;
 use std::time::Duration;
 
 use nexus_local_runner::States;
+use nexus_shared::AppState;
 use nexus_shared::auth::Role;
 use nexus_shared::config::{ConfigError, Env};
 use nexus_testkit::lambda::{LambdaProcess, api_gateway_v2_event as apigw_v2_event};
@@ -116,6 +118,8 @@ pub struct Row {
     zip_bytes: Option<u64>,
     without_database: Option<Figures>,
     with_database: Figures,
+    /// Connections the instance had opened when it answered its first request (median of `starts`).
+    connections: i64,
     warm: Figures,
     peak_rss_kib: Option<u64>,
 }
@@ -130,16 +134,17 @@ impl std::fmt::Display for Row {
         };
         write!(
             f,
-            "| {} | {zip} | {cold} | {} | {connect} | {} | {} |",
+            "| {} | {zip} | {cold} | {} | {connect} | {} | {} | {} |",
             self.function,
             ms(self.with_database.median),
+            self.connections,
             ms(self.warm.median),
             self.peak_rss_kib.map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0))
         )
     }
 }
 
-pub const HEADER: &str = "| function | zip MiB | cold, no database (ms) | cold, first query (ms) | connect + query adds (ms) | warm, same query (ms) | peak RSS, heaviest request (MiB) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |";
+pub const HEADER: &str = "| function | zip MiB | cold, no database (ms) | cold, first query (ms) | connect + query adds (ms) | connections opened by it | warm, same query (ms) | peak RSS, heaviest request (MiB) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
 
 /// Times `starts` cold starts per event for every function found under `dir`.
 pub async fn run(
@@ -154,18 +159,24 @@ pub async fn run(
     let mut tx = state.pool.begin().await?;
     nexus_shared::user::ensure(&mut tx, LOGIN_EMAIL, None, &hash, &[Role::Technician]).await?;
     tx.commit().await?;
+    // NEXUS_COLD_FUNCTIONS="meta auth": only those (scripts/bench-cold-start builds only them).
+    let only: Option<Vec<String>> =
+        env.get("NEXUS_COLD_FUNCTIONS").map(|names| names.split_whitespace().map(str::to_string).collect());
     let env = environment(env)?;
     let mut rows = Vec::new();
-    for case in cases(&token) {
+    for case in cases(&token).into_iter().filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|n| n == c.function))) {
         let binary = dir.join(case.function).join("bootstrap");
         if !binary.exists() {
             return Err(format!("{} is missing: run scripts/build-lambdas first", binary.display()).into());
         }
+        let env = with_pool_size(&env, case.function);
         let without_database = match &case.without_database {
-            Some(event) => Some(Figures::of(cold_starts(&binary, case.function, &env, event, starts).await?.0)),
+            Some(event) => Some(Figures::of(cold_starts(state, &binary, case.function, &env, event, starts).await?.0)),
             None => None,
         };
-        let (cold, warm) = cold_starts(&binary, case.function, &env, &case.with_database, starts).await?;
+        let (cold, warm, mut connections) =
+            cold_starts(state, &binary, case.function, &env, &case.with_database, starts).await?;
+        connections.sort_unstable();
         let zip_bytes = std::fs::metadata(dir.join(case.function).join("bootstrap.zip")).ok().map(|m| m.len());
         let peak_rss_kib = peak_memory(&binary, case.function, &env, &case.heaviest).await?;
         rows.push(Row {
@@ -174,31 +185,45 @@ pub async fn run(
             zip_bytes,
             without_database,
             with_database: Figures::of(cold),
+            connections: connections[connections.len() / 2],
             warm: Figures::of(warm),
         });
     }
     Ok(rows)
 }
 
-/// `starts` fresh processes: spawn → first answer, then the same event again (warm).
+/// `starts` fresh processes: spawn → first answer, then the same event again (warm); and the
+/// connections each had opened by its first answer (backends of this database started since).
 async fn cold_starts(
+    state: &AppState,
     binary: &Path,
     function: &str,
     env: &[(&str, String)],
     event: &Value,
     starts: usize,
-) -> Result<(Vec<Duration>, Vec<Duration>), Box<dyn std::error::Error + Send + Sync>> {
-    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+) -> Result<(Vec<Duration>, Vec<Duration>, Vec<i64>), Box<dyn std::error::Error + Send + Sync>> {
+    let (mut cold, mut warm, mut connections) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..starts {
+        let since: chrono::DateTime<chrono::Utc> =
+            sqlx::query_scalar("SELECT clock_timestamp()").fetch_one(&state.pool).await?;
         let mut process = LambdaProcess::start(binary, function, env).await?;
         let answer = process.invoke(event, Duration::from_secs(30)).await?;
         check(function, &answer)?;
         cold.push(process.answered_at.expect("answered").duration_since(process.spawned_at));
+        connections.push(
+            sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND backend_start > $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(since)
+            .fetch_one(&state.pool)
+            .await?,
+        );
         let sent = std::time::Instant::now();
         process.invoke(event, Duration::from_secs(30)).await?;
         warm.push(process.answered_at.expect("answered").duration_since(sent));
     }
-    Ok((cold, warm))
+    Ok((cold, warm, connections))
 }
 
 /// One instance serving its heaviest request 21 times, as Lambda would one after another: its
@@ -225,13 +250,23 @@ fn check(function: &str, answer: &Value) -> Result<(), String> {
     }
 }
 
-/// What Lambda would pass: the database, the signing key, and AWS settings that make the SDK
-/// read credentials from the environment (no metadata-service probing on a laptop).
+/// The function's pool size as template.yaml sets it (`NEXUS_COLD_MAX_CONNECTIONS` instead, for
+/// every function, when set): one connection, two where a handler needs them at once.
+fn with_pool_size(env: &[(&'static str, String)], function: &str) -> Vec<(&'static str, String)> {
+    let size = std::env::var("NEXUS_COLD_MAX_CONNECTIONS")
+        .unwrap_or_else(|_| if function == "reports" { "2" } else { "1" }.into());
+    let mut env = env.to_vec();
+    env.push(("NEXUS_DB_MAX_CONNECTIONS", size));
+    env
+}
+
+/// What Lambda would pass: the database (and its TLS mode and CA, when set), the signing key, and
+/// AWS settings that make the SDK read credentials from the environment (no metadata-service
+/// probing on a laptop).
 fn environment(env: &Env) -> Result<Vec<(&'static str, String)>, ConfigError> {
-    Ok(vec![
+    let mut vars = vec![
         ("DATABASE_URL", env.required("DATABASE_URL")?.to_string()),
         ("NEXUS_JWT_SECRET", env.required("NEXUS_JWT_SECRET")?.to_string()),
-        ("NEXUS_DB_MAX_CONNECTIONS", "2".into()),
         ("NEXUS_JOBCARD_BUCKET", "cold-start-bench".into()),
         // Any 32 bytes: the bench opens no secret.
         ("NEXUS_WEBHOOK_KEY", "bmV4dXMtbG9jYWwtZGV2ZWxvcG1lbnQtb25seS1rZXk=".into()),
@@ -242,5 +277,9 @@ fn environment(env: &Env) -> Result<Vec<(&'static str, String)>, ConfigError> {
         ("RUST_LOG", "warn".into()),
         // As template.yaml sets it (see there): argon2's 19 MiB goes back to the system after each hash.
         ("MALLOC_MMAP_THRESHOLD_", "131072".into()),
-    ])
+    ];
+    for name in ["NEXUS_DB_SSLMODE", "NEXUS_DB_SSLROOTCERT"] {
+        vars.extend(env.get(name).map(|value| (name, value.to_string())));
+    }
+    Ok(vars)
 }
