@@ -46,6 +46,17 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
                          sh.created + make_interval(secs => m.response_target_minutes * 60 * (0.1 + 1.2 * sh.late_r)) AS responded,
                          sh.created + make_interval(secs => m.resolution_target_minutes * 60 * (0.2 + 1.0 * sh.late_f)) AS resolved
                   FROM shaped sh JOIN sla_matrices m ON m.ticket_type = sh.ticket_type AND m.priority = sh.priority
+              ),
+              lined AS (
+                  SELECT x.*,
+                         x.created + make_interval(secs => x.rt * 60 * x.w) AS response_warning_at,
+                         x.created + make_interval(mins => x.rt) AS response_due_at,
+                         x.created + make_interval(secs => x.st * 60 * x.w) AS resolution_warning_at,
+                         x.created + make_interval(mins => x.st) AS resolution_due_at,
+                         -- Where a running clock stands: now, or when the hold began or the ticket was cancelled.
+                         CASE x.status WHEN 'on_hold' THEN least(x.responded, now())
+                                       WHEN 'cancelled' THEN x.created + interval '1 hour' ELSE now() END AS clock
+                  FROM timed x
               )
          INSERT INTO tickets (number, ticket_type, priority, status, asset_id, location_id, description, assigned_to, created_by,
              sla_calendar_id, response_target_minutes, resolution_target_minutes, warning_ratio,
@@ -59,8 +70,7 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
                     [CASE WHEN x.ticket_type = 'PM' THEN 5 ELSE 1 + x.g % 8 END],
                 CASE WHEN x.status = 'open' THEN NULL ELSE tech.id END, creator.id,
                 x.calendar_id, x.rt, x.st, x.w,
-                x.created + make_interval(secs => x.rt * 60 * x.w), x.created + make_interval(mins => x.rt),
-                x.created + make_interval(secs => x.st * 60 * x.w), x.created + make_interval(mins => x.st),
+                x.response_warning_at, x.response_due_at, x.resolution_warning_at, x.resolution_due_at,
                 CASE WHEN x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') THEN least(x.responded, now()) END,
                 CASE WHEN x.status IN ('resolved', 'closed') THEN least(greatest(x.resolved, x.responded), now()) END,
                 CASE WHEN x.status = 'closed' THEN greatest(x.resolved, x.responded) + interval '2 hours' END,
@@ -68,13 +78,17 @@ pub async fn create(conn: &mut PgConnection, preset: &Preset) -> Result<u64, Api
                 CASE WHEN x.status IN ('resolved', 'closed') THEN 'Replaced the faulty module; tested OK' END,
                 CASE WHEN x.status = 'on_hold' THEN least(x.responded, now()) END,
                 CASE WHEN x.status = 'on_hold' THEN 'awaiting_parts' END,
-                -- Responded after 0.8× (warning) or 1× (deadline) of the target: 0.1 + 1.2 r > 0.8, > 1.
-                x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') AND x.late_r > 0.5834,
-                x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') AND x.late_r > 0.75,
-                x.status IN ('resolved', 'closed') AND x.late_f > 0.6,
-                x.status IN ('resolved', 'closed') AND x.late_f > 0.8,
+                -- A stopped clock: responded after 0.8× (warning) or 1× (deadline) of the target
+                -- (0.1 + 1.2 r > 0.8, > 1). A running one: the lines it has passed, as the SLA check,
+                -- running every minute all along, would have recorded them.
+                CASE WHEN x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') THEN x.late_r > 0.5834
+                     ELSE x.response_warning_at <= x.clock END,
+                CASE WHEN x.status IN ('in_progress', 'on_hold', 'resolved', 'closed') THEN x.late_r > 0.75
+                     ELSE x.response_due_at <= x.clock END,
+                CASE WHEN x.status IN ('resolved', 'closed') THEN x.late_f > 0.6 ELSE x.resolution_warning_at <= x.clock END,
+                CASE WHEN x.status IN ('resolved', 'closed') THEN x.late_f > 0.8 ELSE x.resolution_due_at <= x.clock END,
                 x.created, x.created
-         FROM timed x
+         FROM lined x
          JOIN device d ON d.rn = x.device_rn
          CROSS JOIN techs CROSS JOIN creator
          JOIN tech ON tech.k = d.location_id % techs.n
