@@ -99,11 +99,24 @@ fn cases(token: &str) -> Vec<Case> {
             with_database: scheduled_event("housekeeping"),
         },
         Case { function: "migrate", heaviest: json!({}), without_database: None, with_database: json!({}) },
+        Case {
+            // The rotation's setSecret step touches neither the database nor Secrets Manager (the
+            // bench runs none): the cold start alone.
+            function: "key-rotate",
+            heaviest: rotation_step("setSecret"),
+            without_database: None,
+            with_database: rotation_step("setSecret"),
+        },
     ]
 }
 
 const LOGIN_EMAIL: &str = "bench-login@example.com";
 const LOGIN_PASSWORD: &str = "bench-login-password";
+
+/// A Secrets Manager rotation event for the signing-key secret.
+fn rotation_step(step: &str) -> Value {
+    json!({"SecretId": "nexus/jwt", "ClientRequestToken": "5f0c1f5e-4c52-4bd4-9f0e-3b1b0b6a2e11", "Step": step})
+}
 
 /// The function's scheduled event (its `infra/events` fixture), fired now.
 fn scheduled_event(function: &str) -> Value {

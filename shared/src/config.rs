@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Role;
+use crate::auth::key_set::KeySet;
 use crate::seal::SealingKey;
 use crate::secret::Secret;
 
@@ -236,7 +237,14 @@ impl FromEnv for DatabaseSettings {
 
 #[derive(Debug, Clone)]
 pub struct JwtSettings {
-    pub secret: Secret<Vec<u8>>,
+    /// The signing keys: `NEXUS_JWT_SECRET` (or the secret `NEXUS_JWT_SECRET_ID` names), a key
+    /// set or one plain key (`crate::auth::key_set`).
+    pub keys: KeySet,
+    /// `NEXUS_JWT_SECRET_ID`: when set, the keys are read again from it every `key_refresh`.
+    pub secret_id: Option<String>,
+    /// `NEXUS_JWT_KEY_REFRESH_SECS` (default 300): how stale the keys in use may be. A rotation
+    /// publishes a key twice this long before it signs.
+    pub key_refresh: Duration,
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
@@ -247,27 +255,45 @@ pub struct JwtSettings {
 pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 
 impl JwtSettings {
-    /// `NEXUS_JWT_SECRET` (or the secret named by `NEXUS_JWT_SECRET_ID`), issuer, audience and
-    /// the two lifetimes.
+    /// `NEXUS_JWT_SECRET` (or the secret named by `NEXUS_JWT_SECRET_ID`), issuer, audience,
+    /// the two lifetimes and the keys' refresh interval.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let secret = env.required("NEXUS_JWT_SECRET")?;
-        if secret.len() < 32 {
-            return Err(ConfigError::Invalid { name: "NEXUS_JWT_SECRET", reason: "must be at least 32 bytes".into() });
-        }
-        let access_ttl = Duration::from_secs(env.number("NEXUS_ACCESS_TOKEN_TTL_SECS", 900)?);
-        if access_ttl.is_zero() || access_ttl > MAX_ACCESS_TTL {
-            return Err(ConfigError::Invalid {
-                name: "NEXUS_ACCESS_TOKEN_TTL_SECS",
-                reason: "must be between 1 and 900 seconds".into(),
-            });
-        }
+        let keys = KeySet::parse(env.required("NEXUS_JWT_SECRET")?)
+            .map_err(|e| ConfigError::Invalid { name: "NEXUS_JWT_SECRET", reason: e.to_string() })?;
         Ok(Self {
-            secret: Secret::new(secret.as_bytes().to_vec()),
+            keys,
+            secret_id: env.get(SecretVar::SigningKey.id_variable()).map(str::to_owned),
+            key_refresh: key_refresh(env)?,
             issuer: env.get("NEXUS_JWT_ISSUER").unwrap_or("nexus").into(),
             audience: env.get("NEXUS_JWT_AUDIENCE").unwrap_or("nexus-api").into(),
-            access_ttl,
+            access_ttl: access_ttl(env)?,
             refresh_ttl: Duration::from_secs(env.number("NEXUS_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?),
         })
+    }
+}
+
+/// `NEXUS_ACCESS_TOKEN_TTL_SECS` (default and most 900): what tokens are issued for, and what the
+/// key rotation waits out before retiring a key.
+pub fn access_ttl(env: &Env) -> Result<Duration, ConfigError> {
+    let ttl = Duration::from_secs(env.number("NEXUS_ACCESS_TOKEN_TTL_SECS", 900)?);
+    if ttl.is_zero() || ttl > MAX_ACCESS_TTL {
+        return Err(ConfigError::Invalid {
+            name: "NEXUS_ACCESS_TOKEN_TTL_SECS",
+            reason: "must be between 1 and 900 seconds".into(),
+        });
+    }
+    Ok(ttl)
+}
+
+/// `NEXUS_JWT_KEY_REFRESH_SECS` (default 300, 1 to 3600): how often functions read the signing
+/// keys again, and so how long a rotation waits before a new key signs (twice this).
+pub fn key_refresh(env: &Env) -> Result<Duration, ConfigError> {
+    match env.number("NEXUS_JWT_KEY_REFRESH_SECS", 300)? {
+        secs @ 1..=3600 => Ok(Duration::from_secs(secs)),
+        _ => Err(ConfigError::Invalid {
+            name: "NEXUS_JWT_KEY_REFRESH_SECS",
+            reason: "must be between 1 and 3600 seconds".into(),
+        }),
     }
 }
 
@@ -464,6 +490,8 @@ mod tests {
         let long =
             JwtSettings::from_env(&env(&[("NEXUS_JWT_SECRET", SECRET), ("NEXUS_ACCESS_TOKEN_TTL_SECS", "3600")]));
         assert!(matches!(long, Err(ConfigError::Invalid { name: "NEXUS_ACCESS_TOKEN_TTL_SECS", .. })));
+        let never = JwtSettings::from_env(&env(&[("NEXUS_JWT_SECRET", SECRET), ("NEXUS_JWT_KEY_REFRESH_SECS", "0")]));
+        assert!(matches!(never, Err(ConfigError::Invalid { name: "NEXUS_JWT_KEY_REFRESH_SECS", .. })));
         let origin = HttpSettings::from_env(&env(&[("NEXUS_CORS_ORIGIN", "https://app.example.com/")]));
         assert!(matches!(origin, Err(ConfigError::Invalid { name: "NEXUS_CORS_ORIGIN", .. })));
     }
@@ -483,7 +511,9 @@ mod tests {
             ("NEXUS_JWT_SECRET", "a-plain-variable-that-must-lose-000"),
         ]);
         let e = named.clone().fetch(&[SecretVar::DatabaseUrl, SecretVar::SigningKey]).await.unwrap();
-        assert_eq!(JwtSettings::from_env(&e).unwrap().secret.expose(), b"signing-key-from-secrets-manager-0123");
+        let jwt_settings = JwtSettings::from_env(&e).unwrap();
+        assert_eq!(jwt_settings.keys.get("0").unwrap().bytes(), b"signing-key-from-secrets-manager-0123");
+        assert_eq!(jwt_settings.secret_id.as_deref(), Some(jwt.as_str()), "read again from there");
         let database = DatabaseSettings::from_env(&e).unwrap();
         assert_eq!(database.url.expose(), "postgres://app:pw%2F1@proxy:5432/nexus");
         assert!(!format!("{database:?}").contains("pw%2F1"));

@@ -4,9 +4,11 @@
 use crate::config::ConfigError;
 use crate::error::ApiError;
 
-/// The secret's string value.
+/// The secret's string value: its current version (`AWSCURRENT`, named: a rotation moves that
+/// label, and moto's unnamed default does not follow it).
 pub async fn fetch(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<String, ConfigError> {
-    let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| ConfigError::Invalid {
+    let read = client.get_secret_value().secret_id(secret_id).version_stage("AWSCURRENT");
+    let output = read.send().await.map_err(|e| ConfigError::Invalid {
         name: "secret",
         // The id is not secret; the SDK's message says why (not found, access denied), never the value.
         reason: format!("{secret_id} could not be read: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)),

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use crate::exchange::TestResponse;
 use crate::lambda::{LambdaProcess, api_gateway_v2_event, scheduled_event};
 use crate::scenario::{Site, closed_ticket, site};
-use crate::state::{Crew, TEST_PASSWORD, TestUser, crew, jwt, state};
+use crate::state::{Crew, TEST_PASSWORD, TEST_SIGNING_KEY, TestUser, crew, state};
 
 /// What the table's events refer to: a signed-in user per role, one site, and what a case
 /// asked to be prepared.
@@ -27,6 +27,8 @@ pub struct World {
     pub bucket: Option<String>,
     /// A fresh secret for the first admin's password ([`Prepare::EmptyDatabase`]).
     pub admin_secret: Option<String>,
+    /// A fresh signing-key secret holding the test key ([`Prepare::SigningKeySecret`]).
+    pub signing_secret: Option<String>,
 }
 
 impl World {
@@ -53,6 +55,9 @@ enum Prepare {
     /// A webhook endpoint on a loopback port nobody listens on, and a ping to it due before the
     /// scheduled fixture's time (its secret sealed under [`TEST_WEBHOOK_KEY`]).
     DueDelivery,
+    /// A signing-key secret (Secrets Manager) holding the test key, as deployments before
+    /// rotation hold theirs: one plain key.
+    SigningKeySecret,
 }
 
 /// The webhook key the built webhook functions are given (base64 of 32 bytes).
@@ -325,6 +330,19 @@ fn cases() -> Vec<Case> {
             ),
         },
         Case {
+            // The rotation's first step on a plain-key secret: the legacy key and a new one.
+            function: "key-rotate",
+            prepare: SigningKeySecret,
+            env: |_| Vec::new(),
+            event: |w| {
+                let mut event: Value =
+                    serde_json::from_str(include_str!("../../infra/events/key-rotate-create.json")).expect("fixture");
+                event["SecretId"] = w.signing_secret.clone().into();
+                event
+            },
+            expect: Expect::Answer(|_| json!({"step": "createSecret", "outcome": "created", "keys": 2, "retired": 0})),
+        },
+        Case {
             function: "migrate",
             prepare: EmptyDatabase,
             env: |w| {
@@ -376,8 +394,7 @@ pub async fn the_built_function_answers(binary: &str, pool: PgPool) {
     let log = settled_log(&lambda).await;
     assert!(!log.trim().is_empty(), "{function} logged nothing");
     assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{function} logged a non-JSON line:\n{log}");
-    let key = String::from_utf8_lossy(jwt().secret.expose()).into_owned();
-    assert!(!log.contains(TEST_PASSWORD) && !log.contains(&key), "{function} logged a secret:\n{log}");
+    assert!(!log.contains(TEST_PASSWORD) && !log.contains(TEST_SIGNING_KEY), "{function} logged a secret:\n{log}");
 }
 
 /// The process's log once its writers are done with this answer: its lines reach us through
@@ -396,7 +413,14 @@ async fn settled_log(lambda: &LambdaProcess) -> String {
 }
 
 async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
-    let mut world = World { crew: None, site: Site::default(), closed_ticket: None, bucket: None, admin_secret: None };
+    let mut world = World {
+        crew: None,
+        site: Site::default(),
+        closed_ticket: None,
+        bucket: None,
+        admin_secret: None,
+        signing_secret: None,
+    };
     if prepare == Prepare::EmptyDatabase {
         world.admin_secret = Some(crate::fetch::secret("not set yet").await);
         return world;
@@ -408,6 +432,7 @@ async fn prepare(pool: &PgPool, prepare: Prepare) -> World {
     let fired_at = "2026-11-25T10:10:00Z";
     match prepare {
         Prepare::Nothing | Prepare::EmptyDatabase => {}
+        Prepare::SigningKeySecret => world.signing_secret = Some(crate::fetch::secret(TEST_SIGNING_KEY).await),
         Prepare::ClosedTicket => {
             let store = crate::fetch::s3_test_store().await;
             world.bucket = Some(store.bucket().to_string());
@@ -505,8 +530,8 @@ pub fn lambda_env(pool: &PgPool) -> Vec<(&'static str, String)> {
         options.get_port(),
         options.get_database().unwrap_or("postgres")
     );
-    let secret = String::from_utf8(jwt().secret.expose().clone()).expect("an ASCII test key");
-    let mut env = vec![("DATABASE_URL", url), ("NEXUS_JWT_SECRET", secret), ("RUST_LOG", "info".into())];
+    let mut env =
+        vec![("DATABASE_URL", url), ("NEXUS_JWT_SECRET", TEST_SIGNING_KEY.into()), ("RUST_LOG", "info".into())];
     env.push(("NEXUS_MFA_KEY", TEST_MFA_KEY.into()));
     for name in
         ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "NEXUS_S3_FORCE_PATH_STYLE"]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use nexus_shared::AppState;
+use nexus_shared::auth::key_set::KeySet;
 use nexus_shared::auth::password::{PasswordHashing, Passwords};
 use nexus_shared::auth::{Role, session};
 use nexus_shared::config::{HttpSettings, JwtSettings};
@@ -12,10 +13,16 @@ use sqlx::PgPool;
 
 pub const TEST_PASSWORD: &str = "correct-horse-battery-staple";
 
-/// A fixed signing key (the built functions are given the same one, [`crate::built::lambda_env`]).
+/// The signing key tests sign with: a plain string, the legacy key (kid `"0"`).
+pub const TEST_SIGNING_KEY: &str = "test-signing-key-of-at-least-32-bytes";
+
+/// A fixed signing key (the built functions are given the same one, [`crate::built::lambda_env`]),
+/// never read again.
 pub fn jwt() -> JwtSettings {
     JwtSettings {
-        secret: Secret::new(b"test-signing-key-of-at-least-32-bytes".to_vec()),
+        keys: KeySet::parse(TEST_SIGNING_KEY).expect("the test key"),
+        secret_id: None,
+        key_refresh: Duration::from_secs(300),
         issuer: "nexus".into(),
         audience: "nexus-api".into(),
         access_ttl: Duration::from_secs(900),
@@ -49,7 +56,7 @@ pub async fn user(state: &AppState, email: &str, roles: &[Role]) -> TestUser {
     let id = nexus_shared::user::ensure(&mut tx, email, None, &hash, roles).await.expect("insert user");
     let refresh = session::open(&mut tx, id, chrono::Utc::now() + chrono::Duration::hours(1)).await.expect("session");
     tx.commit().await.expect("commit");
-    let token = state.tokens.issue_access(id, refresh.session_id).expect("token");
+    let token = state.tokens.issue_access(id, refresh.session_id).await.expect("token");
     TestUser { id, email: email.into(), token }
 }
 

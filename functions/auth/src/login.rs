@@ -109,5 +109,5 @@ pub async fn login(
     let kind = if must_enrol { SessionKind::MfaEnrolmentOnly } else { SessionKind::Full };
     let refresh = session::open_as(&mut tx, user_id, Utc::now() + state.tokens.refresh_ttl, kind).await?;
     tx.commit().await?;
-    Ok(axum::Json(LoginResponse::Tokens(tokens::pair(&state, user_id, &refresh)?)))
+    Ok(axum::Json(LoginResponse::Tokens(tokens::pair(&state, user_id, &refresh).await?)))
 }

@@ -29,7 +29,7 @@ pub async fn refresh(
     let presented = RefreshToken::parse(&body.refresh_token).ok_or(INVALID)?;
     let mut conn = state.pool.acquire().await?;
     match session::rotate(&mut conn, &presented).await? {
-        Rotation::Rotated { user_id, token } => Ok(axum::Json(tokens::pair(&state, user_id, &token)?)),
+        Rotation::Rotated { user_id, token } => Ok(axum::Json(tokens::pair(&state, user_id, &token).await?)),
         Rotation::Reused => {
             tracing::warn!(session_id = presented.session_id, "refresh token reused; session revoked");
             Err(INVALID)

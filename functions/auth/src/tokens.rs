@@ -18,9 +18,9 @@ pub struct TokenResponse {
     pub refresh_token: String,
 }
 
-pub fn pair(state: &AppState, user_id: i64, refresh: &RefreshToken) -> Result<TokenResponse, ApiError> {
+pub async fn pair(state: &AppState, user_id: i64, refresh: &RefreshToken) -> Result<TokenResponse, ApiError> {
     Ok(TokenResponse {
-        access_token: state.tokens.issue_access(user_id, refresh.session_id)?,
+        access_token: state.tokens.issue_access(user_id, refresh.session_id).await?,
         token_type: "Bearer",
         expires_in: state.tokens.access_ttl.as_secs(),
         refresh_token: refresh.to_token(),

@@ -35,7 +35,7 @@ async fn health_is_503_and_other_requests_problem_503_when_the_database_is_gone(
     // Anything that needs the database says 503 problem+json, never 500, and leaks no address.
     let users = nexus_users::router(state);
     let keys = nexus_shared::auth::token::TokenKeys::new(&testing::jwt());
-    let access = keys.issue_access(1, 1).unwrap();
+    let access = keys.issue_access(1, 1).await.unwrap();
     let r = send(&users, request(Method::GET, "/api/users", Some(&access), None)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.content_type(), "application/problem+json");

@@ -111,7 +111,7 @@ async fn an_enrolment_only_session_is_403_mfa_enrollment_required(pool: PgPool) 
     let mut conn = pool.acquire().await.unwrap();
     let expires = chrono::Utc::now() + chrono::Duration::hours(1);
     let refresh = session::open_as(&mut conn, f.admin.id, expires, SessionKind::MfaEnrolmentOnly).await.unwrap();
-    let token = state.tokens.issue_access(f.admin.id, refresh.session_id).unwrap();
+    let token = state.tokens.issue_access(f.admin.id, refresh.session_id).await.unwrap();
     for (method, path) in
         [(Method::GET, "/api/users".to_string()), (Method::DELETE, format!("/api/users/{}/mfa", f.tech.id))]
     {

@@ -161,7 +161,7 @@ struct Limits {
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<(AuthUser, Limits), ApiError> {
     let token =
         bearer_token(parts).ok_or(ApiError::Unauthorized("Send an access token: Authorization: Bearer <token>."))?;
-    let claims = state.tokens.verify_access(token)?;
+    let claims = state.tokens.verify_access(token).await?;
     let user_id: i64 =
         claims.sub.parse().map_err(|_| ApiError::Unauthorized("The access token is invalid or expired."))?;
     let principal = session::principal(&state.pool, claims.sid, user_id)

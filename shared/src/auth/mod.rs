@@ -2,6 +2,7 @@
 //! extractor that tells a handler who is calling and whether their role may.
 
 pub mod extractor;
+pub mod key_set;
 pub mod mfa;
 pub mod password;
 pub mod role;

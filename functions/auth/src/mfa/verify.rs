@@ -70,5 +70,5 @@ pub async fn verify(
     throttle::clear(&mut tx, &found.email).await?;
     let refresh = session::open(&mut tx, found.user_id, Utc::now() + state.tokens.refresh_ttl).await?;
     tx.commit().await?;
-    Ok(axum::Json(tokens::pair(&state, found.user_id, &refresh)?))
+    Ok(axum::Json(tokens::pair(&state, found.user_id, &refresh).await?))
 }
