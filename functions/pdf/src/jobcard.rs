@@ -1,5 +1,5 @@
-//! The jobcard document: A4 pages drawn with printpdf's operations and the PDF base fonts (no
-//! font files to ship), from the facts of a closed ticket: the ticket, its site and SLA, its
+//! The jobcard document: A4 pages drawn with the PDF base fonts (no font files to ship, written
+//! by [`crate::pdf`]), from the facts of a closed ticket: the ticket, its site and SLA, its
 //! checklist with the answers, the visits and the stored attachments. Long sections flow onto
 //! further pages; every page names the ticket and says "page i of n". Times are the site's.
 
@@ -9,11 +9,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use nexus_shared::checklist::{Item, ItemType};
-use printpdf::{
-    BuiltinFont, Color, Greyscale, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
-    Pt, Rgb, TextItem,
-};
 use serde_json::Value;
+
+use crate::pdf::{self, BaseFont, Colour};
 
 /// Everything the jobcard shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -203,8 +201,7 @@ fn leading(style: Style) -> f32 {
 /// The base fonts speak WinAnsi (Latin-1 plus typographic marks such as — and •); anything
 /// else becomes '?' rather than garbage, and control characters go.
 fn winansi(s: &str) -> String {
-    const EXTRA: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ";
-    s.chars().filter(|c| !c.is_control()).map(|c| if (c as u32) < 256 || EXTRA.contains(c) { c } else { '?' }).collect()
+    s.chars().filter(|c| !c.is_control()).map(|c| if pdf::win_ansi(c).is_some() { c } else { '?' }).collect()
 }
 
 /// `s` in lines no wider than `max` mm in `style`: words kept whole where they fit, a word
@@ -238,8 +235,6 @@ fn wrap(s: &str, style: Style, max: f32) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Page layout
 
-const PAGE_W: f32 = 210.0;
-const PAGE_H: f32 = 297.0;
 const LEFT: f32 = 18.0;
 const WIDTH: f32 = 174.0;
 const RIGHT: f32 = LEFT + WIDTH;
@@ -251,8 +246,8 @@ const FOOTER: f32 = 10.0;
 
 /// The pages drawn so far and the one being drawn; `y` is where the next baseline goes.
 struct Card {
-    done: Vec<Vec<Op>>,
-    ops: Vec<Op>,
+    done: Vec<pdf::Page>,
+    ops: pdf::Page,
     y: f32,
     /// The title repeated at the top of every following page.
     running_title: String,
@@ -264,7 +259,7 @@ struct Card {
 
 impl Card {
     fn new(running_title: String) -> Self {
-        Card { done: Vec::new(), ops: Vec::new(), y: TOP, running_title, section: None, fill: None }
+        Card { done: Vec::new(), ops: pdf::Page::default(), y: TOP, running_title, section: None, fill: None }
     }
 
     /// Makes sure `height` mm fit above the bottom margin, starting a page if not.
@@ -290,21 +285,13 @@ impl Card {
 
     fn text(&mut self, x: f32, y: f32, style: Style, s: &str) {
         let font = match style.font {
-            Font::Regular => BuiltinFont::Helvetica,
-            Font::Bold => BuiltinFont::HelveticaBold,
-            Font::Mono => BuiltinFont::Courier,
+            Font::Regular => BaseFont::Helvetica,
+            Font::Bold => BaseFont::HelveticaBold,
+            Font::Mono => BaseFont::Courier,
         };
-        self.ops.push(Op::StartTextSection);
-        if self.fill != Some(style.ink) {
-            self.ops.push(Op::SetFillColor { col: ink(style.ink) });
-            self.fill = Some(style.ink);
-        }
-        self.ops.extend([
-            Op::SetTextCursor { pos: Point::new(Mm(x), Mm(y)) },
-            Op::SetFont { font: PdfFontHandle::Builtin(font), size: Pt(style.size) },
-            Op::ShowText { items: vec![TextItem::Text(winansi(s))] },
-            Op::EndTextSection,
-        ]);
+        let fill = (self.fill != Some(style.ink)).then(|| ink(style.ink));
+        self.fill = Some(style.ink);
+        self.ops.text(pt(x), pt(y), font, style.size, fill, &winansi(s));
     }
 
     /// Text ending at `right`.
@@ -313,12 +300,8 @@ impl Card {
     }
 
     fn stroke(&mut self, from: (f32, f32), to: (f32, f32), grey: f32, thickness: f32) {
-        let p = |(x, y): (f32, f32)| LinePoint { p: Point::new(Mm(x), Mm(y)), bezier: false };
-        self.ops.extend([
-            Op::SetOutlineColor { col: Color::Greyscale(Greyscale::new(grey, None)) },
-            Op::SetOutlineThickness { pt: Pt(thickness) },
-            Op::DrawLine { line: Line { points: vec![p(from), p(to)], is_closed: false } },
-        ]);
+        let p = |(x, y): (f32, f32)| (pt(x), pt(y));
+        self.ops.line(p(from), p(to), Colour::Grey(grey), thickness);
     }
 
     /// One line of `style` at the left margin.
@@ -369,7 +352,7 @@ impl Card {
     }
 
     /// The pages, each with its footer.
-    fn finish(mut self, footer: &str) -> Vec<PdfPage> {
+    fn finish(mut self, footer: &str) -> Vec<pdf::Page> {
         self.done.push(std::mem::take(&mut self.ops));
         let count = self.done.len();
         let pages = std::mem::take(&mut self.done);
@@ -382,18 +365,23 @@ impl Card {
                 self.stroke((LEFT, FOOTER + 4.0), (RIGHT, FOOTER + 4.0), 0.6, 0.4);
                 self.text(LEFT, FOOTER, SMALL, footer);
                 self.text_right(RIGHT, FOOTER, SMALL, &format!("Page {} of {count}", i + 1));
-                PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), std::mem::take(&mut self.ops))
+                std::mem::take(&mut self.ops)
             })
             .collect()
     }
 }
 
-fn ink(ink: Ink) -> Color {
+fn ink(ink: Ink) -> Colour {
     match ink {
-        Ink::Black => Color::Greyscale(Greyscale::new(0.0, None)),
-        Ink::Grey => Color::Greyscale(Greyscale::new(0.42, None)),
-        Ink::Red => Color::Rgb(Rgb::new(0.75, 0.05, 0.05, None)),
+        Ink::Black => Colour::Grey(0.0),
+        Ink::Grey => Colour::Grey(0.42),
+        Ink::Red => Colour::Rgb(0.75, 0.05, 0.05),
     }
+}
+
+/// Millimetres in points.
+fn pt(mm: f32) -> f32 {
+    mm * 72.0 / 25.4
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -869,14 +857,13 @@ pub fn render(f: &JobcardFacts) -> Vec<u8> {
 
     let footer =
         format!("Jobcard {} · ticket version {} · {} {}", f.number, f.version, f.location_code, f.location_name);
-    let mut doc = PdfDocument::new(&format!("Jobcard {}", f.number));
-    doc.with_pages(card.finish(&footer));
-    doc.save(&PdfSaveOptions::default(), &mut Vec::new())
+    pdf::document(&format!("Jobcard {}", f.number), &card.finish(&footer))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use printpdf::{BuiltinFont, Mm, Op, PdfDocument, TextItem};
 
     /// Each page's text, one shown string a line.
     pub fn pages_of(pdf: &[u8]) -> Vec<String> {

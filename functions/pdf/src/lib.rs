@@ -3,6 +3,7 @@
 
 mod handlers;
 pub mod jobcard;
+mod pdf;
 mod state;
 mod store;
 
