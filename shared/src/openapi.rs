@@ -98,6 +98,21 @@ fn add_problems(op: &mut Operation, has_id: bool) {
     }
 }
 
+/// An optional query parameter written by hand (utoipa's derive drops a parameter's description
+/// and style when a function gives its schema); the caller adds style or example and builds it.
+pub fn query_parameter(
+    name: &str,
+    description: &str,
+    schema: impl Into<RefOr<utoipa::openapi::schema::Schema>>,
+) -> utoipa::openapi::path::ParameterBuilder {
+    utoipa::openapi::path::ParameterBuilder::new()
+        .name(name)
+        .parameter_in(utoipa::openapi::path::ParameterIn::Query)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+}
+
 /// The whole document: the base plus every function's paths.
 pub fn document(parts: impl IntoIterator<Item = OpenApiDoc>) -> OpenApiDoc {
     let mut doc = BaseDoc::openapi();

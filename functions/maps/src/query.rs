@@ -1,13 +1,11 @@
 //! What both map endpoints accept: a viewport, clustering, and the tickets list's filters.
 
 use nexus_shared::ApiError;
+use nexus_shared::openapi::query_parameter;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa::openapi::Required;
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
-use utoipa::openapi::schema::{
-    Array, ArrayBuilder, ArrayItems, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
-};
+use utoipa::openapi::path::{Parameter, ParameterIn, ParameterStyle};
+use utoipa::openapi::schema::{Array, ArrayBuilder, ArrayItems, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
 use crate::bbox::Bbox;
 
@@ -22,42 +20,34 @@ pub struct MapQuery {
 /// when its schema is given by a function.
 impl IntoParams for MapQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let query = |name: &str, description: &str, schema: Schema| {
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Query)
-                .required(Required::False)
-                .description(Some(description))
-                .schema(Some(schema))
-        };
         let zoom = ObjectBuilder::new()
             .schema_type(Type::Integer)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
             .minimum(Some(0))
             .maximum(Some(20));
         vec![
-            query(
+            query_parameter(
                 "bbox",
                 "`minLng,minLat,maxLng,maxLat` in degrees: longitudes within ±180, latitudes within ±90,\n\
                  each minimum not above its maximum (422 otherwise). Four numbers written plainly (`-6.25`;\n\
                  not `+95`, `1e1` or `.5`), at most 100 characters in all.",
-                bbox_schema().into(),
+                bbox_schema(),
             )
             .style(Some(ParameterStyle::Form))
             .explode(Some(false))
             .example(Some(serde_json::json!([95, -11, 141, 6])))
             .build(),
-            query(
+            query_parameter(
                 "cluster",
                 "Group nearby points into grid clusters sized for `zoom`.",
-                ObjectBuilder::new().schema_type(Type::Boolean).into(),
+                ObjectBuilder::new().schema_type(Type::Boolean),
             )
             .build(),
-            query(
+            query_parameter(
                 "zoom",
                 "Map zoom 0–20 for `cluster=true`; without it, the zoom at which `bbox` fills about\n\
                  1,024 px (the whole world without a bbox: 2).",
-                zoom.into(),
+                zoom,
             )
             .build(),
         ]
